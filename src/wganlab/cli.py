@@ -1,0 +1,131 @@
+"""``wganlab`` command line: train, sample, presets.
+
+Every user mistake ends as one line on stderr and exit code 2; tracebacks are left for wganlab's own bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from wganlab.errors import ConfigError, WganlabError
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other input error
+        self.exit(EXIT_USAGE, f"wganlab: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="wganlab", description="Train GANs and Wasserstein GANs from one config, and sample them.")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a preset or YAML config", description=(
+        "Train a GAN. PRESET_OR_YAML is a preset name (see 'wganlab presets') or a YAML file; key=value and "
+        "section.key=value override it, e.g. data=8gaussians steps=2000 lipschitz.clip=0.02."))
+    train.add_argument("config", nargs="?", metavar="PRESET_OR_YAML")
+    train.add_argument("overrides", nargs="*", metavar="key=value")
+    train.add_argument("--run-dir", type=Path, help="where the run is written (default runs/<preset>-<data>-...)")
+    train.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                       help="continue a run from its newest checkpoint (only steps=N may be overridden)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sample = commands.add_parser("sample", help="generate samples from a run", description=(
+        "Generate samples from a run's newest checkpoint (EMA weights when kept). The same --seed gives the "
+        "same samples. .npz holds uint8 'images' N x C x H x W, or float32 'points' N x 2 for 2D toys."))
+    sample.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    sample.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", type=Path, required=True, metavar="FILE.npz|FILE.png")
+    sample.add_argument("--device", default="cpu")
+
+    commands.add_parser("presets", help="list the presets with one line each")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # key=value overrides may follow options such as --run-dir; anything else is a mistake
+        unknown = [item for item in extra if item.startswith("-") or "=" not in item or args.command != "train"]
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.overrides = [*args.overrides, *extra]
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return {"train": _train, "sample": _sample, "presets": _presets}[args.command](args)
+    except WganlabError as err:
+        from wganlab.train import TrainingDiverged
+
+        print(f"wganlab: error: {err}", file=sys.stderr)
+        return EXIT_FAILED if isinstance(err, TrainingDiverged) else EXIT_USAGE
+    except KeyboardInterrupt:
+        print("wganlab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _train(args: argparse.Namespace) -> int:
+    from wganlab.config import load_config, parse_override
+    from wganlab.train import default_run_dir, resume_run, start_run
+
+    if args.resume is not None:
+        steps = None
+        extra = ([args.config] if args.config else []) + list(args.overrides)
+        for item in extra:
+            key, value = parse_override(item)
+            if key != "steps" or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"only steps=N (N >= 1) may be changed when resuming, got '{item}'; "
+                                  "start a new run to change anything else")
+            steps = value
+        trainer = resume_run(args.resume, steps=steps)
+        print(f"resuming {trainer.run_dir} at step {trainer.step} of {trainer.config.steps}", file=sys.stderr)
+    else:
+        if args.config is None:
+            raise ConfigError("give a preset name or a YAML file, e.g. 'wganlab train wgan-gp data=8gaussians'")
+        if "=" in args.config:
+            raise ConfigError(f"the first argument must be a preset or YAML file, not the override '{args.config}'")
+        config = load_config(args.config, args.overrides)
+        run_dir = args.run_dir or default_run_dir(config, args.config)
+        trainer = start_run(config, run_dir, source=args.config)
+    print(f"run directory: {trainer.run_dir}", file=sys.stderr)
+    result = trainer.run(progress=not args.quiet)
+    if result.interrupted:
+        print(f"stopped at step {result.step}; checkpoint written. Continue with: "
+              f"wganlab train --resume {result.run_dir}", file=sys.stderr)
+    else:
+        print(f"finished {result.step} steps in {trainer.elapsed:.1f} s; samples in {result.run_dir / 'samples'}, "
+              f"curves in {result.run_dir / 'loss_curves.png'}", file=sys.stderr)
+    print(result.run_dir)
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from wganlab.sampling import generate, load_generator, write_samples
+
+    if args.n < 1:
+        raise ConfigError(f"--n must be at least 1, got {args.n}")
+    loaded = load_generator(args.run_dir, device=args.device)
+    samples = generate(loaded, args.n, seed=args.seed)
+    write_samples(samples, loaded, args.out)
+    print(args.out)
+    return 0
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from wganlab.config import available_presets
+
+    presets = available_presets()
+    width = max(len(name) for name in presets)
+    for name, description in presets.items():
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

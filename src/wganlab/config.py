@@ -1,0 +1,393 @@
+"""A whole training run as dataclasses: loaded from presets or YAML, overridden by ``key=value``, validated.
+
+A GAN variant is not a class in wganlab but a composition named in a config: networks + objective +
+Lipschitz constraint + optimizers + critic schedule. Presets (``presets/*.yaml``) are partial configs that may
+``extends:`` another preset. Validation is strict (as StudioGAN's configs are) because a typo such as
+``lipschitz.gradient_penlty.weight=10`` would otherwise silently train a different model than the one reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+import yaml
+
+from wganlab.errors import ConfigError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "scurve", "moons")
+IMAGE_DATASETS = ("mnist", "fashion-mnist", "idx")
+TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the user's own overrides
+ARCHITECTURES = (
+    "auto", "mlp", "dcgan", "seed000", "guide-dcgan", "tf-tutorial",
+    "gulrajani-toy", "gulrajani-mnist", "arjovsky-dcgan64",
+)  # fmt: skip
+
+
+def _opt(default: Any = None, *, choices: tuple | None = None, low: float | None = None,
+         high: float | None = None, low_open: bool = False, why: str = "") -> Any:
+    """A dataclass field carrying its allowed values, read by :func:`_check_field`."""
+    meta = {"choices": choices, "low": low, "high": high, "low_open": low_open, "why": why}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataConfig:
+    """Where training samples come from. ``data: idx:PATH`` is shorthand for ``{name: idx, root: PATH}``."""
+
+    name: str = _opt("mnist", choices=TOY_DATASETS + IMAGE_DATASETS)
+    root: str | None = None
+    split: str = _opt("train", choices=("train", "test"))
+    pixel_range: str = _opt("symmetric", choices=("symmetric", "unit"),
+                            why="symmetric scales pixels to [-1, 1] (tanh output), unit to [0, 1] (sigmoid)")
+
+
+@dataclass
+class ModelConfig:
+    """Generator and discriminator networks. ``arch`` picks a family or one of the studies' exact networks."""
+
+    arch: str = _opt("auto", choices=ARCHITECTURES,
+                     why="auto is an MLP for 2D toys and the DCGAN family for images")
+    latent_dim: int = _opt(100, low=1)
+    width: int = _opt(64, low=1, why="hidden units of an MLP, or channels of the widest DCGAN layer / 4")
+    mlp_depth: int = _opt(3, low=1, high=16)
+    kernel_size: int = _opt(4, choices=(3, 4, 5, 7))
+    upsample: str = _opt("transposed", choices=("transposed", "nearest"))
+    downsample: str = _opt("strided", choices=("strided", "maxpool"))
+    g_norm: str = _opt("batch", choices=("batch", "none"))
+    d_norm: str = _opt("batch", choices=("batch", "layer", "instance", "none"))
+    g_activation: str = _opt("relu", choices=("relu", "leaky_relu", "elu", "tanh"))
+    d_activation: str = _opt("leaky_relu", choices=("relu", "leaky_relu", "elu", "tanh"))
+    leaky_slope: float = _opt(0.2, low=0.0, high=1.0)
+    init: str = _opt("dcgan", choices=("dcgan", "pytorch"),
+                     why="dcgan draws weights from N(0, 0.02) as Radford et al. do")
+
+
+@dataclass
+class OptimizerConfig:
+    """One network's optimizer. ``betas`` is Adam's (β1, β2); RMSProp uses ``alpha`` and ``momentum``."""
+
+    name: str = _opt("adam", choices=("adam", "rmsprop", "sgd"))
+    lr: float = _opt(2e-4, low=0.0, low_open=True)
+    betas: tuple[float, float] = (0.5, 0.999)
+    momentum: float = _opt(0.0, low=0.0, high=1.0)
+    alpha: float = _opt(0.99, low=0.0, high=1.0, why="RMSProp's smoothing constant")
+    eps: float = _opt(1e-8, low=0.0, low_open=True)
+    weight_decay: float = _opt(0.0, low=0.0)
+
+
+@dataclass
+class GradientPenaltyConfig:
+    """Gulrajani et al. 2017, eq. 3: λ E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = αx + (1 − α)G(z), α ~ U[0, 1] per sample."""
+
+    weight: float = _opt(0.0, low=0.0, why="λ; 0 turns the penalty off")
+    target: float = _opt(1.0, low=0.0, low_open=True, why="the gradient norm the penalty pulls towards")
+    one_sided: bool = False
+
+
+@dataclass
+class LipschitzConfig:
+    """How the critic is kept (approximately) 1-Lipschitz; any combination may be switched on."""
+
+    clip: float = _opt(0.0, low=0.0, why="c of weight clipping (Arjovsky et al. 2017); 0 turns it off")
+    gradient_penalty: GradientPenaltyConfig = field(default_factory=GradientPenaltyConfig)
+    spectral_norm: bool = False
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines one training run; written resolved into the run directory."""
+
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    steps: int = _opt(10_000, low=1, why="generator updates")
+    batch_size: int | None = _opt(None, low=1, why="null picks 256 for 2D toys and 64 for images")
+    seed: int = _opt(0, low=0)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    objective: str = _opt("non-saturating", choices=("minimax", "non-saturating", "wasserstein"))
+    lipschitz: LipschitzConfig = field(default_factory=LipschitzConfig)
+    critic_steps: int = _opt(1, low=1, why="n_critic: discriminator updates per generator update")
+    critic_burst: bool = False
+    g_optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    d_optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    lr_schedule: str = _opt("constant", choices=("constant", "linear"),
+                            why="linear decays both learning rates to 0 at the last step (Gulrajani et al.)")
+    ema: float = _opt(0.0, low=0.0, high=1.0,
+                      why="decay of an exponential moving average of the generator; 0 turns it off")
+    log_every: int = _opt(50, low=1)
+    sample_every: int = _opt(500, low=1)
+    checkpoint_every: int = _opt(1000, low=1)
+    keep_checkpoints: int = _opt(3, low=1)
+    device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
+    threads: int = _opt(0, low=0, why="torch CPU threads; 0 lets torch decide")
+
+    @property
+    def is_toy(self) -> bool:
+        return self.data.name in TOY_DATASETS
+
+    @property
+    def resolved_batch_size(self) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        return 256 if self.is_toy else 64
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(dataclasses.asdict(self))
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def available_presets() -> dict[str, str]:
+    """Preset name -> its one-line description, in name order."""
+    out = {}
+    for path in sorted(PRESET_DIR.glob("*.yaml")):
+        out[path.stem] = str(_read_yaml(path).get("description", ""))
+    return out
+
+
+def load_config(source: str | Path | dict | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Build a validated :class:`RunConfig` from a preset name, a YAML path or a dict, then ``key=value`` overrides.
+
+    Raises :class:`ConfigError` with a one-line message for every kind of bad input.
+    """
+    if isinstance(source, dict):
+        base = dict(source)
+    elif source is not None:
+        base = _resolve_source(str(source))
+    else:
+        base = {}
+    toy_overlay = base.pop(TOY_SECTION, None) or {}
+    if not isinstance(toy_overlay, dict):
+        raise ConfigError(f"'{TOY_SECTION}' must be a mapping of keys applied for 2D toy data")
+    user: dict[str, Any] = {}
+    for item in overrides:
+        key, value = parse_override(item)
+        _set_dotted(user, key, value)
+    for tree in (base, toy_overlay):  # a user's data.root=X then merges into the preset's data=NAME
+        if isinstance(tree.get("data"), str):
+            tree["data"] = _data_shorthand(tree["data"])
+    merged = _deep_merge(base, user)
+    if _data_name(merged.get("data")) in TOY_DATASETS:
+        merged = _deep_merge(_deep_merge(base, toy_overlay), user)
+    return from_tree(merged)
+
+
+def _data_name(data: Any) -> str:
+    if isinstance(data, str):
+        return _data_shorthand(data)["name"]
+    if isinstance(data, dict):
+        return str(data.get("name", DataConfig.name))
+    return DataConfig.name
+
+
+def from_tree(tree: dict[str, Any]) -> RunConfig:
+    """Validate a plain nested dict (as written to ``config.yaml``) into a :class:`RunConfig`."""
+    config = _build(RunConfig, tree, "")
+    _check_cross_field(config)
+    return config
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``section.key=value`` -> (``section.key``, YAML-parsed value)."""
+    if "=" not in item:
+        raise ConfigError(f"override '{item}' is not of the form key=value (e.g. steps=2000 or lipschitz.clip=0.01)")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override '{item}' has an empty key; write key=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def _resolve_source(source: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    path = Path(source)
+    if source.endswith((".yaml", ".yml")) or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"config file '{source}' does not exist; give a preset name or a path to a YAML file")
+        tree = _read_yaml(path)
+    else:
+        preset = PRESET_DIR / f"{source}.yaml"
+        if not preset.is_file():
+            raise ConfigError(f"unknown preset '{source}'{_suggest(source, available_presets())}; "
+                              "run 'wganlab presets' to list them or pass a YAML file")
+        tree = _read_yaml(preset)
+    parent = tree.pop("extends", None)
+    if parent is None:
+        return tree
+    if parent in seen:
+        raise ConfigError(f"preset '{source}' extends '{parent}' in a cycle; break the 'extends:' chain")
+    return _deep_merge(_resolve_source(str(parent), (*seen, source)), tree)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"config file '{path}' is not valid YAML ({first}); fix the file") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read config file '{path}' ({err.strerror}); check the path") from None
+    if tree is None:
+        return {}
+    if not isinstance(tree, dict):
+        raise ConfigError(f"config file '{path}' must hold a mapping of keys, not a {type(tree).__name__}")
+    return tree
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if isinstance(child, str) and part == "data":
+            child = _data_shorthand(child)
+        if not isinstance(child, dict):
+            child = {}
+        node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+
+def _build(cls: type, value: Any, path: str) -> Any:
+    if cls is DataConfig and isinstance(value, str):
+        value = _data_shorthand(value)
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"'{path.rstrip('.') or 'config'}' must be a mapping of keys, got {value!r}")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, item in value.items():
+        if key not in known:
+            raise ConfigError(f"unknown key '{path}{key}'{_suggest(str(key), known)}")
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            kwargs[key] = _build(kind, item, f"{path}{key}.")
+        else:
+            kwargs[key] = _coerce(item, kind, f"{path}{key}")
+            _check_field(known[key], kwargs[key], f"{path}{key}")
+    return cls(**kwargs)
+
+
+def _data_shorthand(text: str) -> dict[str, Any]:
+    name, sep, root = text.partition(":")
+    return {"name": name, "root": root} if sep else {"name": name}
+
+
+def _coerce(value: Any, kind: Any, path: str) -> Any:
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], path)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v for v in value.replace("(", "").replace(")", "").split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise ConfigError(f"'{path}' must be a list of {len(args)} numbers, e.g. [0.5, 0.999]; got {value!r}")
+        return tuple(_coerce(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True)))
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"'{path}' must be true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"'{path}' must be an integer, got {value!r}")
+    if kind is float:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+        raise ConfigError(f"'{path}' must be a finite number, got {value!r}")
+    if kind is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"'{path}' must be a string, got {value!r}")
+    raise ConfigError(f"'{path}' has an unsupported type")  # pragma: no cover - a bug in the dataclasses
+
+
+def _check_field(spec: dataclasses.Field, value: Any, path: str) -> None:
+    meta = spec.metadata
+    if value is None or not meta:
+        return
+    why = f" ({meta['why']})" if meta.get("why") else ""
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        listed = ", ".join(str(c) for c in choices)
+        raise ConfigError(f"'{path}' must be one of {listed}; got {value!r}{_suggest(str(value), choices)}")
+    low, high = meta.get("low"), meta.get("high")
+    too_low = low is not None and (value <= low if meta.get("low_open") else value < low)
+    too_high = high is not None and value > high
+    if too_low or too_high:
+        left = "(" if meta.get("low_open") else "["
+        allowed = f"{left}{_num(low) if low is not None else '-inf'}, {_num(high) if high is not None else 'inf'}]"
+        raise ConfigError(f"'{path}' must lie in {allowed}, got {value!r}{why}")
+
+
+def _check_cross_field(config: RunConfig) -> None:
+    for role in ("g_optimizer", "d_optimizer"):
+        betas = getattr(config, role).betas
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ConfigError(f"'{role}.betas' must lie in [0, 1), got {list(betas)}")
+    if config.data.name == "idx" and not config.data.root:
+        raise ConfigError("data=idx needs a directory: write data=idx:PATH (a folder of MNIST-style IDX files)")
+    if not config.is_toy and config.model.arch == "gulrajani-toy":
+        raise ConfigError(f"arch={config.model.arch} is a 2D toy network; pick an image arch such as dcgan")
+    if config.is_toy and config.model.arch not in ("auto", "mlp", "gulrajani-toy"):
+        raise ConfigError(f"arch={config.model.arch} is for images but data={config.data.name} is a 2D toy; "
+                          "use arch=mlp or arch=gulrajani-toy")
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def save_config(config: RunConfig, path: Path) -> None:
+    """Write the resolved config so a run directory alone says exactly what was trained."""
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")

@@ -1,0 +1,23 @@
+"""Typed errors for everything a user can get wrong.
+
+The command line turns any :class:`WganlabError` into one line on stderr and exit code 2, so each message
+must name the problem *and* the fix; a traceback is reserved for bugs in wganlab itself.
+"""
+
+from __future__ import annotations
+
+
+class WganlabError(Exception):
+    """Base class: a problem with the user's input, not a bug."""
+
+
+class ConfigError(WganlabError):
+    """An unknown key, a wrong type, or a value out of its allowed range."""
+
+
+class DataError(WganlabError):
+    """A dataset that is missing, truncated or in the wrong format."""
+
+
+class CheckpointError(WganlabError):
+    """A run directory or checkpoint that cannot be read or resumed."""

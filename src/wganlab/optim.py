@@ -1,0 +1,30 @@
+"""Optimizers and learning-rate schedules from :class:`~wganlab.config.OptimizerConfig`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+from wganlab.config import OptimizerConfig
+
+
+def make_optimizer(params: Iterable[torch.nn.Parameter], config: OptimizerConfig) -> torch.optim.Optimizer:
+    """Adam (Kingma & Ba), RMSProp (Arjovsky et al.'s choice for weight clipping) or SGD with momentum
+    (Goodfellow et al. 2014)."""
+    params = list(params)
+    if config.name == "adam":
+        return torch.optim.Adam(params, lr=config.lr, betas=config.betas, eps=config.eps,
+                                weight_decay=config.weight_decay)
+    if config.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=config.lr, alpha=config.alpha, eps=config.eps,
+                                   momentum=config.momentum, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def make_lr_schedule(optimizer: torch.optim.Optimizer, kind: str,
+                     total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """``constant``, or ``linear`` decay to 0 at ``total_steps`` (Gulrajani et al.'s CIFAR-10 schedule)."""
+    if kind == "linear":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / total_steps))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)

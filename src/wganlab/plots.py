@@ -1,0 +1,95 @@
+"""Pictures of a run: sample grids, 2D scatter plots, the training GIF and loss curves."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
+
+
+def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
+    """uint8 N x C x H x W -> one uint8 H' x W' x 3 grid image with ``padding`` pixels between tiles."""
+    n, channels, height, width = images.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    tiles = images if channels == 3 else np.repeat(images[:, :1], 3, axis=1)
+    grid = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding, 3), np.uint8)
+    for index in range(n):
+        r, c = divmod(index, columns)
+        top, left = padding + r * (height + padding), padding + c * (width + padding)
+        grid[top : top + height, left : left + width] = tiles[index].transpose(1, 2, 0)
+    return grid
+
+
+def points_figure(points: np.ndarray, reference: np.ndarray | None = None, title: str = "") -> np.ndarray:
+    """A scatter plot of generated 2D points (over real ones in grey) rendered to an RGB array."""
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    if reference is not None:
+        ax.scatter(reference[:, 0], reference[:, 1], s=2, c="0.75", label="real")
+    ax.scatter(points[:, 0], points[:, 1], s=2, c="tab:blue", label="generated")
+    lim = max(2.0, float(np.abs(reference).max()) * 1.2 if reference is not None else 2.0)
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title)
+    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    fig.tight_layout()
+    return _render(fig)
+
+
+def _render(fig: plt.Figure) -> np.ndarray:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    buffer.seek(0)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def save_png(image: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
+
+
+def save_gif(frames: list[Path], path: Path, seconds_per_frame: float = 0.4) -> None:
+    """Assemble PNG frames into a looping GIF (seed 004's training animation); the last frame lingers."""
+    if not frames:
+        return
+    images = [Image.open(p).convert("RGB") for p in frames]
+    durations = [int(seconds_per_frame * 1000)] * (len(images) - 1) + [2000]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
+
+
+def loss_curves(records: list[dict[str, Any]], path: Path, title: str = "") -> None:
+    """Discriminator and generator losses, the critic's Wasserstein estimate and the gradient norms vs step."""
+    if not records:
+        return
+    steps = [r["step"] for r in records]
+
+    def series(key: str) -> list[float]:
+        return [np.nan if r.get(key) is None else r[key] for r in records]
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), dpi=100)
+    axes[0].plot(steps, series("d_loss"), label="discriminator")
+    axes[0].plot(steps, series("g_loss"), label="generator")
+    axes[0].set(title="losses", xlabel="generator step")
+    axes[0].legend()
+    axes[1].plot(steps, series("wasserstein_estimate"), color="tab:green", label="E[D(x)] − E[D(G(z))]")
+    if any(r.get("gradient_penalty") for r in records):
+        axes[1].plot(steps, series("gradient_penalty"), color="tab:red", label="gradient penalty")
+    axes[1].set(title="critic estimate", xlabel="generator step")
+    axes[1].legend()
+    axes[2].plot(steps, series("d_grad_norm"), label="discriminator")
+    axes[2].plot(steps, series("g_grad_norm"), label="generator")
+    axes[2].set(title="gradient norm", xlabel="generator step", yscale="log")
+    axes[2].legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)

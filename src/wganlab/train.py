@@ -1,0 +1,431 @@
+"""The training loop: critic updates, a generator update, and bookkeeping every N steps.
+
+Nothing here branches on a model's name: a GAN, a DCGAN and the three WGANs differ only in the objective, the
+Lipschitz method and the schedule their config composes. Losses are accumulated on the device and read once
+every ``log_every`` steps, so the loop never waits for the device in between.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import platform
+import random
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from wganlab import __version__, plots
+from wganlab.checkpoint import latest_checkpoint, save_checkpoint
+from wganlab.config import RunConfig, from_tree, save_config
+from wganlab.data import make_source
+from wganlab.data.images import to_uint8
+from wganlab.errors import CheckpointError, ConfigError, WganlabError
+from wganlab.lipschitz import (
+    clip_weights_,
+    gradient_penalty,
+    gradient_penalty_from_outputs,
+    has_batch_coupling,
+    interpolate,
+)
+from wganlab.nets import build_networks
+from wganlab.objectives import make_objective
+from wganlab.optim import make_lr_schedule, make_optimizer
+from wganlab.runlog import RunLog, read_metrics, truncate_metrics
+from wganlab.schedule import CriticSchedule
+
+CONFIG_FILE = "config.yaml"
+RUN_INFO_FILE = "run.json"
+GRID_SAMPLES = 64
+TOY_SAMPLES = 1000
+STAT_KEYS = ("d_loss", "g_loss", "wasserstein_estimate", "gradient_penalty")
+
+
+class TrainingDiverged(WganlabError):
+    """A loss or gradient became NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    interrupted: bool
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but no CUDA GPU is visible; use device=cpu or device=auto")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+class Trainer:
+    """Owns the networks, optimizers and data of one run and trains it step by step."""
+
+    def __init__(self, config: RunConfig, run_dir: Path, tensorboard: bool = True) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.device = pick_device(config.device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        seed_everything(config.seed)
+        self.data = make_source(config.data, self.device, seed=config.seed)
+        nets = build_networks(config, self.data.shape)
+        self.latent_dim = nets.latent_dim
+        self.generator = nets.generator.to(self.device)
+        self.discriminator = nets.discriminator.to(self.device)
+        self.generator_ema = copy.deepcopy(self.generator).eval() if config.ema > 0 else None
+        if self.generator_ema is not None:
+            self.generator_ema.requires_grad_(False)
+        self.objective = make_objective(config.objective)
+        self.schedule = CriticSchedule(config.critic_steps, config.critic_burst)
+        self.g_optimizer = make_optimizer(self.generator.parameters(), config.g_optimizer)
+        self.d_optimizer = make_optimizer(self.discriminator.parameters(), config.d_optimizer)
+        self.g_lr = make_lr_schedule(self.g_optimizer, config.lr_schedule, config.steps)
+        self.d_lr = make_lr_schedule(self.d_optimizer, config.lr_schedule, config.steps)
+        self.batch_size = config.resolved_batch_size
+        # One critic pass over cat(real, fake[, interpolates]) is exact only when samples do not interact.
+        self.joint_critic_pass = not has_batch_coupling(self.discriminator)
+        noise_rng = torch.Generator().manual_seed(config.seed + 1)
+        count = TOY_SAMPLES if self.data.is_toy else GRID_SAMPLES
+        self.fixed_noise = torch.randn(count, self.latent_dim, generator=noise_rng).to(self.device)
+        self.step = 0
+        self.critic_updates = 0
+        self.elapsed = 0.0
+        self._sums = torch.zeros(len(STAT_KEYS), device=self.device)
+        self._count = 0
+        self.log = RunLog(self.run_dir, tensorboard=tensorboard)
+
+    # ------------------------------------------------------------------------------------------ updates
+
+    def critic_update(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One critic/discriminator step; returns (loss, Wasserstein estimate, penalty), still on the device."""
+        lipschitz = self.config.lipschitz
+        gp = lipschitz.gradient_penalty
+        with torch.no_grad():
+            fake = self.sample_latent_and_generate(real.shape[0])
+        n = real.shape[0]
+        penalty = torch.zeros((), device=self.device)
+        if self.joint_critic_pass:
+            parts = [real, fake]
+            if gp.weight > 0:
+                points = interpolate(real, fake).requires_grad_(True)
+                parts.append(points)
+            out = self.discriminator(torch.cat(parts)).flatten()
+            real_out, fake_out = out[:n], out[n : 2 * n]
+            if gp.weight > 0:
+                penalty = gradient_penalty_from_outputs(out[2 * n :], points, gp.target, gp.one_sided)
+        else:
+            real_out, fake_out = self.discriminator(real).flatten(), self.discriminator(fake).flatten()
+            if gp.weight > 0:
+                penalty = gradient_penalty(self.discriminator, real, fake, gp.target, gp.one_sided)
+        loss = self.objective.critic_loss(real_out, fake_out) + gp.weight * penalty
+        self.d_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.d_optimizer.step()
+        if lipschitz.clip > 0:
+            clip_weights_(self.discriminator, lipschitz.clip)
+        estimate = real_out.detach().mean() - fake_out.detach().mean()
+        return loss.detach(), estimate, penalty.detach()
+
+    def generator_update(self) -> torch.Tensor:
+        """One generator step against the current critic, whose parameters are frozen meanwhile."""
+        fake = self.sample_latent_and_generate(self.batch_size)
+        self.discriminator.requires_grad_(False)
+        loss = self.objective.generator_loss(self.discriminator(fake).flatten())
+        self.g_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.g_optimizer.step()
+        self.discriminator.requires_grad_(True)
+        if self.generator_ema is not None:
+            self._update_ema()
+        return loss.detach()
+
+    def sample_latent_and_generate(self, n: int) -> torch.Tensor:
+        return self.generator(torch.randn(n, self.latent_dim, device=self.device))
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # Warm-up as in Karras et al.'s implementations: early on, the average must not be dominated by init.
+        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
+        ema_params = list(self.generator_ema.parameters())
+        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1.0 - decay)
+        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
+            ema_buffer.copy_(buffer)
+
+    def train_step(self) -> None:
+        """``n_critic`` critic updates on fresh real batches, then one generator update."""
+        d_loss = estimate = penalty = None
+        updates = self.schedule.steps_before(self.step)
+        for _ in range(updates):
+            d_loss, estimate, penalty = self.critic_update(self.data.sample(self.batch_size))
+        g_loss = self.generator_update()
+        self.g_lr.step()
+        self.d_lr.step()
+        self._sums += torch.stack([d_loss, g_loss, estimate, penalty])
+        self._count += 1
+        self.critic_updates += updates
+        self.step += 1
+
+    # -------------------------------------------------------------------------------------- bookkeeping
+
+    def flush_stats(self) -> dict[str, Any]:
+        """Average the accumulated losses (one host sync), add gradient norms, write and return the record."""
+        values = (self._sums / max(self._count, 1)).tolist()
+        record: dict[str, Any] = {"step": self.step, **dict(zip(STAT_KEYS, values, strict=True))}
+        record["d_grad_norm"] = _grad_norm(self.discriminator)
+        record["g_grad_norm"] = _grad_norm(self.generator)
+        record["lr_g"] = self.g_optimizer.param_groups[0]["lr"]
+        record["lr_d"] = self.d_optimizer.param_groups[0]["lr"]
+        record["critic_updates"] = self.critic_updates
+        record["seconds"] = round(self.elapsed, 3)
+        self._sums.zero_()
+        self._count = 0
+        bad = [k for k in (*STAT_KEYS, "d_grad_norm", "g_grad_norm") if not np.isfinite(record[k])]
+        self.log.write(record)
+        if bad:
+            raise TrainingDiverged(f"{bad[0]} became {record[bad[0]]} by step {self.step}; the last checkpoint "
+                                   "is intact: lower the learning rates or strengthen the Lipschitz constraint")
+        return record
+
+    def sampling_generator(self) -> torch.nn.Module:
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        """The fixed-noise samples of this step as a PNG (a grid, or a scatter plot for 2D toys)."""
+        generator = self.sampling_generator()
+        was_training = generator.training
+        generator.eval()
+        out = generator(self.fixed_noise).float().cpu()
+        generator.train(was_training)
+        if self.data.is_toy:
+            reference = self.data.sample(TOY_SAMPLES).cpu().numpy()
+            image = plots.points_figure(out.numpy(), reference, title=f"step {self.step}")
+        else:
+            image = plots.image_grid(to_uint8(out, self.config.data.pixel_range).numpy(), columns=8)
+        path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
+        plots.save_png(image, path)
+        self.log.image("samples", image, self.step)
+        return path
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "step": self.step,
+            "critic_updates": self.critic_updates,
+            "elapsed": self.elapsed,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "generator_ema": None if self.generator_ema is None else self.generator_ema.state_dict(),
+            "g_optimizer": self.g_optimizer.state_dict(),
+            "d_optimizer": self.d_optimizer.state_dict(),
+            "g_lr": self.g_lr.state_dict(),
+            "d_lr": self.d_lr.state_dict(),
+            "data": self.data.state_dict(),
+            "stats": {"sums": self._sums.clone(), "count": self._count},
+            "rng": _rng_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.critic_updates = int(state["critic_updates"])
+        self.elapsed = float(state["elapsed"])
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        if self.generator_ema is not None and state["generator_ema"] is not None:
+            self.generator_ema.load_state_dict(state["generator_ema"])
+        self.g_optimizer.load_state_dict(state["g_optimizer"])
+        self.d_optimizer.load_state_dict(state["d_optimizer"])
+        self.g_lr.load_state_dict(state["g_lr"])
+        self.d_lr.load_state_dict(state["d_lr"])
+        self.data.load_state_dict(state["data"])
+        self._sums.copy_(state["stats"]["sums"])
+        self._count = int(state["stats"]["count"])
+        _set_rng_state(state["rng"])
+
+    def checkpoint(self) -> Path:
+        return save_checkpoint(self.state_dict(), self.run_dir, self.step, self.config.keep_checkpoints)
+
+    # --------------------------------------------------------------------------------------------- loop
+
+    def run(self, stop_at: int | None = None, progress: bool = True) -> TrainResult:
+        """Train to ``config.steps`` (or stop early at ``stop_at`` as if interrupted there).
+
+        SIGINT and SIGTERM finish the current step, write a checkpoint and return; a failure inside a step
+        leaves the last periodic checkpoint, which is consistent, as the point to resume from.
+        """
+        config = self.config
+        target = min(config.steps, stop_at) if stop_at is not None else config.steps
+        bar = tqdm(total=config.steps, initial=self.step, desc=self.run_dir.name, unit="step", dynamic_ncols=True,
+                   disable=not progress, mininterval=1.0, file=sys.stderr)
+        interrupted = False
+        with _stop_requests() as stop:
+            while self.step < target:
+                started = time.perf_counter()
+                self.train_step()
+                self.elapsed += time.perf_counter() - started
+                bar.update(1)
+                if self.step % config.log_every == 0 or self.step == config.steps:
+                    record = self.flush_stats()
+                    bar.set_postfix(d=f"{record['d_loss']:.3g}", g=f"{record['g_loss']:.3g}",
+                                    w=f"{record['wasserstein_estimate']:.3g}", refresh=False)
+                if self.step % config.sample_every == 0 or self.step == config.steps:
+                    self.save_samples()
+                if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+                    self.checkpoint()
+                if stop.requested:
+                    interrupted = True
+                    break
+        bar.close()
+        if self.step < config.steps:
+            interrupted = True
+            self.checkpoint()
+        self.finish()
+        return TrainResult(self.run_dir, self.step, interrupted)
+
+    def finish(self) -> None:
+        """Loss curves and the GIF of all sample frames so far; closes the TensorBoard writer."""
+        records = read_metrics(self.run_dir)
+        plots.loss_curves(records, self.run_dir / "loss_curves.png", title=self.run_dir.name)
+        frames = sorted((self.run_dir / "samples").glob("step_*.png"))
+        plots.save_gif(frames, self.run_dir / "samples" / "progress.gif")
+        self.log.close()
+
+
+# ---------------------------------------------------------------------------------------- run directories
+
+
+def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: bool = True) -> Trainer:
+    """Create ``run_dir`` with the resolved config and run metadata and return a fresh trainer for it."""
+    run_dir = Path(run_dir)
+    if (run_dir / CONFIG_FILE).exists():
+        raise CheckpointError(f"run directory '{run_dir}' already holds a run; "
+                              f"continue it with 'wganlab train --resume {run_dir}' or choose a new --run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(config, run_dir / CONFIG_FILE)
+    trainer = Trainer(config, run_dir, tensorboard=tensorboard)
+    info = {
+        "wganlab": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "device": str(trainer.device),
+        "source": source,
+        "command": sys.argv,
+        "latent_dim": trainer.latent_dim,
+        "sample_shape": list(trainer.data.shape),
+        "parameters": {"generator": _count(trainer.generator), "discriminator": _count(trainer.discriminator)},
+    }
+    (run_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    return trainer
+
+
+def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True) -> Trainer:
+    """A trainer restored from the newest readable checkpoint of ``run_dir``, optionally with more ``steps``."""
+    run_dir = Path(run_dir)
+    config = load_run_config(run_dir)
+    if steps is not None:
+        config.steps = steps
+    trainer = Trainer(config, run_dir, tensorboard=tensorboard)
+    found = latest_checkpoint(run_dir, trainer.device)
+    if found is None:
+        raise CheckpointError(f"run directory '{run_dir}' has no checkpoint yet; start it again without --resume")
+    trainer.load_state_dict(found[1])
+    truncate_metrics(run_dir, trainer.step)
+    return trainer
+
+
+def load_run_config(run_dir: Path) -> RunConfig:
+    import yaml
+
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"'{run_dir}' is not a wganlab run directory (no {CONFIG_FILE}); "
+                              "give the directory that 'wganlab train' printed")
+    return from_tree(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+def default_run_dir(config: RunConfig, source: str) -> Path:
+    name = Path(source).stem if source else "run"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{name}-{config.data.name}-seed{config.seed}-{stamp}"
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _grad_norm(network: torch.nn.Module) -> float:
+    grads = [p.grad for p in network.parameters() if p.grad is not None]
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+
+
+def _count(network: torch.nn.Module) -> int:
+    return sum(p.numel() for p in network.parameters())
+
+
+def _rng_state() -> dict[str, Any]:
+    np_state = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    python = state["python"]
+    random.setstate((python[0], tuple(python[1]), python[2]))
+    np_state = state["numpy"]
+    np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
+                         np_state["has_gauss"], np_state["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class _StopFlag:
+    requested = False
+
+
+@contextmanager
+def _stop_requests():
+    """Turn the first SIGINT/SIGTERM into a request to stop after the current step; a second SIGINT aborts."""
+    flag = _StopFlag()
+    previous = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        flag.requested = True
+
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: signals stay with whoever owns them
+        previous.clear()
+    try:
+        yield flag
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,76 @@
+import pytest
+import torch
+from torch import nn
+
+from wganlab.lipschitz import (
+    apply_spectral_norm,
+    clip_weights_,
+    gradient_penalty,
+    has_batch_coupling,
+    interpolate,
+)
+
+
+class Linear(nn.Module):
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(w)
+
+    def forward(self, x):
+        return (x.flatten(1) * self.w).sum(1)
+
+
+def test_penalty_of_linear_critic_is_analytic():
+    # f(x) = w·x has gradient w everywhere: penalty = (‖w‖ − 1)²
+    w = torch.tensor([3.0, 4.0, 0.0, 12.0])  # ‖w‖ = 13
+    critic = Linear(w)
+    real, fake = torch.randn(16, 4), torch.randn(16, 4)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(144.0, rel=1e-6)
+    small = Linear(w / 26)  # ‖w‖ = 0.5
+    assert gradient_penalty(small, real, fake).item() == pytest.approx(0.25, rel=1e-6)
+    assert gradient_penalty(small, real, fake, one_sided=True).item() == pytest.approx(0.0, abs=1e-12)
+    assert gradient_penalty(critic, real, fake, one_sided=True).item() == pytest.approx(144.0, rel=1e-6)
+
+
+def test_penalty_norm_runs_over_all_image_dimensions():
+    w = torch.full((1, 2, 2), 0.5)  # a 1x2x2 "image" critic, ‖w‖ = 1 over all four pixels
+    critic = Linear(w.flatten())
+    real, fake = torch.randn(8, 1, 2, 2), torch.randn(8, 1, 2, 2)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_penalty_gradient_flows_to_critic_parameters():
+    critic = Linear(torch.tensor([3.0, 4.0]))
+    gradient_penalty(critic, torch.randn(4, 2), torch.randn(4, 2)).backward()
+    # d/dw (‖w‖ − 1)² = 2(‖w‖ − 1) w / ‖w‖ = 2·4·(0.6, 0.8)
+    assert torch.allclose(critic.w.grad, torch.tensor([4.8, 6.4]))
+
+
+def test_interpolation_draws_one_alpha_per_sample():
+    real = torch.zeros(1000, 3, 4, 4)
+    fake = torch.ones(1000, 3, 4, 4)
+    torch.manual_seed(0)
+    points = interpolate(real, fake)
+    per_sample = points.flatten(1)
+    assert torch.allclose(per_sample, per_sample[:, :1].expand_as(per_sample))  # constant within a sample
+    alphas = 1 - per_sample[:, 0]
+    assert 0 <= alphas.min() and alphas.max() <= 1
+    assert alphas.std() > 0.25  # U[0,1] has std 0.289: alphas differ between samples
+
+
+def test_clip_bounds_every_parameter():
+    net = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Linear(5, 1))
+    clip_weights_(net, 0.01)
+    for p in net.parameters():
+        assert p.abs().max() <= 0.01
+
+
+def test_spectral_norm_wraps_every_layer():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4, 1))
+    apply_spectral_norm(net)
+    assert hasattr(net[0], "parametrizations") and hasattr(net[3], "parametrizations")
+
+
+def test_batch_coupling_detection():
+    assert has_batch_coupling(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))
+    assert not has_batch_coupling(nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2)))
