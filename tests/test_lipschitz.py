@@ -54,7 +54,7 @@ def test_interpolation_draws_one_alpha_per_sample():
     per_sample = points.flatten(1)
     assert torch.allclose(per_sample, per_sample[:, :1].expand_as(per_sample))  # constant within a sample
     alphas = 1 - per_sample[:, 0]
-    assert 0 <= alphas.min() and alphas.max() <= 1
+    assert alphas.min() >= 0 and alphas.max() <= 1
     assert alphas.std() > 0.25  # U[0,1] has std 0.289: alphas differ between samples
 
 

@@ -27,16 +27,10 @@ from tqdm import tqdm
 from wganlab import __version__, plots
 from wganlab.checkpoint import latest_checkpoint, save_checkpoint
 from wganlab.config import RunConfig, from_tree, save_config
-from wganlab.data import make_source
+from wganlab.data import DataSource, make_source
 from wganlab.data.images import to_uint8
 from wganlab.errors import CheckpointError, ConfigError, WganlabError
-from wganlab.lipschitz import (
-    clip_weights_,
-    gradient_penalty,
-    gradient_penalty_from_outputs,
-    has_batch_coupling,
-    interpolate,
-)
+from wganlab.lipschitz import clip_weights_, gradient_penalty, has_batch_coupling
 from wganlab.nets import build_networks
 from wganlab.objectives import make_objective
 from wganlab.optim import make_lr_schedule, make_optimizer
@@ -78,14 +72,16 @@ def seed_everything(seed: int) -> None:
 class Trainer:
     """Owns the networks, optimizers and data of one run and trains it step by step."""
 
-    def __init__(self, config: RunConfig, run_dir: Path, tensorboard: bool = True) -> None:
+    def __init__(self, config: RunConfig, run_dir: Path, tensorboard: bool = True,
+                 data: DataSource | None = None) -> None:
+        """``data`` replaces the source named by ``config.data`` (any object with the DataSource methods)."""
         self.config = config
         self.run_dir = Path(run_dir)
         self.device = pick_device(config.device)
         if config.threads:
             torch.set_num_threads(config.threads)
         seed_everything(config.seed)
-        self.data = make_source(config.data, self.device, seed=config.seed)
+        self.data = data if data is not None else make_source(config.data, self.device, seed=config.seed)
         nets = build_networks(config, self.data.shape)
         self.latent_dim = nets.latent_dim
         self.generator = nets.generator.to(self.device)
@@ -100,7 +96,7 @@ class Trainer:
         self.g_lr = make_lr_schedule(self.g_optimizer, config.lr_schedule, config.steps)
         self.d_lr = make_lr_schedule(self.d_optimizer, config.lr_schedule, config.steps)
         self.batch_size = config.resolved_batch_size
-        # One critic pass over cat(real, fake[, interpolates]) is exact only when samples do not interact.
+        # One critic pass over cat(real, fake) is exact only when samples do not interact (no batch norm).
         self.joint_critic_pass = not has_batch_coupling(self.discriminator)
         noise_rng = torch.Generator().manual_seed(config.seed + 1)
         count = TOY_SAMPLES if self.data.is_toy else GRID_SAMPLES
@@ -121,20 +117,15 @@ class Trainer:
         with torch.no_grad():
             fake = self.sample_latent_and_generate(real.shape[0])
         n = real.shape[0]
-        penalty = torch.zeros((), device=self.device)
         if self.joint_critic_pass:
-            parts = [real, fake]
-            if gp.weight > 0:
-                points = interpolate(real, fake).requires_grad_(True)
-                parts.append(points)
-            out = self.discriminator(torch.cat(parts)).flatten()
-            real_out, fake_out = out[:n], out[n : 2 * n]
-            if gp.weight > 0:
-                penalty = gradient_penalty_from_outputs(out[2 * n :], points, gp.target, gp.one_sided)
+            out = self.discriminator(torch.cat([real, fake])).flatten()
+            real_out, fake_out = out[:n], out[n:]
         else:
             real_out, fake_out = self.discriminator(real).flatten(), self.discriminator(fake).flatten()
-            if gp.weight > 0:
-                penalty = gradient_penalty(self.discriminator, real, fake, gp.target, gp.one_sided)
+        # The penalty gets its own pass: inside a joint pass its double backward would run over all 3n samples.
+        penalty = torch.zeros((), device=self.device)
+        if gp.weight > 0:
+            penalty = gradient_penalty(self.discriminator, real, fake, gp.target, gp.one_sided)
         loss = self.objective.critic_loss(real_out, fake_out) + gp.weight * penalty
         self.d_optimizer.zero_grad(set_to_none=True)
         loss.backward()

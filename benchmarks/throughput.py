@@ -1,0 +1,159 @@
+"""Training throughput: wganlab's loop against a plain tutorial loop on the same networks, in one run.
+
+For each preset (gan, dcgan, wgan-wc, wgan-gp, wgan-sn) and each network (the 2D-toy MLP at batch 256, the
+DCGAN family at 28 and 32 pixels at batch 64) it measures generator and critic updates per second of
+  * wganlab's Trainer (batches drawn on the device, losses read every ``log_every`` steps), and
+  * a reference loop as a tutorial user writes it: a DataLoader over the dataset, separate critic calls on
+    real and fake batches, a separate pass for the gradient penalty, and ``.item()`` on every loss every step,
+and prints one JSON document with both and their ratio. Arjovsky's 100-step critic bursts are switched off in
+both loops so the figures are steady-state rates. Usage: python benchmarks/throughput.py [--seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from wganlab.config import RunConfig, load_config
+from wganlab.data.images import InMemoryImages
+from wganlab.lipschitz import clip_weights_, gradient_penalty
+from wganlab.nets import build_networks
+from wganlab.objectives import make_objective
+from wganlab.optim import make_optimizer
+from wganlab.train import Trainer
+
+PRESETS = ["gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn"]
+NETWORKS = {"toy-mlp": ("8gaussians", None), "dcgan-28": ("mnist", (1, 28, 28)), "dcgan-32": ("mnist", (3, 32, 32))}
+
+
+def config_for(preset: str, network: str) -> RunConfig:
+    data, _ = NETWORKS[network]
+    return load_config(preset, [f"data={data}", "critic_burst=false", "log_every=100", "sample_every=1000000",
+                                "checkpoint_every=1000000", "steps=1000000"])
+
+
+def synthetic_images(shape: tuple[int, int, int], n: int = 2048) -> torch.Tensor:
+    return torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+
+
+def timed(step, seconds: float, warmup: int = 3) -> float:
+    """Steps per second of ``step()`` over at least ``seconds`` after ``warmup`` untimed steps."""
+    for _ in range(warmup):
+        step()
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds or count < 3:
+        step()
+        count += 1
+    return count / (time.perf_counter() - started)
+
+
+def wganlab_rate(config: RunConfig, network: str, seconds: float) -> float:
+    _, shape = NETWORKS[network]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = None
+        if shape is not None and shape != (1, 28, 28):
+            data = InMemoryImages(synthetic_images(shape), None, torch.device("cpu"))
+        trainer = Trainer(config, Path(tmp), tensorboard=False, data=data)
+
+        def step() -> None:
+            trainer.train_step()
+            if trainer.step % config.log_every == 0:
+                trainer.flush_stats()
+
+        return timed(step, seconds)
+
+
+def reference_rate(config: RunConfig, network: str, seconds: float) -> float:
+    """The same networks and hyper-parameters in the loop most tutorials show."""
+    _, shape = NETWORKS[network]
+    if shape is None:
+        from wganlab.data.toy import eight_gaussians
+
+        dataset = TensorDataset(eight_gaussians().sample(100_000, torch.device("cpu")))
+        sample_shape = (2,)
+    else:
+        from wganlab.data import embedded_mnist
+
+        images = torch.from_numpy(embedded_mnist()[0])[:, None] if shape == (1, 28, 28) else synthetic_images(shape)
+        dataset = TensorDataset(images.float() / 127.5 - 1)
+        sample_shape = shape
+    nets = build_networks(config, sample_shape)
+    generator, critic = nets.generator, nets.discriminator
+    objective = make_objective(config.objective)
+    g_opt = make_optimizer(generator.parameters(), config.g_optimizer)
+    d_opt = make_optimizer(critic.parameters(), config.d_optimizer)
+    batch = config.resolved_batch_size
+    loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True)
+    batches = iter(loader)
+    gp = config.lipschitz.gradient_penalty
+    history: list[float] = []
+
+    def next_real() -> torch.Tensor:
+        nonlocal batches
+        try:
+            return next(batches)[0]
+        except StopIteration:
+            batches = iter(loader)
+            return next(batches)[0]
+
+    def step() -> None:
+        for _ in range(config.critic_steps):
+            real = next_real()
+            fake = generator(torch.randn(batch, nets.latent_dim)).detach()
+            loss = objective.critic_loss(critic(real).flatten(), critic(fake).flatten())
+            if gp.weight > 0:
+                loss = loss + gp.weight * gradient_penalty(critic, real, fake, gp.target, gp.one_sided)
+            d_opt.zero_grad()
+            loss.backward()
+            d_opt.step()
+            if config.lipschitz.clip > 0:
+                clip_weights_(critic, config.lipschitz.clip)
+            history.append(loss.item())
+        g_loss = objective.generator_loss(critic(generator(torch.randn(batch, nets.latent_dim))).flatten())
+        g_opt.zero_grad()
+        g_loss.backward()
+        g_opt.step()
+        history.append(g_loss.item())
+
+    return timed(step, seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=6.0, help="timed seconds per measurement")
+    parser.add_argument("--presets", nargs="*", default=PRESETS)
+    parser.add_argument("--networks", nargs="*", default=list(NETWORKS))
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    results = []
+    for network in args.networks:
+        for preset in args.presets:
+            config = config_for(preset, network)
+            torch.manual_seed(0)
+            ours = wganlab_rate(config, network, args.seconds)
+            torch.manual_seed(0)
+            reference = reference_rate(config, network, args.seconds)
+            results.append({
+                "preset": preset, "network": network, "batch_size": config.resolved_batch_size,
+                "critic_steps": config.critic_steps,
+                "wganlab": {"generator_steps_per_s": round(ours, 3),
+                            "critic_steps_per_s": round(ours * config.critic_steps, 3)},
+                "reference_loop": {"generator_steps_per_s": round(reference, 3),
+                                   "critic_steps_per_s": round(reference * config.critic_steps, 3)},
+                "speedup": round(ours / reference, 3),
+            })  # fmt: skip
+            print(json.dumps(results[-1]), flush=True, file=__import__("sys").stderr)
+    print(json.dumps({"benchmark": "throughput", "torch": torch.__version__, "threads": args.threads,
+                      "machine": platform.processor() or platform.machine(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
