@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,28 @@ _NAME = re.compile(r"^step_(\d{8,})\.pt$")
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
+    """Write ``obj`` to ``path`` so that ``path`` is always either the old file or the complete new one.
+
+    A failed write (full disk, quota, I/O error) removes the temporary file and raises :class:`CheckpointError`;
+    torch reports such failures as a bare ``RuntimeError``, so the free space is added to the message.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise CheckpointError(f"cannot create a file in '{path.parent}' ({err.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(obj, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:
+        Path(tmp).unlink(missing_ok=True)
+        reason = (getattr(err, "strerror", None) or str(err).splitlines()[0])[:160]
+        free = shutil.disk_usage(path.parent).free
+        raise CheckpointError(f"could not write '{path.name}' ({reason}; {free / 2**20:.0f} MiB free on its disk)")\
+            from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -63,7 +78,12 @@ def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
 def save_checkpoint(state: dict[str, Any], run_dir: Path, step: int, keep: int) -> Path:
     """Write ``state`` as the checkpoint of ``step`` and delete all but the newest ``keep``."""
     path = checkpoint_path(run_dir, step)
-    atomic_torch_save(state, path)
+    try:
+        atomic_torch_save(state, path)
+    except CheckpointError as err:
+        previous = [s for s, _ in list_checkpoints(run_dir) if s != step]
+        kept = f"the previous checkpoint (step {previous[-1]}) is intact" if previous else "no earlier checkpoint"
+        raise CheckpointError(f"{err}; {kept}: free disk space, then 'wganlab train --resume {run_dir}'") from None
     for _, old in list_checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path

@@ -1,4 +1,4 @@
-"""``wganlab`` command line: train, sample, presets.
+"""``wganlab`` command line: train, sample, export, presets.
 
 Every user mistake ends as one line on stderr and exit code 2; tracebacks are left for wganlab's own bugs.
 """
@@ -34,14 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue a run from its newest checkpoint (only steps=N may be overridden)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    sample = commands.add_parser("sample", help="generate samples from a run", description=(
-        "Generate samples from a run's newest checkpoint (EMA weights when kept). The same --seed gives the "
-        "same samples. .npz holds uint8 'images' N x C x H x W, or float32 'points' N x 2 for 2D toys."))
-    sample.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    sample = commands.add_parser("sample", help="generate samples from a run or an exported generator",
+                                 description=(
+        "Generate samples from SOURCE: a run directory (its newest checkpoint, EMA weights when kept), one of its "
+        ".pt checkpoints, or a generator written by 'wganlab export'. The same --seed gives the same samples. "
+        ".npz holds uint8 'images' N x C x H x W, or float32 'points' N x 2 for 2D toys."))
+    sample.add_argument("run_dir", type=Path, metavar="SOURCE")
     sample.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, metavar="FILE.npz|FILE.png")
     sample.add_argument("--device", default="cpu")
+
+    export = commands.add_parser("export", help="write a run's generator to one safetensors file", description=(
+        "Write the generator (EMA weights when kept) and the config needed to rebuild it into one .safetensors "
+        "file that 'wganlab sample' reads without the run directory or the training data."))
+    export.add_argument("run_dir", type=Path, metavar="RUN_DIR_OR_CHECKPOINT")
+    export.add_argument("--out", type=Path, required=True, metavar="G.safetensors")
 
     commands.add_parser("presets", help="list the presets with one line each")
     return parser
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return {"train": _train, "sample": _sample, "presets": _presets}[args.command](args)
+        return {"train": _train, "sample": _sample, "export": _export, "presets": _presets}[args.command](args)
     except WganlabError as err:
         from wganlab.train import TrainingDiverged
 
@@ -114,6 +122,13 @@ def _sample(args: argparse.Namespace) -> int:
     samples = generate(loaded, args.n, seed=args.seed)
     write_samples(samples, loaded, args.out)
     print(args.out)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from wganlab.sampling import export_generator, load_generator
+
+    print(export_generator(load_generator(args.run_dir), args.out))
     return 0
 
 

@@ -105,6 +105,16 @@ class LipschitzConfig:
 
 
 @dataclass
+class DivergenceConfig:
+    """What to do when a loss or gradient turns NaN or infinite."""
+
+    action: str = _opt("stop", choices=("stop", "rollback"),
+                       why="rollback reloads the last checkpoint and lowers both learning rates")
+    lr_factor: float = _opt(0.5, low=0.0, high=1.0, low_open=True)
+    max_rollbacks: int = _opt(3, low=0)
+
+
+@dataclass
 class RunConfig:
     """Everything that defines one training run; written resolved into the run directory."""
 
@@ -112,7 +122,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     steps: int = _opt(10_000, low=1, why="generator updates")
     batch_size: int | None = _opt(None, low=1, why="null picks 256 for 2D toys and 64 for images")
-    seed: int = _opt(0, low=0)
+    seed: int = _opt(0, low=0, high=2**63 - 1)
     model: ModelConfig = field(default_factory=ModelConfig)
     objective: str = _opt("non-saturating", choices=("minimax", "non-saturating", "wasserstein"))
     lipschitz: LipschitzConfig = field(default_factory=LipschitzConfig)
@@ -128,6 +138,7 @@ class RunConfig:
     sample_every: int = _opt(500, low=1)
     checkpoint_every: int = _opt(1000, low=1)
     keep_checkpoints: int = _opt(3, low=1)
+    divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
     threads: int = _opt(0, low=0, why="torch CPU threads; 0 lets torch decide")
 
@@ -208,7 +219,7 @@ def parse_override(item: str) -> tuple[str, Any]:
         raise ConfigError(f"override '{item}' has an empty key; write key=value")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         value = raw
     return key, value
 
@@ -236,7 +247,7 @@ def _resolve_source(source: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"config file '{path}' is not valid YAML ({first}); fix the file") from None
     except OSError as err:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
@@ -22,9 +22,11 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], config: OptimizerConfig
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
-def make_lr_schedule(optimizer: torch.optim.Optimizer, kind: str,
-                     total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """``constant``, or ``linear`` decay to 0 at ``total_steps`` (Gulrajani et al.'s CIFAR-10 schedule)."""
+def make_lr_schedule(optimizer: torch.optim.Optimizer, kind: str, total_steps: int,
+                     scale: Callable[[], float] = lambda: 1.0) -> torch.optim.lr_scheduler.LambdaLR:
+    """``constant``, or ``linear`` decay to 0 at ``total_steps`` (Gulrajani et al.'s CIFAR-10 schedule),
+    times ``scale()`` (which divergence rollbacks lower)."""
     if kind == "linear":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / total_steps))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                 lambda step: scale() * max(0.0, 1.0 - step / total_steps))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: scale())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,14 @@ METRICS_FILE = "metrics.jsonl"
 class RunLog:
     """Appends metric records; TensorBoard is written beside them in ``tensorboard/``."""
 
-    def __init__(self, run_dir: Path, tensorboard: bool = True) -> None:
+    def __init__(self, run_dir: Path, tensorboard: bool = True, resumed_at: int | None = None) -> None:
         self.path = run_dir / METRICS_FILE
         self._writer = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+            # purge_step hides events a crashed run logged after the checkpoint it resumes from
+            self._writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=resumed_at)
 
     def write(self, record: dict[str, Any]) -> None:
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
@@ -47,13 +49,22 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     path = run_dir / METRICS_FILE
     if not path.is_file():
         return []
+    records = []
     with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        for line in handle:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line torn by a crash mid-write: the run resumes from its checkpoint anyway
+    return records
 
 
 def truncate_metrics(run_dir: Path, after_step: int) -> None:
-    """Drop records past ``after_step``: a resumed run rewrites what happened after its checkpoint."""
-    records = read_metrics(run_dir)
-    kept = [r for r in records if r["step"] <= after_step]
-    if len(kept) != len(records):
-        (run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    """Drop records past ``after_step`` (and torn lines): a resumed run rewrites what came after its checkpoint."""
+    path = run_dir / METRICS_FILE
+    if not path.is_file():
+        return
+    kept = [r for r in read_metrics(run_dir) if r.get("step", 0) <= after_step]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    os.replace(tmp, path)

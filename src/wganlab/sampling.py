@@ -1,7 +1,13 @@
-"""Generate samples from a finished (or interrupted) run without its training data."""
+"""Generate samples from a run directory, one of its checkpoints, or an exported generator.
+
+An exported generator (``wganlab export``) is a safetensors file: the weights plus, in its metadata, the JSON of
+the run's config, the sample shape and the latent size. It needs neither the training data nor the run
+directory, and loading it cannot run code.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +16,13 @@ import torch
 
 from wganlab import plots
 from wganlab.checkpoint import latest_checkpoint, load_checkpoint
-from wganlab.config import RunConfig
+from wganlab.config import RunConfig, from_tree
 from wganlab.data.images import to_uint8
 from wganlab.errors import CheckpointError, WganlabError
 from wganlab.nets import build_networks
-from wganlab.train import load_run_config
+from wganlab.train import CONFIG_FILE, RUN_INFO_FILE, load_run_config
+
+EXPORT_FORMAT = "wganlab-generator/1"
 
 
 @dataclass
@@ -26,39 +34,95 @@ class LoadedGenerator:
     step: int
 
 
-def sample_shape_of(config: RunConfig, run_dir: Path) -> tuple[int, ...]:
-    """The sample shape recorded by the run (so sampling needs no access to the dataset)."""
-    import json
-
-    info_path = run_dir / "run.json"
-    if info_path.is_file():
-        return tuple(json.loads(info_path.read_text(encoding="utf-8"))["sample_shape"])
-    if config.is_toy:
-        return (2,)
-    raise CheckpointError(f"'{run_dir}' has no run.json recording the image shape; it was not made by wganlab")
-
-
-def load_generator(run_dir: Path, device: torch.device | str = "cpu",
-                   checkpoint: Path | None = None) -> LoadedGenerator:
-    """The generator of a run directory's newest checkpoint; the EMA weights when the run kept them."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise CheckpointError(f"run directory '{run_dir}' does not exist; give the path 'wganlab train' printed")
-    config = load_run_config(run_dir)
-    shape = sample_shape_of(config, run_dir)
-    if checkpoint is not None:
-        state = load_checkpoint(checkpoint, device)
-    else:
-        found = latest_checkpoint(run_dir, device)
+def load_generator(source: Path, device: torch.device | str = "cpu") -> LoadedGenerator:
+    """The generator behind ``source``: a run directory (newest checkpoint), a ``.pt`` checkpoint inside one,
+    or an exported ``.safetensors`` file. A run's EMA weights are preferred when it kept them."""
+    source = Path(source)
+    if source.is_dir():
+        config, shape = load_run_config(source), _sample_shape(source)
+        found = latest_checkpoint(source)
         if found is None:
-            raise CheckpointError(f"run directory '{run_dir}' has no checkpoint yet; train it first")
-        state = found[1]
-    nets = build_networks(config, shape)
-    generator = nets.generator
+            raise CheckpointError(f"run directory '{source}' has no checkpoint yet; train it first")
+        state, step = found[1], found[0]
+    elif source.suffix == ".safetensors" and source.is_file():
+        return _load_export(source, device)
+    elif source.suffix == ".pt" and source.is_file():
+        run_dir = source.parent.parent
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise CheckpointError(f"checkpoint '{source}' is not inside a run directory (no {run_dir / CONFIG_FILE})"
+                                  "; sample the run directory or an exported generator instead")
+        config, shape = load_run_config(run_dir), _sample_shape(run_dir)
+        state = load_checkpoint(source)
+        step = int(state["step"])
+    else:
+        raise CheckpointError(f"'{source}' does not exist or is not a run directory, a .pt checkpoint or an "
+                              "exported .safetensors generator")
     weights = state["generator_ema"] if state.get("generator_ema") is not None else state["generator"]
-    generator.load_state_dict(weights)
-    generator.to(device).eval().requires_grad_(False)
-    return LoadedGenerator(generator, config, nets.latent_dim, shape, int(state["step"]))
+    return _assemble(config, shape, weights, step, device)
+
+
+def _assemble(config: RunConfig, shape: tuple[int, ...], weights: dict, step: int,
+              device: torch.device | str) -> LoadedGenerator:
+    nets = build_networks(config, shape)
+    try:
+        nets.generator.load_state_dict(weights)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise CheckpointError(f"the weights do not fit the generator its config describes ({first})") from None
+    generator = nets.generator.to(device).eval().requires_grad_(False)
+    return LoadedGenerator(generator, config, nets.latent_dim, shape, step)
+
+
+def _sample_shape(run_dir: Path) -> tuple[int, ...]:
+    """The sample shape recorded by the run, so that sampling never needs the dataset."""
+    path = run_dir / RUN_INFO_FILE
+    try:
+        return tuple(json.loads(path.read_text(encoding="utf-8"))["sample_shape"])
+    except (OSError, ValueError, KeyError) as err:
+        raise CheckpointError(f"cannot read the sample shape from '{path}' ({type(err).__name__}); "
+                              "was this run made by wganlab?") from None
+
+
+def export_generator(loaded: LoadedGenerator, out: Path) -> Path:
+    """Write the generator's weights and everything needed to rebuild it into one safetensors file."""
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise WganlabError(f"--out must end in .safetensors, got '{out.name}'")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "format": EXPORT_FORMAT,
+        "config": json.dumps(loaded.config.to_dict()),
+        "sample_shape": json.dumps(list(loaded.sample_shape)),
+        "latent_dim": str(loaded.latent_dim),
+        "step": str(loaded.step),
+    }
+    weights = {k: v.detach().cpu().contiguous() for k, v in loaded.generator.state_dict().items()}
+    tmp = out.with_name(f".{out.name}.tmp")
+    save_file(weights, str(tmp), metadata=metadata)
+    tmp.replace(out)
+    return out
+
+
+def _load_export(path: Path, device: torch.device | str) -> LoadedGenerator:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            weights = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - not a dict
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"'{path}' is not a readable safetensors file ({err})") from None
+    if metadata.get("format") != EXPORT_FORMAT:
+        raise CheckpointError(f"'{path}' is not a generator exported by 'wganlab export'")
+    try:
+        config = from_tree(json.loads(metadata["config"]))
+        shape = tuple(json.loads(metadata["sample_shape"]))
+        step = int(metadata["step"])
+    except (KeyError, ValueError) as err:
+        raise CheckpointError(f"the metadata of '{path}' is damaged ({type(err).__name__}: {err})") from None
+    return _assemble(config, shape, weights, step, device)
 
 
 @torch.no_grad()

@@ -39,6 +39,7 @@ from wganlab.schedule import CriticSchedule
 
 CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run.json"
+EVENTS_FILE = "events.jsonl"
 GRID_SAMPLES = 64
 TOY_SAMPLES = 1000
 STAT_KEYS = ("d_loss", "g_loss", "wasserstein_estimate", "gradient_penalty")
@@ -73,7 +74,7 @@ class Trainer:
     """Owns the networks, optimizers and data of one run and trains it step by step."""
 
     def __init__(self, config: RunConfig, run_dir: Path, tensorboard: bool = True,
-                 data: DataSource | None = None) -> None:
+                 data: DataSource | None = None, resumed_at: int | None = None) -> None:
         """``data`` replaces the source named by ``config.data`` (any object with the DataSource methods)."""
         self.config = config
         self.run_dir = Path(run_dir)
@@ -86,6 +87,8 @@ class Trainer:
         self.latent_dim = nets.latent_dim
         self.generator = nets.generator.to(self.device)
         self.discriminator = nets.discriminator.to(self.device)
+        if config.lipschitz.clip > 0:  # Arjovsky et al. clamp before the first critic step too
+            clip_weights_(self.discriminator, config.lipschitz.clip)
         self.generator_ema = copy.deepcopy(self.generator).eval() if config.ema > 0 else None
         if self.generator_ema is not None:
             self.generator_ema.requires_grad_(False)
@@ -93,8 +96,10 @@ class Trainer:
         self.schedule = CriticSchedule(config.critic_steps, config.critic_burst)
         self.g_optimizer = make_optimizer(self.generator.parameters(), config.g_optimizer)
         self.d_optimizer = make_optimizer(self.discriminator.parameters(), config.d_optimizer)
-        self.g_lr = make_lr_schedule(self.g_optimizer, config.lr_schedule, config.steps)
-        self.d_lr = make_lr_schedule(self.d_optimizer, config.lr_schedule, config.steps)
+        self.lr_scale = 1.0  # lowered by divergence rollbacks; part of the checkpoint
+        self.rollbacks = 0
+        self.g_lr = make_lr_schedule(self.g_optimizer, config.lr_schedule, config.steps, lambda: self.lr_scale)
+        self.d_lr = make_lr_schedule(self.d_optimizer, config.lr_schedule, config.steps, lambda: self.lr_scale)
         self.batch_size = config.resolved_batch_size
         # One critic pass over cat(real, fake) is exact only when samples do not interact (no batch norm).
         self.joint_critic_pass = not has_batch_coupling(self.discriminator)
@@ -106,7 +111,12 @@ class Trainer:
         self.elapsed = 0.0
         self._sums = torch.zeros(len(STAT_KEYS), device=self.device)
         self._count = 0
-        self.log = RunLog(self.run_dir, tensorboard=tensorboard)
+        # The first step whose losses were not finite, and which were not: tracked on the device every step
+        # and read only when logging or checkpointing, so a NaN is named exactly without a per-step sync.
+        self._first_bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
+        self._first_bad_keys = torch.zeros(len(STAT_KEYS), dtype=torch.bool, device=self.device)
+        self.tensorboard = tensorboard
+        self.log = RunLog(self.run_dir, tensorboard=tensorboard, resumed_at=resumed_at)
 
     # ------------------------------------------------------------------------------------------ updates
 
@@ -169,8 +179,13 @@ class Trainer:
         g_loss = self.generator_update()
         self.g_lr.step()
         self.d_lr.step()
-        self._sums += torch.stack([d_loss, g_loss, estimate, penalty])
+        values = torch.stack([d_loss, g_loss, estimate, penalty])
+        self._sums += values
         self._count += 1
+        bad = ~torch.isfinite(values)
+        first = (self._first_bad_step < 0) & bad.any()
+        self._first_bad_step = torch.where(first, self.step, self._first_bad_step)
+        self._first_bad_keys = torch.where(first, bad, self._first_bad_keys)
         self.critic_updates += updates
         self.step += 1
 
@@ -188,12 +203,19 @@ class Trainer:
         record["seconds"] = round(self.elapsed, 3)
         self._sums.zero_()
         self._count = 0
-        bad = [k for k in (*STAT_KEYS, "d_grad_norm", "g_grad_norm") if not np.isfinite(record[k])]
+        self.check_finite(record)
         self.log.write(record)
-        if bad:
-            raise TrainingDiverged(f"{bad[0]} became {record[bad[0]]} by step {self.step}; the last checkpoint "
-                                   "is intact: lower the learning rates or strengthen the Lipschitz constraint")
         return record
+
+    def check_finite(self, record: dict[str, Any] | None = None) -> None:
+        """Raise :class:`TrainingDiverged` naming the first step and quantity that went NaN or infinite."""
+        first = int(self._first_bad_step)
+        if first >= 0:
+            keys = [k for k, bad in zip(STAT_KEYS, self._first_bad_keys.tolist(), strict=True) if bad]
+            raise TrainingDiverged(f"{keys[0]} became NaN or infinite at step {first + 1}")
+        for key in ("d_grad_norm", "g_grad_norm"):
+            if record is not None and not np.isfinite(record[key]):
+                raise TrainingDiverged(f"{key} became {record[key]} at step {self.step}")
 
     def sampling_generator(self) -> torch.nn.Module:
         return self.generator_ema if self.generator_ema is not None else self.generator
@@ -231,6 +253,8 @@ class Trainer:
             "d_lr": self.d_lr.state_dict(),
             "data": self.data.state_dict(),
             "stats": {"sums": self._sums.clone(), "count": self._count},
+            "lr_scale": self.lr_scale,
+            "rollbacks": self.rollbacks,
             "rng": _rng_state(),
         }
 
@@ -249,10 +273,38 @@ class Trainer:
         self.data.load_state_dict(state["data"])
         self._sums.copy_(state["stats"]["sums"])
         self._count = int(state["stats"]["count"])
+        self.lr_scale = float(state["lr_scale"])
+        self.rollbacks = int(state["rollbacks"])
+        self._first_bad_step.fill_(-1)
+        self._first_bad_keys.zero_()
         _set_rng_state(state["rng"])
 
     def checkpoint(self) -> Path:
+        """Save the current state; refuses to overwrite good checkpoints with NaN weights."""
+        self.check_finite()
         return save_checkpoint(self.state_dict(), self.run_dir, self.step, self.config.keep_checkpoints)
+
+    def roll_back(self, reason: TrainingDiverged) -> None:
+        """Reload the newest checkpoint and lower both learning rates by ``divergence.lr_factor``."""
+        policy = self.config.divergence
+        if self.rollbacks >= policy.max_rollbacks:
+            raise TrainingDiverged(f"{reason}; gave up after {self.rollbacks} rollbacks") from None
+        found = latest_checkpoint(self.run_dir)
+        if found is None:
+            raise reason
+        rollbacks = self.rollbacks + 1
+        self.load_state_dict(_to_device(found[1], self.device))
+        self.rollbacks = rollbacks
+        self.lr_scale *= policy.lr_factor
+        for schedule in (self.g_lr, self.d_lr):
+            for group, factor in zip(schedule.optimizer.param_groups, schedule.base_lrs, strict=True):
+                group["lr"] = factor * schedule.lr_lambdas[0](schedule.last_epoch)
+        truncate_metrics(self.run_dir, self.step)
+        event = {"step": self.step, "event": "rollback", "reason": str(reason), "lr_scale": self.lr_scale}
+        with (self.run_dir / EVENTS_FILE).open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(event) + "\n")
+        print(f"wganlab: {reason}; rolled back to step {self.step} with learning rates x{self.lr_scale:g}",
+              file=sys.stderr)
 
     # --------------------------------------------------------------------------------------------- loop
 
@@ -266,30 +318,50 @@ class Trainer:
         target = min(config.steps, stop_at) if stop_at is not None else config.steps
         bar = tqdm(total=config.steps, initial=self.step, desc=self.run_dir.name, unit="step", dynamic_ncols=True,
                    disable=not progress, mininterval=1.0, file=sys.stderr)
-        interrupted = False
-        with _stop_requests() as stop:
-            while self.step < target:
-                started = time.perf_counter()
-                self.train_step()
-                self.elapsed += time.perf_counter() - started
-                bar.update(1)
-                if self.step % config.log_every == 0 or self.step == config.steps:
-                    record = self.flush_stats()
-                    bar.set_postfix(d=f"{record['d_loss']:.3g}", g=f"{record['g_loss']:.3g}",
-                                    w=f"{record['wasserstein_estimate']:.3g}", refresh=False)
-                if self.step % config.sample_every == 0 or self.step == config.steps:
-                    self.save_samples()
-                if self.step % config.checkpoint_every == 0 or self.step == config.steps:
-                    self.checkpoint()
-                if stop.requested:
-                    interrupted = True
-                    break
-        bar.close()
-        if self.step < config.steps:
-            interrupted = True
+        saved_at = None
+        try:
+            with _stop_requests() as stop:
+                while self.step < target and not stop.requested:
+                    try:
+                        saved = self._step_and_bookkeeping(bar)
+                    except TrainingDiverged as reason:
+                        if config.divergence.action != "rollback":
+                            raise TrainingDiverged(f"{reason}; the last checkpoint is intact: lower the learning "
+                                                   "rates, or set divergence.action=rollback") from None
+                        self.roll_back(reason)
+                        bar.reset(total=config.steps)
+                        bar.update(self.step)
+                        continue
+                    saved_at = self.step if saved else saved_at
+        except BaseException:
+            self.log.close()
+            raise
+        finally:
+            bar.close()
+        interrupted = self.step < config.steps
+        if interrupted and saved_at != self.step:
             self.checkpoint()
         self.finish()
         return TrainResult(self.run_dir, self.step, interrupted)
+
+    def _step_and_bookkeeping(self, bar: tqdm) -> bool:
+        """One training step, then whatever logging, samples and checkpoint fall due; True if it checkpointed."""
+        config = self.config
+        started = time.perf_counter()
+        self.train_step()
+        self.elapsed += time.perf_counter() - started
+        bar.update(1)
+        last = self.step == config.steps
+        if self.step % config.log_every == 0 or last:
+            record = self.flush_stats()
+            bar.set_postfix(d=f"{record['d_loss']:.3g}", g=f"{record['g_loss']:.3g}",
+                            w=f"{record['wasserstein_estimate']:.3g}", refresh=False)
+        if self.step % config.sample_every == 0 or last:
+            self.save_samples()
+        if self.step % config.checkpoint_every == 0 or last:
+            self.checkpoint()
+            return True
+        return False
 
     def finish(self) -> None:
         """Loss curves and the GIF of all sample frames so far; closes the TensorBoard writer."""
@@ -325,6 +397,7 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
         "parameters": {"generator": _count(trainer.generator), "discriminator": _count(trainer.discriminator)},
     }
     (run_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    trainer.checkpoint()  # step 0: a run killed before its first periodic checkpoint still resumes
     return trainer
 
 
@@ -334,11 +407,11 @@ def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True
     config = load_run_config(run_dir)
     if steps is not None:
         config.steps = steps
-    trainer = Trainer(config, run_dir, tensorboard=tensorboard)
-    found = latest_checkpoint(run_dir, trainer.device)
-    if found is None:
-        raise CheckpointError(f"run directory '{run_dir}' has no checkpoint yet; start it again without --resume")
-    trainer.load_state_dict(found[1])
+    found = latest_checkpoint(run_dir)
+    step = 0 if found is None else found[0]
+    trainer = Trainer(config, run_dir, tensorboard=tensorboard, resumed_at=step)
+    if found is not None:  # none: killed before its step-0 checkpoint; a fresh trainer is that state exactly
+        trainer.load_state_dict(_to_device(found[1], trainer.device))
     truncate_metrics(run_dir, trainer.step)
     return trainer
 
@@ -360,6 +433,19 @@ def default_run_dir(config: RunConfig, source: str) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def _to_device(state: Any, device: torch.device) -> Any:
+    """Checkpoints load on the CPU (RNG states must stay there); move the rest where training runs."""
+    if device.type == "cpu":
+        return state
+    if isinstance(state, torch.Tensor):
+        return state if state.dtype == torch.uint8 else state.to(device)
+    if isinstance(state, dict):
+        return {k: (v if k == "rng" else _to_device(v, device)) for k, v in state.items()}
+    if isinstance(state, list):
+        return [_to_device(v, device) for v in state]
+    return state
 
 
 def _grad_norm(network: torch.nn.Module) -> float:
