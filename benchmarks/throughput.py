@@ -5,8 +5,9 @@ DCGAN family at 28 and 32 pixels at batch 64) it measures generator and critic u
   * wganlab's Trainer (batches drawn on the device, losses read every ``log_every`` steps), and
   * a reference loop as a tutorial user writes it: a DataLoader over the dataset, separate critic calls on
     real and fake batches, a separate pass for the gradient penalty, and ``.item()`` on every loss every step,
-and prints one JSON document with both and their ratio. Arjovsky's 100-step critic bursts are switched off in
-both loops so the figures are steady-state rates. Usage: python benchmarks/throughput.py [--seconds S]
+and prints one JSON document with both and their ratio. The two loops run in alternating windows and each rate
+is the median over the windows; Arjovsky's 100-step critic bursts are switched off in both loops so the
+figures are steady-state rates. Usage: python benchmarks/throughput.py [--seconds S]
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,34 +46,42 @@ def synthetic_images(shape: tuple[int, int, int], n: int = 2048) -> torch.Tensor
     return torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
 
 
-def timed(step, seconds: float, warmup: int = 3) -> float:
-    """Steps per second of ``step()`` over at least ``seconds`` after ``warmup`` untimed steps."""
-    for _ in range(warmup):
-        step()
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds or count < 3:
-        step()
-        count += 1
-    return count / (time.perf_counter() - started)
+def interleaved_rates(steps: dict, seconds: float, rounds: int, warmup: int = 3) -> dict[str, float]:
+    """Median steps per second of each ``step()`` over ``rounds`` alternating windows of ``seconds / rounds``.
+
+    Alternating the loops inside one measurement cancels the slow drifts of a shared machine (other
+    tenants, frequency changes) that would otherwise favour whichever loop happened to run first.
+    """
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            count, started = 0, time.perf_counter()
+            while time.perf_counter() - started < seconds / rounds or count < 2:
+                step()
+                count += 1
+            samples[name].append(count / (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def wganlab_rate(config: RunConfig, network: str, seconds: float) -> float:
+def wganlab_step(config: RunConfig, network: str, run_dir: Path):
     _, shape = NETWORKS[network]
-    with tempfile.TemporaryDirectory() as tmp:
-        data = None
-        if shape is not None and shape != (1, 28, 28):
-            data = InMemoryImages(synthetic_images(shape), None, torch.device("cpu"))
-        trainer = Trainer(config, Path(tmp), tensorboard=False, data=data)
+    data = None
+    if shape is not None and shape != (1, 28, 28):
+        data = InMemoryImages(synthetic_images(shape), None, torch.device("cpu"))
+    trainer = Trainer(config, run_dir, tensorboard=False, data=data)
 
-        def step() -> None:
-            trainer.train_step()
-            if trainer.step % config.log_every == 0:
-                trainer.flush_stats()
+    def step() -> None:
+        trainer.train_step()
+        if trainer.step % config.log_every == 0:
+            trainer.flush_stats()
 
-        return timed(step, seconds)
+    return step
 
 
-def reference_rate(config: RunConfig, network: str, seconds: float) -> float:
+def reference_step(config: RunConfig, network: str):
     """The same networks and hyper-parameters in the loop most tutorials show."""
     _, shape = NETWORKS[network]
     if shape is None:
@@ -122,12 +133,13 @@ def reference_rate(config: RunConfig, network: str, seconds: float) -> float:
         g_opt.step()
         history.append(g_loss.item())
 
-    return timed(step, seconds)
+    return step
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=6.0, help="timed seconds per measurement")
+    parser.add_argument("--seconds", type=float, default=6.0, help="timed seconds per loop and measurement")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating windows per measurement")
     parser.add_argument("--presets", nargs="*", default=PRESETS)
     parser.add_argument("--networks", nargs="*", default=list(NETWORKS))
     parser.add_argument("--threads", type=int, default=2)
@@ -137,10 +149,12 @@ def main() -> None:
     for network in args.networks:
         for preset in args.presets:
             config = config_for(preset, network)
-            torch.manual_seed(0)
-            ours = wganlab_rate(config, network, args.seconds)
-            torch.manual_seed(0)
-            reference = reference_rate(config, network, args.seconds)
+            with tempfile.TemporaryDirectory() as tmp:
+                torch.manual_seed(0)
+                loops = {"wganlab": wganlab_step(config, network, Path(tmp)),
+                         "reference": reference_step(config, network)}
+                rates = interleaved_rates(loops, args.seconds, args.rounds)
+            ours, reference = rates["wganlab"], rates["reference"]
             results.append({
                 "preset": preset, "network": network, "batch_size": config.resolved_batch_size,
                 "critic_steps": config.critic_steps,
@@ -150,7 +164,7 @@ def main() -> None:
                                    "critic_steps_per_s": round(reference * config.critic_steps, 3)},
                 "speedup": round(ours / reference, 3),
             })  # fmt: skip
-            print(json.dumps(results[-1]), flush=True, file=__import__("sys").stderr)
+            print(json.dumps(results[-1]), flush=True, file=sys.stderr)
     print(json.dumps({"benchmark": "throughput", "torch": torch.__version__, "threads": args.threads,
                       "machine": platform.processor() or platform.machine(), "results": results}, indent=2))
 

@@ -128,3 +128,10 @@ def test_resume_refuses_changes_other_than_steps(tmp_path):
 @pytest.mark.parametrize("argv", [["train"], ["train", "steps=3"]])
 def test_train_without_preset(argv, tmp_path):
     assert run_cli(*argv, cwd=tmp_path).returncode == 2
+
+
+def test_run_dir_that_is_a_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert_one_line_error(run_cli("train", "gan", "data=8gaussians", "--run-dir", str(blocker / "run"),
+                                  cwd=tmp_path), "Not a directory")

@@ -179,3 +179,16 @@ def test_trainer_class_is_usable_directly(tmp_path):
     trainer = Trainer(tiny_toy("steps=2"), tmp_path, tensorboard=False)
     trainer.train_step()
     assert trainer.step == 1
+
+
+def test_best_checkpoint_follows_the_metric(tmp_path):
+    from wganlab.checkpoint import best_checkpoint_path, load_checkpoint
+    from wganlab.sampling import load_generator
+
+    train(tiny_toy("steps=60", "log_every=10", "best_metric=wasserstein_estimate"), tmp_path / "r")
+    records = read_metrics(tmp_path / "r")
+    best = min(records, key=lambda r: r["wasserstein_estimate"])
+    state = load_checkpoint(best_checkpoint_path(tmp_path / "r"))
+    assert state["step"] == best["step"] and state["best"]["value"] == pytest.approx(best["wasserstein_estimate"])
+    assert load_generator(best_checkpoint_path(tmp_path / "r")).step == best["step"]
+    assert all(p.name != "best.pt" for _, p in list_checkpoints(tmp_path / "r"))

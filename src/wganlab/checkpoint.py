@@ -89,6 +89,11 @@ def save_checkpoint(state: dict[str, Any], run_dir: Path, step: int, keep: int) 
     return path
 
 
+def best_checkpoint_path(run_dir: Path) -> Path:
+    """The checkpoint kept at the best value of ``best_metric``; never pruned, never taken for resuming."""
+    return run_dir / CHECKPOINT_DIR / "best.pt"
+
+
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Read a checkpoint safely; raises :class:`CheckpointError` for unreadable or unsafe files."""
     try:

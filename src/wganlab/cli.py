@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"wganlab: error: {err}", file=sys.stderr)
         return EXIT_FAILED if isinstance(err, TrainingDiverged) else EXIT_USAGE
+    except OSError as err:  # an unwritable --out or --run-dir, a path that is a file...: the user's to fix
+        where = f": '{err.filename}'" if err.filename else ""
+        print(f"wganlab: error: {err.strerror or err}{where}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("wganlab: interrupted", file=sys.stderr)
         return 130

@@ -25,6 +25,7 @@ from wganlab.errors import ConfigError
 PRESET_DIR = Path(__file__).parent / "presets"
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "scurve", "moons")
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "idx")
+BEST_METRICS = ("wasserstein_estimate",)  # lower is better; FID joins when evaluation runs during training
 TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the user's own overrides
 ARCHITECTURES = (
     "auto", "mlp", "dcgan", "seed000", "guide-dcgan", "tf-tutorial",
@@ -138,6 +139,8 @@ class RunConfig:
     sample_every: int = _opt(500, low=1)
     checkpoint_every: int = _opt(1000, low=1)
     keep_checkpoints: int = _opt(3, low=1)
+    best_metric: str | None = _opt(None, choices=BEST_METRICS,
+                                   why="also keep checkpoints/best.pt at the lowest value of this logged metric")
     divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
     threads: int = _opt(0, low=0, why="torch CPU threads; 0 lets torch decide")

@@ -86,7 +86,7 @@ def loss_curves(records: list[dict[str, Any]], path: Path, title: str = "") -> N
     axes[0].legend()
     axes[1].plot(steps, series("wasserstein_estimate"), color="tab:green", label="E[D(x)] − E[D(G(z))]")
     if any(r.get("gradient_penalty") for r in records):
-        axes[1].plot(steps, series("gradient_penalty"), color="tab:red", label="gradient penalty")
+        axes[1].plot(steps, series("gradient_penalty"), color="tab:red", label="gradient penalty (before λ)")
     axes[1].set(title="critic estimate", xlabel="generator step")
     axes[1].legend()
     axes[2].plot(steps, series("d_grad_norm"), label="discriminator")

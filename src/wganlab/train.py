@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from wganlab import __version__, plots
-from wganlab.checkpoint import latest_checkpoint, save_checkpoint
+from wganlab.checkpoint import atomic_torch_save, best_checkpoint_path, latest_checkpoint, save_checkpoint
 from wganlab.config import RunConfig, from_tree, save_config
 from wganlab.data import DataSource, make_source
 from wganlab.data.images import to_uint8
@@ -40,6 +40,7 @@ from wganlab.schedule import CriticSchedule
 CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
+BEST_FILE = "best.json"
 GRID_SAMPLES = 64
 TOY_SAMPLES = 1000
 STAT_KEYS = ("d_loss", "g_loss", "wasserstein_estimate", "gradient_penalty")
@@ -115,7 +116,7 @@ class Trainer:
         # and read only when logging or checkpointing, so a NaN is named exactly without a per-step sync.
         self._first_bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
         self._first_bad_keys = torch.zeros(len(STAT_KEYS), dtype=torch.bool, device=self.device)
-        self.tensorboard = tensorboard
+        self.best: dict[str, Any] = {"value": None, "step": None}
         self.log = RunLog(self.run_dir, tensorboard=tensorboard, resumed_at=resumed_at)
 
     # ------------------------------------------------------------------------------------------ updates
@@ -205,7 +206,17 @@ class Trainer:
         self._count = 0
         self.check_finite(record)
         self.log.write(record)
+        self._keep_if_best(record)
         return record
+
+    def _keep_if_best(self, record: dict[str, Any]) -> None:
+        metric = self.config.best_metric
+        if metric is None or record.get(metric) is None:
+            return
+        if self.best["value"] is None or record[metric] < self.best["value"]:
+            self.best = {"value": float(record[metric]), "step": self.step, "metric": metric}
+            atomic_torch_save(self.state_dict(), best_checkpoint_path(self.run_dir))
+            (self.run_dir / BEST_FILE).write_text(json.dumps(self.best), encoding="utf-8")
 
     def check_finite(self, record: dict[str, Any] | None = None) -> None:
         """Raise :class:`TrainingDiverged` naming the first step and quantity that went NaN or infinite."""
@@ -255,6 +266,7 @@ class Trainer:
             "stats": {"sums": self._sums.clone(), "count": self._count},
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
+            "best": dict(self.best),
             "rng": _rng_state(),
         }
 
@@ -275,6 +287,7 @@ class Trainer:
         self._count = int(state["stats"]["count"])
         self.lr_scale = float(state["lr_scale"])
         self.rollbacks = int(state["rollbacks"])
+        self.best = dict(state["best"])
         self._first_bad_step.fill_(-1)
         self._first_bad_keys.zero_()
         _set_rng_state(state["rng"])
