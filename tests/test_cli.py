@@ -98,7 +98,8 @@ def test_train_then_sample_mnist_images(tmp_path):
     assert images.shape == (10, 1, 28, 28) and images.dtype == np.uint8
 
 
-def test_ctrl_c_writes_checkpoint_exits_zero_and_resumes(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_writes_checkpoint_exits_zero_and_resumes(tmp_path, signum):
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "wganlab", "train", "wgan-gp", "data=8gaussians", "steps=100000", *TINY,
                "--run-dir", str(run_dir), "--quiet"]
@@ -106,7 +107,7 @@ def test_ctrl_c_writes_checkpoint_exits_zero_and_resumes(tmp_path):
     deadline = time.time() + 120
     while not (run_dir / "metrics.jsonl").exists() and time.time() < deadline:
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "wganlab train --resume" in err and "Traceback" not in err
