@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/data.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

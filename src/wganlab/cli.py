@@ -1,4 +1,4 @@
-"""``wganlab`` command line: train, sample, export, presets.
+"""``wganlab`` command line: train, sample, export, data, presets.
 
 Every user mistake ends as one line on stderr and exit code 2; tracebacks are left for wganlab's own bugs.
 """
@@ -51,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", type=Path, metavar="RUN_DIR_OR_CHECKPOINT")
     export.add_argument("--out", type=Path, required=True, metavar="G.safetensors")
 
+    data = commands.add_parser("data", help="download datasets and list what is present")
+    data_commands = data.add_subparsers(dest="data_command", parser_class=_Parser, required=True)
+    fetch = data_commands.add_parser("download", help="download a dataset (checksummed, resumable)")
+    fetch.add_argument("name", metavar="NAME", help="mnist, fashion-mnist, cifar10 or cifar100")
+    fetch.add_argument("--root", type=Path, help="download folder (default $WGANLAB_DATA or ~/.cache/wganlab/data)")
+    fetch.add_argument("--mirror", help="base URL that replaces the official one (also $WGANLAB_MIRROR)")
+    listing = data_commands.add_parser("list", help="the known datasets and whether they are present")
+    listing.add_argument("--root", type=Path)
+
     commands.add_parser("presets", help="list the presets with one line each")
     return parser
 
@@ -67,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return {"train": _train, "sample": _sample, "export": _export, "presets": _presets}[args.command](args)
+        handlers = {"train": _train, "sample": _sample, "export": _export, "data": _data, "presets": _presets}
+        return handlers[args.command](args)
     except WganlabError as err:
         from wganlab.train import TrainingDiverged
 
@@ -133,6 +143,23 @@ def _export(args: argparse.Namespace) -> int:
     from wganlab.sampling import export_generator, load_generator
 
     print(export_generator(load_generator(args.run_dir), args.out))
+    return 0
+
+
+def _data(args: argparse.Namespace) -> int:
+    from wganlab.data import data_home
+    from wganlab.data.download import MANUAL, REMOTE, download, is_present
+
+    root = args.root or data_home()
+    if args.data_command == "download":
+        print(download(args.name, root, mirror=args.mirror))
+        return 0
+    print(f"datasets under {root}:")
+    print(f"  {'mnist (embedded 10k)':<22} present   inside the package, the default data=mnist")
+    for name in [*REMOTE, *MANUAL]:
+        state = "present" if is_present(name, root) else "missing"
+        how = f"wganlab data download {name}" if name in REMOTE else f"by hand: {MANUAL[name]}"
+        print(f"  {name:<22} {state:<9} {how}")
     return 0
 
 

@@ -24,7 +24,7 @@ from wganlab.errors import ConfigError
 
 PRESET_DIR = Path(__file__).parent / "presets"
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "scurve", "moons")
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "idx")
+IMAGE_DATASETS = ("mnist", "fashion-mnist", "idx", "cifar10", "cifar100", "celeba", "lsun", "folder", "stacked-mnist")
 BEST_METRICS = ("wasserstein_estimate",)  # lower is better; FID joins when evaluation runs during training
 TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the user's own overrides
 ARCHITECTURES = (
@@ -51,6 +51,12 @@ class DataConfig:
     split: str = _opt("train", choices=("train", "test"))
     pixel_range: str = _opt("symmetric", choices=("symmetric", "unit"),
                             why="symmetric scales pixels to [-1, 1] (tanh output), unit to [0, 1] (sigmoid)")
+    image_size: int | None = _opt(None, choices=(28, 32, 64, 128),
+                                  why="resize decoded images to this square size; null keeps the dataset's own")
+    crop: str = _opt("auto", why="before resizing: auto (the dataset's convention), square (largest centred "
+                     "square), none (squash the whole image), or a centred square of N pixels")
+    grayscale: bool = False
+    hflip: bool = False
 
 
 @dataclass
@@ -376,8 +382,12 @@ def _check_cross_field(config: RunConfig) -> None:
         betas = getattr(config, role).betas
         if not all(0.0 <= b < 1.0 for b in betas):
             raise ConfigError(f"'{role}.betas' must lie in [0, 1), got {list(betas)}")
-    if config.data.name == "idx" and not config.data.root:
-        raise ConfigError("data=idx needs a directory: write data=idx:PATH (a folder of MNIST-style IDX files)")
+    for name in ("idx", "folder", "lsun"):
+        if config.data.name == name and not config.data.root:
+            raise ConfigError(f"data={name} needs a path: write data={name}:PATH")
+    crop = config.data.crop
+    if crop not in ("auto", "square", "none") and not (crop.isdigit() and int(crop) > 0):
+        raise ConfigError(f"'data.crop' must be auto, square, none or a positive number of pixels, got {crop!r}")
     if not config.is_toy and config.model.arch == "gulrajani-toy":
         raise ConfigError(f"arch={config.model.arch} is a 2D toy network; pick an image arch such as dcgan")
     if config.is_toy and config.model.arch not in ("auto", "mlp", "gulrajani-toy"):

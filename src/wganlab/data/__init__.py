@@ -13,12 +13,19 @@ from typing import Protocol
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from wganlab.config import TOY_DATASETS, DataConfig
+from wganlab.data.cifar import load_cifar
+from wganlab.data.decode import Transform, decode_all
+from wganlab.data.folder import celeba_items, folder_items, lsun_items
 from wganlab.data.idx import load_idx_dataset
 from wganlab.data.images import InMemoryImages
+from wganlab.data.stacked import StackedDigits
 from wganlab.data.toy import ToySource
-from wganlab.errors import DataError
+from wganlab.errors import ConfigError, DataError
+
+DOWNLOADABLE = ("mnist", "fashion-mnist", "cifar10", "cifar100")
 
 
 class DataSource(Protocol):
@@ -31,22 +38,64 @@ class DataSource(Protocol):
     def load_state_dict(self, state: dict) -> None: ...
 
 
+NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "celeba": 64, "lsun": 64, "folder": 64}
+DEFAULT_CROP = {"celeba": "108", "lsun": "square", "folder": "square"}  # CelebA: the common 108-px face crop
+
+
 def make_source(config: DataConfig, device: torch.device, seed: int = 0) -> DataSource:
     """Build the source named by ``config.name``; raises :class:`DataError` for missing or broken files."""
     if config.name in TOY_DATASETS:
         return ToySource(config.name, device)
+    if config.name == "stacked-mnist":
+        digits, labels = embedded_mnist() if not config.root else load_idx_dataset(Path(config.root), config.split)
+        return StackedDigits(torch.from_numpy(digits[:, None]), torch.from_numpy(labels.astype(np.int64)), device,
+                             pixel_range=config.pixel_range)
     images, labels = load_images(config)
     return InMemoryImages(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), device,
-                          pixel_range=config.pixel_range, seed=seed)
+                          pixel_range=config.pixel_range, seed=seed, hflip=config.hflip)
 
 
 def load_images(config: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images N x C x H x W and integer labels for an image dataset config."""
-    if config.name == "mnist" and not config.root:
+    name = config.name
+    if name in ("celeba", "lsun", "folder"):
+        return _decoded(config)
+    if name == "mnist" and not config.root:
         images, labels = embedded_mnist()
+        images = images[:, None]
+    elif name in ("cifar10", "cifar100"):
+        images, labels = load_cifar(name, dataset_root(config), config.split)
     else:
         images, labels = load_idx_dataset(dataset_root(config), config.split)
-    return images[:, None, :, :], labels
+        images = images[:, None]
+    return _resize_array(images, config), labels
+
+
+def _decoded(config: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    root = dataset_root(config)
+    crop = DEFAULT_CROP[config.name] if config.crop == "auto" else config.crop
+    transform = Transform(config.image_size or NATIVE_SIZE[config.name], crop, config.grayscale)
+    if config.name == "celeba":
+        items = celeba_items(root, config.split)
+    elif config.name == "lsun":
+        items = lsun_items(root)
+    else:
+        items = folder_items(root)[0]
+    return decode_all(items, transform, str(root.resolve()))
+
+
+def _resize_array(images: np.ndarray, config: DataConfig) -> np.ndarray:
+    """Array datasets (IDX, CIFAR) at another ``image_size`` or in grayscale: antialiased bicubic, once."""
+    size = config.image_size
+    if config.grayscale and images.shape[1] == 3:
+        luminance = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+        images = (torch.from_numpy(images).float() * luminance).sum(1, keepdim=True).round().byte().numpy()
+    if size is None or size == images.shape[-1]:
+        return images
+    if config.crop not in ("auto", "square", "none"):
+        raise ConfigError("data.crop in pixels applies to decoded image folders; array datasets are only resized")
+    resized = F.interpolate(torch.from_numpy(images).float(), size=(size, size), mode="bicubic", antialias=True)
+    return resized.round().clamp(0, 255).byte().numpy()
 
 
 def embedded_mnist() -> tuple[np.ndarray, np.ndarray]:
@@ -58,14 +107,19 @@ def embedded_mnist() -> tuple[np.ndarray, np.ndarray]:
         return npz["images"].copy(), npz["labels"].copy()
 
 
+def data_home() -> Path:
+    """Where downloads go and datasets are looked for: ``$WGANLAB_DATA`` or ``~/.cache/wganlab/data``."""
+    return Path(os.environ.get("WGANLAB_DATA", Path.home() / ".cache" / "wganlab" / "data"))
+
+
 def dataset_root(config: DataConfig) -> Path:
-    """Where the IDX files of ``config`` live: ``data=NAME:ROOT``, else ``$WGANLAB_DATA/NAME``."""
+    """Where the files of ``config`` live: ``data=NAME:ROOT``, else ``$WGANLAB_DATA/NAME``."""
     if config.root:
         return Path(config.root).expanduser()
-    base = Path(os.environ.get("WGANLAB_DATA", Path.home() / ".cache" / "wganlab" / "data"))
-    root = base / config.name
+    root = data_home() / config.name
     if not root.is_dir():
-        raise DataError(f"{config.name} not found in '{root}'; pass data={config.name}:DIR with its four IDX files "
+        hint = f"run 'wganlab data download {config.name}', " if config.name in DOWNLOADABLE else ""
+        raise DataError(f"{config.name} not found in '{root}'; {hint}pass data={config.name}:DIR, "
                         "or set WGANLAB_DATA to the folder that holds it")
     return root
 

@@ -19,10 +19,11 @@ class InMemoryImages:
     is_toy = False
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor | None, device: torch.device,
-                 pixel_range: str = "symmetric", seed: int = 0) -> None:
+                 pixel_range: str = "symmetric", seed: int = 0, hflip: bool = False) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError("images must be uint8 N x C x H x W")
-        self.images = images.to(device)
+        self.images = images.to(device) if _fits(images, device) else images.pin_memory()
+        self.hflip = hflip
         self.labels = None if labels is None else labels.long().to(device)
         self.device = device
         self.shape = tuple(images.shape[1:])
@@ -46,7 +47,13 @@ class InMemoryImages:
         return index.to(self.device)
 
     def sample(self, batch_size: int) -> torch.Tensor:
-        return to_float(self.images[self._next_indices(batch_size)], self.pixel_range)
+        index = self._next_indices(batch_size)
+        batch = self.images[index.to(self.images.device)].to(self.device, non_blocking=True)
+        batch = to_float(batch, self.pixel_range)
+        if self.hflip:  # random horizontal flip per image, drawn from the (checkpointed) global RNG
+            flip = torch.rand(batch_size, 1, 1, 1, device=self.device) < 0.5
+            batch = torch.where(flip, batch.flip(-1), batch)
+        return batch
 
     def state_dict(self) -> dict:
         return {"order": self._order.clone(), "position": self._position, "rng": self._order_rng.get_state()}
@@ -55,6 +62,14 @@ class InMemoryImages:
         self._order = state["order"].clone()
         self._position = int(state["position"])
         self._order_rng.set_state(state["rng"])
+
+
+def _fits(images: torch.Tensor, device: torch.device) -> bool:
+    """Whole datasets go to the GPU when they take under half of its free memory; otherwise batches are copied."""
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return images.numel() < free // 2
 
 
 def to_float(images: torch.Tensor, pixel_range: str) -> torch.Tensor:
