@@ -1,4 +1,4 @@
-"""``wganlab`` command line: train, sample, export, data, presets.
+"""``wganlab`` command line: train, sample, export, eval, data, classifier, presets.
 
 Every user mistake ends as one line on stderr and exit code 2; tracebacks are left for wganlab's own bugs.
 """
@@ -60,6 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
     listing = data_commands.add_parser("list", help="the known datasets and whether they are present")
     listing.add_argument("--root", type=Path)
 
+    evaluate = commands.add_parser("eval", help="measure samples against a dataset (FID, KID, IS, PR, modes)",
+                                   description=(
+        "Evaluate SOURCE (a run directory, checkpoint or exported generator, whose samples are drawn; or a "
+        ".npz of uint8 'images' or float32 'points') against --data (default: the run's own). Image metrics use "
+        "wganlab's MNIST / Fashion-MNIST feature network; reference features are cached on disk."))
+    evaluate.add_argument("source", type=Path, metavar="RUN_DIR|SAMPLES.npz")
+    evaluate.add_argument("--data", help="reference dataset, as in data=... (required for .npz)")
+    evaluate.add_argument("--metrics", help="comma-separated: fid,kid,is,pr,classes,modes for images; modes,w1 "
+                          "for 2D toys (default: all)")
+    evaluate.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--features", choices=("mnist", "fashion-mnist"), help="feature network")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    classifier = commands.add_parser("classifier", help="train the feature network used for MNIST-like metrics")
+    classifier_commands = classifier.add_subparsers(dest="classifier_command", parser_class=_Parser, required=True)
+    fit = classifier_commands.add_parser("train", help="train and save the classifier of a 28x28 dataset")
+    fit.add_argument("--data", required=True, metavar="mnist|fashion-mnist[:DIR]")
+    fit.add_argument("--epochs", type=int, default=8)
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--out", type=Path, help="folder for NAME.pt and NAME.json (default: the package's own)")
+
     commands.add_parser("presets", help="list the presets with one line each")
     return parser
 
@@ -76,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        handlers = {"train": _train, "sample": _sample, "export": _export, "data": _data, "presets": _presets}
+        handlers = {"train": _train, "sample": _sample, "export": _export, "data": _data, "eval": _eval,
+                    "classifier": _classifier, "presets": _presets}
         return handlers[args.command](args)
     except WganlabError as err:
         from wganlab.train import TrainingDiverged
@@ -160,6 +183,71 @@ def _data(args: argparse.Namespace) -> int:
         state = "present" if is_present(name, root) else "missing"
         how = f"wganlab data download {name}" if name in REMOTE else f"by hand: {MANUAL[name]}"
         print(f"  {name:<22} {state:<9} {how}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+    import torch
+
+    from wganlab.config import load_config
+    from wganlab.metrics import evaluate
+
+    data = load_config(None, [f"data={args.data}"]).data if args.data else None
+    if args.source.suffix == ".npz":
+        if data is None:
+            raise ConfigError("evaluating a .npz needs --data NAME (the dataset to compare with)")
+        try:
+            with np.load(args.source) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"cannot read '{args.source}' as .npz ({err})") from None
+        if "points" in arrays:
+            samples = torch.from_numpy(arrays["points"].astype(np.float32))
+        elif "images" in arrays and arrays["images"].dtype == np.uint8 and arrays["images"].ndim == 4:
+            samples = torch.from_numpy(arrays["images"]).float() / 127.5 - 1
+        else:
+            raise ConfigError(f"'{args.source}' must hold uint8 'images' N x C x H x W or float32 'points' N x 2")
+    else:
+        from wganlab.sampling import generate, load_generator
+
+        loaded = load_generator(args.source)
+        data = data or loaded.config.data
+        samples = generate(loaded, args.n, seed=args.seed)
+        if loaded.config.data.pixel_range == "unit":
+            samples = samples * 2 - 1
+    toy = samples.ndim == 2
+    names = tuple(m.strip() for m in args.metrics.split(",")) if args.metrics else (
+        evaluate.TOY_METRICS if toy else evaluate.IMAGE_METRICS)
+    allowed = evaluate.TOY_METRICS if toy else evaluate.IMAGE_METRICS
+    unknown = [m for m in names if m not in allowed]
+    if unknown:
+        raise ConfigError(f"unknown metric {unknown[0]!r} for {'2D points' if toy else 'images'}; "
+                          f"choose from {','.join(allowed)}")
+    if toy:
+        result = evaluate.evaluate_points(samples, data, names)
+    else:
+        result = evaluate.evaluate_images(samples, data, names, network=args.features)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:<18} {value:.6g}" if isinstance(value, float) else f"{key:<18} {value}")
+    return 0
+
+
+def _classifier(args: argparse.Namespace) -> int:
+    import json
+
+    from wganlab.metrics import classifier
+
+    name, _, root = args.data.partition(":")
+    classifier.weights_name(name)
+    out = args.out or Path(classifier.__file__).parent / "weights"
+    record = classifier.train_and_save(name, root or None, out, epochs=args.epochs, seed=args.seed)
+    print(json.dumps(record, indent=2))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from wganlab.data.toy import GaussianMixture
@@ -28,3 +29,17 @@ def mode_coverage(points: torch.Tensor, mixture: GaussianMixture, radius_stds: f
     counts = torch.bincount(nearest[close], minlength=len(mixture.centres))
     covered = int((counts >= min_share * len(points)).sum())
     return ModeReport(covered, len(mixture.centres), float(close.float().mean()), counts.tolist())
+
+
+def wasserstein1_exact(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
+    """W1 between two equal-size point sets: the mean Euclidean cost of the optimal one-to-one assignment
+    (Hungarian algorithm, exact for empirical measures with equal weights)."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.spatial.distance import cdist
+
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"W1 by assignment needs equal-size sets, got {x.shape} and {y.shape}")
+    cost = cdist(x, y)
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].mean())

@@ -1,0 +1,131 @@
+"""Evaluate generated samples against a dataset: the numbers behind ``wganlab eval``.
+
+Image metrics run on a feature network's embeddings; for 28x28 data that is wganlab's shipped classifier
+(MNIST or Fashion-MNIST). Reference features are computed once per (dataset, split, feature network, count) and
+cached on disk, so repeated evaluations only pay for the generated samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from wganlab.config import TOY_DATASETS, DataConfig
+from wganlab.data import make_source
+from wganlab.data.images import to_float
+from wganlab.errors import ConfigError, DataError
+from wganlab.metrics.classifier import load_classifier, predict
+from wganlab.metrics.frechet import Gaussian, frechet_distance
+from wganlab.metrics.scores import class_coverage, inception_score, kid, prdc
+from wganlab.metrics.stacked import stacked_modes
+from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
+
+IMAGE_METRICS = ("fid", "kid", "is", "pr", "classes", "modes")
+TOY_METRICS = ("modes", "w1")
+FEATURE_NETWORKS = {"mnist": "mnist", "idx": "mnist", "stacked-mnist": "mnist", "fashion-mnist": "fashion-mnist"}
+
+
+def feature_network_for(data: DataConfig, requested: str | None = None) -> str:
+    """The classifier whose features judge ``data``; only 28x28 digit and clothing data have one so far."""
+    name = requested or FEATURE_NETWORKS.get(data.name)
+    if name not in ("mnist", "fashion-mnist"):
+        raise ConfigError(f"no feature network for data={data.name}: wganlab's own cover 28x28 MNIST-like data "
+                          "(--features mnist or fashion-mnist); Inception-V3 features are not wired in yet")
+    return name
+
+
+def stats_dir() -> Path:
+    return Path(os.environ.get("WGANLAB_CACHE", Path.home() / ".cache" / "wganlab")) / "stats"
+
+
+def reference_features(data: DataConfig, network: str, count: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """(features, class probabilities) of ``count`` real samples, cached on disk by dataset, split, network, count."""
+    key = json.dumps([data.name, data.root and str(Path(data.root).resolve()), data.split, data.image_size,
+                      data.crop, network, count, seed])
+    path = stats_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
+    if path.is_file():
+        with np.load(path) as cached:
+            return torch.from_numpy(cached["features"]), torch.from_numpy(cached["probs"])
+    images = real_images(data, count, seed)
+    channels = images.shape[1]
+    if channels == 3:  # stacked digits: the mode histogram is per channel, features of the three channels concatenated
+        parts = [predict(load_classifier(network), images[:, c : c + 1]) for c in range(3)]
+        features, probs = torch.cat([p[0] for p in parts], 1), parts[0][1]
+    else:
+        features, probs = predict(load_classifier(network), images)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, features=features.numpy(), probs=probs.numpy())
+    os.replace(tmp, path)
+    return features, probs
+
+
+def real_images(data: DataConfig, count: int, seed: int = 0) -> torch.Tensor:
+    """``count`` real samples as floats in [-1, 1] (without replacement while the dataset is large enough)."""
+    data = replace(data, pixel_range="symmetric", hflip=False)
+    source = make_source(data, torch.device("cpu"), seed=seed)
+    torch.manual_seed(seed)
+    if hasattr(source, "images"):
+        count = min(count, len(source.images))
+        index = torch.randperm(len(source.images), generator=torch.Generator().manual_seed(seed))[:count]
+        return to_float(source.images[index], "symmetric")
+    return source.sample(count)
+
+
+def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ...], network: str | None = None,
+                    reference_count: int = 10_000) -> dict[str, Any]:
+    """The requested metrics for float images in [-1, 1] against ``reference_count`` real ones."""
+    network = feature_network_for(data, network)
+    real_features, real_probs = reference_features(data, network, reference_count)
+    net = load_classifier(network)
+    stacked = fake.shape[1] == 3 and data.name == "stacked-mnist"
+    if fake.shape[1:] != (3 if stacked else 1, 28, 28):
+        raise DataError(f"samples of shape {tuple(fake.shape[1:])} do not fit the {network} feature network "
+                        "(1 x 28 x 28, or 3 x 28 x 28 for stacked-mnist)")
+    if stacked:
+        parts = [predict(net, fake[:, c : c + 1]) for c in range(3)]
+        fake_features, fake_probs = torch.cat([p[0] for p in parts], 1), parts[0][1]
+    else:
+        fake_features, fake_probs = predict(net, fake)
+    out: dict[str, Any] = {"samples": len(fake), "reference_samples": len(real_features), "features": network}
+    if "fid" in metrics:
+        out["fid"] = frechet_distance(Gaussian.fit(real_features), Gaussian.fit(fake_features))
+    if "kid" in metrics:
+        out["kid"], out["kid_std"] = kid(real_features, fake_features)
+    if "is" in metrics:
+        out["is"], out["is_std"] = inception_score(fake_probs)
+    if "pr" in metrics:
+        result = prdc(real_features, fake_features)
+        out.update(precision=result.precision, recall=result.recall, density=result.density,
+                   coverage=result.coverage)
+    if "classes" in metrics and not stacked:
+        report = class_coverage(fake_probs, torch.bincount(real_probs.argmax(1), minlength=real_probs.shape[1]))
+        out.update(classes_covered=report.covered, classes_total=report.total, class_kl=report.kl_to_real)
+    if "modes" in metrics and stacked:
+        modes = stacked_modes(fake, net)
+        out.update(modes_covered=modes.covered, modes_total=1000, modes_kl=modes.kl_to_uniform)
+    return out
+
+
+def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, ...]) -> dict[str, Any]:
+    """Mode coverage (Gaussian mixtures) and the exact W1 to as many fresh real points, for 2D toys."""
+    if data.name not in TOY_DATASETS:
+        raise ConfigError(f"2D points cannot be evaluated against data={data.name}; give a toy dataset")
+    source = make_source(data, torch.device("cpu"))
+    torch.manual_seed(0)
+    out: dict[str, Any] = {"samples": len(points)}
+    if "modes" in metrics and source.mixture is not None:
+        report = mode_coverage(points, source.mixture)
+        out.update(modes_covered=report.modes_covered, modes_total=report.modes_total,
+                   high_quality=report.high_quality)
+    if "w1" in metrics:
+        count = min(len(points), 5000)  # the assignment is O(n³): 5,000 points take a few seconds
+        out["w1"] = wasserstein1_exact(points[:count], source.sample(count))
+    return out

@@ -1,0 +1,115 @@
+"""Sample-quality measures on feature vectors and class probabilities.
+
+- KID: the unbiased MMD² with the cubic polynomial kernel k(x, y) = (xᵀy / d + 1)³ (Bińkowski et al. 2018),
+  mean ± std over random subsets.
+- Inception Score: exp E_x KL(p(y|x) ‖ p(y)) over 10 splits (Salimans et al. 2016), on any classifier's softmax.
+- Precision / recall: the share of each set inside the union of k-NN balls of the other (Kynkäänniemi et al. 2019).
+- Density / coverage: Naeem et al. 2020's fixes of those for outliers.
+- Class coverage: how many classes a generator produces and KL(generated class mix ‖ real class mix).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+def _as_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
+    return (x if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))).detach().double().cpu()
+
+
+def kid(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, subsets: int = 100,
+        subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """(mean, std) of the unbiased MMD² over ``subsets`` random subsets of ``subset_size`` from each set."""
+    x, y = _as_tensor(real), _as_tensor(fake)
+    m = min(subset_size, len(x), len(y))
+    rng = torch.Generator().manual_seed(seed)
+    values = []
+    for _ in range(subsets):
+        a = x[torch.randperm(len(x), generator=rng)[:m]]
+        b = y[torch.randperm(len(y), generator=rng)[:m]]
+        values.append(mmd2_unbiased(a, b))
+    return float(np.mean(values)), float(np.std(values))
+
+
+def mmd2_unbiased(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Unbiased MMD² of two equal-size sets with k(x, y) = (xᵀy / d + 1)³ (diagonals left out)."""
+    d, m = a.shape[1], len(a)
+    k_aa, k_bb, k_ab = ((a @ a.T) / d + 1) ** 3, ((b @ b.T) / d + 1) ** 3, ((a @ b.T) / d + 1) ** 3
+    within = (k_aa.sum() - k_aa.diagonal().sum() + k_bb.sum() - k_bb.diagonal().sum()) / (m * (m - 1))
+    return float(within - 2 * k_ab.mean())
+
+
+def inception_score(probs: np.ndarray | torch.Tensor, splits: int = 10) -> tuple[float, float]:
+    """(mean, std) over ``splits`` equal parts of exp(E KL(p(y|x) ‖ p(y)))."""
+    p = _as_tensor(probs)
+    scores = []
+    for part in torch.tensor_split(p, splits):
+        marginal = part.mean(0, keepdim=True)
+        kl = (part * (torch.log(part.clamp_min(1e-12)) - torch.log(marginal.clamp_min(1e-12)))).sum(1).mean()
+        scores.append(float(torch.exp(kl)))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def _kth_neighbour_radius(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
+    radii = []
+    for start in range(0, len(x), chunk):
+        d = torch.cdist(x[start : start + chunk], x)
+        radii.append(d.kthvalue(k + 1, dim=1).values)  # +1: the point itself is at distance 0
+    return torch.cat(radii)
+
+
+def _inside_counts(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
+                   chunk: int = 2048) -> torch.Tensor:
+    """For each query, how many balls (centre, radius) contain it."""
+    counts = []
+    for start in range(0, len(queries), chunk):
+        d = torch.cdist(queries[start : start + chunk], centres)
+        counts.append((d <= radii[None, :]).sum(1))
+    return torch.cat(counts)
+
+
+@dataclass(frozen=True)
+class PRDC:
+    precision: float
+    recall: float
+    density: float
+    coverage: float
+
+
+def prdc(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, k_pr: int = 3,
+         k_dc: int = 5) -> PRDC:
+    """Precision/recall with k = 3 (Kynkäänniemi et al.) and density/coverage with k = 5 (Naeem et al.)."""
+    x, y = _as_tensor(real).float(), _as_tensor(fake).float()
+    real_r, fake_r = _kth_neighbour_radius(x, k_pr), _kth_neighbour_radius(y, k_pr)
+    precision = float((_inside_counts(y, x, real_r) > 0).double().mean())
+    recall = float((_inside_counts(x, y, fake_r) > 0).double().mean())
+    real_r_dc = _kth_neighbour_radius(x, k_dc)
+    density = float(_inside_counts(y, x, real_r_dc).double().sum() / (k_dc * len(y)))
+    nearest_fake = torch.cat([torch.cdist(x[i : i + 2048], y).min(1).values for i in range(0, len(x), 2048)])
+    coverage = float((nearest_fake <= real_r_dc).double().mean())
+    return PRDC(precision, recall, density, coverage)
+
+
+@dataclass(frozen=True)
+class ClassCoverage:
+    covered: int
+    total: int
+    kl_to_real: float
+    histogram: list[int]
+
+
+def class_coverage(fake_probs: np.ndarray | torch.Tensor, real_mix: np.ndarray | torch.Tensor,
+                   min_ratio: float = 0.1) -> ClassCoverage:
+    """A class is covered when its share among generated samples (by argmax) is at least ``min_ratio`` of its
+    share in the real data; KL(generated class mix ‖ real class mix) uses the same argmax histogram."""
+    probs = _as_tensor(fake_probs)
+    real = _as_tensor(real_mix)
+    real = real / real.sum()
+    counts = torch.bincount(probs.argmax(1), minlength=len(real)).double()
+    share = counts / counts.sum()
+    covered = int((share >= min_ratio * real).sum())
+    kl = float((share * (torch.log(share.clamp_min(1e-12)) - torch.log(real.clamp_min(1e-12)))).sum())
+    return ClassCoverage(covered, len(real), kl, counts.long().tolist())

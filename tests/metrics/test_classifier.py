@@ -1,0 +1,77 @@
+"""The shipped feature network: its accuracy, and the Done-when checks of FID, class coverage and Stacked MNIST."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from wganlab.config import DataConfig
+from wganlab.data import embedded_mnist, load_images
+from wganlab.metrics.classifier import accuracy, embedded_held_out, load_classifier, predict, training_split
+from wganlab.metrics.frechet import Gaussian, frechet_distance
+from wganlab.metrics.scores import class_coverage
+from wganlab.metrics.stacked import STACKED_SAMPLES, stacked_modes
+
+FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"
+
+
+@pytest.fixture(scope="module")
+def net():
+    return load_classifier("mnist")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    images, labels = embedded_mnist()
+    return torch.from_numpy(images[:, None]).float() / 127.5 - 1, torch.from_numpy(labels.astype(np.int64))
+
+
+def test_mnist_classifier_held_out_accuracy(net):
+    _, (x, y) = training_split("mnist", None)
+    assert len(x) == 2000 and len(set(y.tolist())) == 10
+    assert accuracy(net, x, y) >= 0.98
+
+
+@pytest.mark.skipif(not FASHION.is_dir(), reason="shared/data/fashion-mnist is not beside the checkout")
+def test_fashion_classifier_test_accuracy():
+    images, labels = load_images(DataConfig(name="fashion-mnist", root=str(FASHION), split="test"))
+    x = torch.from_numpy(np.asarray(images)).float() / 127.5 - 1
+    assert accuracy(load_classifier("fashion-mnist"), x, torch.from_numpy(labels.astype(np.int64))) >= 0.90
+
+
+def test_fid_of_two_halves_is_tiny_next_to_noise(net, digits):
+    x, _ = digits
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    half_a, half_b = predict(net, x[order[:5000]])[0], predict(net, x[order[5000:]])[0]
+    noise = predict(net, torch.rand(5000, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1)[0]
+    halves = frechet_distance(Gaussian.fit(half_a), Gaussian.fit(half_b))
+    to_noise = frechet_distance(Gaussian.fit(half_a), Gaussian.fit(noise))
+    assert halves < 0.01 * to_noise
+
+
+def test_digits_zero_to_four_cover_five_classes_and_score_worse(net, digits):
+    x, y = digits
+    real_features, _ = predict(net, x)
+    real_mix = torch.bincount(y, minlength=10).double()
+    low = x[y < 5]
+    low_features, low_probs = predict(net, low)
+    assert class_coverage(low_probs, real_mix).covered == 5
+    held = embedded_held_out()
+    all_features = predict(net, x[held])[0]
+    reference = Gaussian.fit(real_features)
+    assert frechet_distance(reference, Gaussian.fit(low_features)) > frechet_distance(reference,
+                                                                                    Gaussian.fit(all_features))
+
+
+def test_stacked_mnist_real_shows_990_modes_and_one_triple_shows_one(net):
+    from wganlab.config import load_config
+    from wganlab.data import make_source
+
+    source = make_source(load_config(None, ["data=stacked-mnist"]).data, torch.device("cpu"))
+    torch.manual_seed(0)
+    images, _ = source.sample_with_labels(STACKED_SAMPLES)
+    report = stacked_modes(images, net)
+    assert report.covered >= 990 and report.samples == 26_000
+    one = images[:1].expand(500, -1, -1, -1)
+    assert stacked_modes(one, net).covered == 1

@@ -1,0 +1,65 @@
+"""KID, Inception Score, precision/recall, density/coverage and class coverage against hand-computed values."""
+
+import numpy as np
+import pytest
+import torch
+
+from wganlab.metrics.scores import class_coverage, inception_score, kid, mmd2_unbiased, prdc
+
+
+def test_mmd2_unbiased_matches_the_formula_by_hand():
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    b = torch.tensor([[1.0, 1.0], [2.0, 0.0]], dtype=torch.float64)
+
+    def k(x, y):
+        return (float(x @ y) / 2 + 1) ** 3
+
+    within = (k(a[0], a[1]) * 2 + k(b[0], b[1]) * 2) / 2
+    across = sum(k(x, y) for x in a for y in b) / 4
+    assert mmd2_unbiased(a, b) == pytest.approx(within - 2 * across)
+
+
+def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_otherwise():
+    rng = np.random.default_rng(0)
+    same_mean, _ = kid(rng.normal(size=(2000, 16)), rng.normal(size=(2000, 16)), subsets=20, subset_size=500)
+    shifted, _ = kid(rng.normal(size=(2000, 16)), rng.normal(size=(2000, 16)) + 0.5, subsets=20, subset_size=500)
+    assert abs(same_mean) < 0.01 < shifted
+
+
+def test_inception_score_extremes():
+    uniform = torch.full((1000, 10), 0.1)
+    assert inception_score(uniform)[0] == pytest.approx(1.0)
+    confident = torch.eye(10).repeat(100, 1)  # every class equally often, each prediction certain
+    assert inception_score(confident)[0] == pytest.approx(10.0, rel=1e-6)
+    collapsed = torch.eye(10)[[3] * 1000]
+    assert inception_score(collapsed)[0] == pytest.approx(1.0)
+
+
+def test_prdc_identical_and_disjoint_sets():
+    x = torch.randn(300, 8, generator=torch.Generator().manual_seed(0))
+    same = prdc(x, x.clone())
+    assert same.precision == same.recall == same.coverage == 1.0
+    # each copied point lies in its own ball and in those of the real points it is a 5-NN of: on average 6/5
+    assert same.density == pytest.approx(1.2, abs=0.05)
+    other = prdc(x, torch.randn(300, 8, generator=torch.Generator().manual_seed(9)))
+    assert other.density == pytest.approx(1.0, abs=0.2)  # independent draws of one distribution: about 1
+    far = prdc(x, x + 100)
+    assert far.precision == far.recall == far.coverage == far.density == 0.0
+
+
+def test_prdc_half_overlap():
+    g = torch.Generator().manual_seed(1)
+    real = torch.randn(400, 2, generator=g)
+    fake = torch.cat([real[:200] + 1e-4, torch.randn(200, 2, generator=g) + 50])
+    result = prdc(real, fake)
+    assert result.precision == pytest.approx(0.5, abs=0.02)
+
+
+def test_class_coverage_and_kl():
+    real_mix = torch.full((10,), 0.1)
+    only_five = torch.eye(10)[torch.arange(1000) % 5]
+    report = class_coverage(only_five, real_mix)
+    assert report.covered == 5 and report.histogram[:5] == [200] * 5
+    assert report.kl_to_real == pytest.approx(np.log(2))  # 5 classes at 0.2 against 0.1 each
+    balanced = class_coverage(torch.eye(10)[torch.arange(1000) % 10], real_mix)
+    assert balanced.covered == 10 and balanced.kl_to_real == pytest.approx(0.0, abs=1e-9)
