@@ -15,6 +15,12 @@ from wganlab.config import load_config
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_cache(tmp_path_factory):
+    """Reference statistics and decoded images go to a per-session cache, never the user's."""
+    os.environ.setdefault("WGANLAB_CACHE", str(tmp_path_factory.mktemp("wganlab-cache")))
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tests run beside each other on 2 cores: one torch thread each avoids OpenMP oversubscription."""

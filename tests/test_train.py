@@ -192,3 +192,9 @@ def test_best_checkpoint_follows_the_metric(tmp_path):
     assert state["step"] == best["step"] and state["best"]["value"] == pytest.approx(best["wasserstein_estimate"])
     assert load_generator(best_checkpoint_path(tmp_path / "r")).step == best["step"]
     assert all(p.name != "best.pt" for _, p in list_checkpoints(tmp_path / "r"))
+
+
+def test_evaluations_land_on_the_first_log_after_each_multiple(tmp_path):
+    train(tiny_toy("steps=50", "log_every=7", "eval_every=20"), tmp_path / "r")
+    evaluated = [r["step"] for r in read_metrics(tmp_path / "r") if "w1" in r]
+    assert evaluated == [21, 42, 50]  # past 20, past 40, and the last step

@@ -25,7 +25,7 @@ from wganlab.errors import ConfigError
 PRESET_DIR = Path(__file__).parent / "presets"
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "scurve", "moons")
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "idx", "cifar10", "cifar100", "celeba", "lsun", "folder", "stacked-mnist")
-BEST_METRICS = ("wasserstein_estimate",)  # lower is better; FID joins when evaluation runs during training
+BEST_METRICS = ("fid", "w1", "wasserstein_estimate")  # all lower-is-better; fid and w1 need eval_every
 TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the user's own overrides
 ARCHITECTURES = (
     "auto", "mlp", "dcgan", "seed000", "guide-dcgan", "tf-tutorial",
@@ -145,6 +145,9 @@ class RunConfig:
     sample_every: int = _opt(500, low=1)
     checkpoint_every: int = _opt(1000, low=1)
     keep_checkpoints: int = _opt(3, low=1)
+    eval_every: int = _opt(1000, low=0, why="steps between FID (or toy modes/W1) evaluations, made at the first "
+                           "logged step past each multiple; 0 turns them off")
+    eval_samples: int = _opt(2000, low=2, why="generated samples per evaluation during training")
     best_metric: str | None = _opt(None, choices=BEST_METRICS,
                                    why="also keep checkpoints/best.pt at the lowest value of this logged metric")
     divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
@@ -385,6 +388,8 @@ def _check_cross_field(config: RunConfig) -> None:
     for name in ("idx", "folder", "lsun"):
         if config.data.name == name and not config.data.root:
             raise ConfigError(f"data={name} needs a path: write data={name}:PATH")
+    if config.best_metric in ("fid", "w1") and not config.eval_every:
+        raise ConfigError(f"best_metric={config.best_metric} needs evaluations during training: set eval_every > 0")
     crop = config.data.crop
     if crop not in ("auto", "square", "none") and not (crop.isdigit() and int(crop) > 0):
         raise ConfigError(f"'data.crop' must be auto, square, none or a positive number of pixels, got {crop!r}")

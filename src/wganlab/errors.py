@@ -8,7 +8,14 @@ from __future__ import annotations
 
 
 class WganlabError(Exception):
-    """Base class: a problem with the user's input, not a bug."""
+    """Base class: a problem with the user's input, not a bug.
+
+    Messages often quote what the user typed; line breaks in it are escaped so that every message stays the
+    one line the command line promises.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(str(message).replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class ConfigError(WganlabError):

@@ -79,7 +79,8 @@ def loss_curves(records: list[dict[str, Any]], path: Path, title: str = "") -> N
     def series(key: str) -> list[float]:
         return [np.nan if r.get(key) is None else r[key] for r in records]
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), dpi=100)
+    quality = next((k for k in ("fid", "w1") if any(r.get(k) is not None for r in records)), None)
+    fig, axes = plt.subplots(1, 4 if quality else 3, figsize=(17 if quality else 13, 3.6), dpi=100)
     axes[0].plot(steps, series("d_loss"), label="discriminator")
     axes[0].plot(steps, series("g_loss"), label="generator")
     axes[0].set(title="losses", xlabel="generator step")
@@ -93,6 +94,11 @@ def loss_curves(records: list[dict[str, Any]], path: Path, title: str = "") -> N
     axes[2].plot(steps, series("g_grad_norm"), label="generator")
     axes[2].set(title="gradient norm", xlabel="generator step", yscale="log")
     axes[2].legend()
+    if quality:
+        points = [(r["step"], r[quality]) for r in records if r.get(quality) is not None]
+        axes[3].plot(*zip(*points, strict=True), marker="o", color="tab:purple")
+        axes[3].set(title="FID (wganlab features)" if quality == "fid" else "W1 to real points",
+                    xlabel="generator step")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

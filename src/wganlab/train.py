@@ -14,6 +14,7 @@ import random
 import signal
 import sys
 import time
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,9 +29,11 @@ from wganlab import __version__, plots
 from wganlab.checkpoint import atomic_torch_save, best_checkpoint_path, latest_checkpoint, save_checkpoint
 from wganlab.config import RunConfig, from_tree, save_config
 from wganlab.data import DataSource, make_source
-from wganlab.data.images import to_uint8
+from wganlab.data.images import to_float, to_uint8
+from wganlab.diagnostics import WINDOW, health_flags, sample_diversity
 from wganlab.errors import CheckpointError, ConfigError, WganlabError
 from wganlab.lipschitz import clip_weights_, gradient_penalty, has_batch_coupling
+from wganlab.metrics.during import TrainingEvaluator
 from wganlab.nets import build_networks
 from wganlab.objectives import make_objective
 from wganlab.optim import make_lr_schedule, make_optimizer
@@ -41,6 +44,7 @@ CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
 BEST_FILE = "best.json"
+HEALTH_FILE = "health.json"
 GRID_SAMPLES = 64
 TOY_SAMPLES = 1000
 STAT_KEYS = ("d_loss", "g_loss", "wasserstein_estimate", "gradient_penalty")
@@ -107,6 +111,8 @@ class Trainer:
         noise_rng = torch.Generator().manual_seed(config.seed + 1)
         count = TOY_SAMPLES if self.data.is_toy else GRID_SAMPLES
         self.fixed_noise = torch.randn(count, self.latent_dim, generator=noise_rng).to(self.device)
+        self.real_diversity = sample_diversity(self._reference_batch(min(count, 256)))
+        self.health: dict[str, dict[str, Any]] = {}
         self.step = 0
         self.critic_updates = 0
         self.elapsed = 0.0
@@ -117,6 +123,10 @@ class Trainer:
         self._first_bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
         self._first_bad_keys = torch.zeros(len(STAT_KEYS), dtype=torch.bool, device=self.device)
         self.best: dict[str, Any] = {"value": None, "step": None}
+        self.active_flags: list[str] = []
+        self._recent: deque[dict[str, Any]] = deque(maxlen=WINDOW)
+        self.evaluator = TrainingEvaluator(config, self.latent_dim, self.data, self.device) if config.eval_every \
+            else None
         self.log = RunLog(self.run_dir, tensorboard=tensorboard, resumed_at=resumed_at)
 
     # ------------------------------------------------------------------------------------------ updates
@@ -205,9 +215,47 @@ class Trainer:
         self._sums.zero_()
         self._count = 0
         self.check_finite(record)
+        every, previous_log = self.config.eval_every, (self.step - 1) // self.config.log_every * self.config.log_every
+        due = every and (self.step // every > previous_log // every or self.step == self.config.steps)
+        if due and self.evaluator is not None and self.evaluator.active:
+            record.update(self.evaluator(self.sampling_generator()))
+        record["diversity"] = round(self._fixed_noise_diversity() / max(self.real_diversity, 1e-12), 4)
         self.log.write(record)
+        self._recent.append(record)
+        self._update_health()
         self._keep_if_best(record)
         return record
+
+    def _reference_batch(self, n: int) -> torch.Tensor:
+        """Real samples for the diversity baseline, drawn without touching training's RNG or data order."""
+        images = getattr(self.data, "images", None)
+        if images is not None:
+            index = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.config.seed))[:n]
+            return to_float(images[index.to(images.device)], self.config.data.pixel_range)
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(self.config.seed + 4)
+            return self.data.sample(n)
+
+    @torch.no_grad()
+    def _fixed_noise_diversity(self) -> float:
+        generator = self.sampling_generator()
+        was_training = generator.training
+        generator.eval()
+        samples = generator(self.fixed_noise[:256])
+        generator.train(was_training)
+        return sample_diversity(samples)
+
+    def _flag(self, kind: str, message: str) -> None:
+        self.health.setdefault(kind, {"first_step": self.step, "message": message})
+        (self.run_dir / HEALTH_FILE).write_text(json.dumps(self.health, indent=2), encoding="utf-8")
+
+    def _update_health(self) -> None:
+        """Record newly raised training-health flags in ``health.json`` (first step and message of each)."""
+        active = health_flags(list(self._recent), self.config.objective)
+        for kind, message in active.items():
+            if kind not in self.health:
+                self._flag(kind, message)
+        self.active_flags = sorted(active)
 
     def _keep_if_best(self, record: dict[str, Any]) -> None:
         metric = self.config.best_metric
@@ -267,6 +315,7 @@ class Trainer:
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
             "best": dict(self.best),
+            "health": {k: dict(v) for k, v in self.health.items()},
             "rng": _rng_state(),
         }
 
@@ -288,6 +337,7 @@ class Trainer:
         self.lr_scale = float(state["lr_scale"])
         self.rollbacks = int(state["rollbacks"])
         self.best = dict(state["best"])
+        self.health = {k: dict(v) for k, v in state["health"].items()}
         self._first_bad_step.fill_(-1)
         self._first_bad_keys.zero_()
         _set_rng_state(state["rng"])
@@ -338,6 +388,7 @@ class Trainer:
                     try:
                         saved = self._step_and_bookkeeping(bar)
                     except TrainingDiverged as reason:
+                        self._flag("nan", str(reason))
                         if config.divergence.action != "rollback":
                             raise TrainingDiverged(f"{reason}; the last checkpoint is intact: lower the learning "
                                                    "rates, or set divergence.action=rollback") from None
@@ -367,8 +418,13 @@ class Trainer:
         last = self.step == config.steps
         if self.step % config.log_every == 0 or last:
             record = self.flush_stats()
-            bar.set_postfix(d=f"{record['d_loss']:.3g}", g=f"{record['g_loss']:.3g}",
-                            w=f"{record['wasserstein_estimate']:.3g}", refresh=False)
+            postfix = {"d": f"{record['d_loss']:.3g}", "g": f"{record['g_loss']:.3g}",
+                       "w": f"{record['wasserstein_estimate']:.3g}"}
+            if "fid" in record:
+                postfix["fid"] = f"{record['fid']:.3g}"
+            if self.active_flags:
+                postfix["health"] = ",".join(self.active_flags)
+            bar.set_postfix(postfix, refresh=False)
         if self.step % config.sample_every == 0 or last:
             self.save_samples()
         if self.step % config.checkpoint_every == 0 or last:
@@ -408,6 +464,7 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
         "latent_dim": trainer.latent_dim,
         "sample_shape": list(trainer.data.shape),
         "parameters": {"generator": _count(trainer.generator), "discriminator": _count(trainer.discriminator)},
+        "evaluation": "off" if trainer.evaluator is None else (trainer.evaluator.unavailable or "on"),
     }
     (run_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
     trainer.checkpoint()  # step 0: a run killed before its first periodic checkpoint still resumes

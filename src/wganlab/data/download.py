@@ -39,19 +39,21 @@ class RemoteDataset:
 
 _MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                 "t10k-labels-idx1-ubyte.gz")
+
+
+def _idx_dataset(base_url: str, md5s: tuple[str, str, str, str]) -> RemoteDataset:
+    """The four gzipped IDX files of an MNIST-style dataset."""
+    files = tuple(RemoteFile(name, md5) for name, md5 in zip(_MNIST_FILES, md5s, strict=True))
+    return RemoteDataset(base_url, files, marker=_MNIST_FILES[0])
+
+
 REMOTE = {
-    "mnist": RemoteDataset("https://ossci-datasets.s3.amazonaws.com/mnist/", tuple(
-        RemoteFile(n, m) for n, m in zip(_MNIST_FILES, ("f68b3c2dcbeaaa9fbdd348bbdeb94873",
-                                                         "d53e105ee54ea40749a09fcbcd1e9432",
-                                                         "9fb629c4189551a2d022fa330f9573f3",
-                                                         "ec29112dd5afa0611ce80d1b7f02629c"), strict=True)),
-        marker="train-images-idx3-ubyte.gz"),
-    "fashion-mnist": RemoteDataset("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", tuple(
-        RemoteFile(n, m) for n, m in zip(_MNIST_FILES, ("8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-                                                         "25c81989df183df01b3e8a0aad5dffbe",
-                                                         "bef4ecab320f06d8554ea6380940ec79",
-                                                         "bb300cfdad3c16e7a12a480ee83cd310"), strict=True)),
-        marker="train-images-idx3-ubyte.gz"),
+    "mnist": _idx_dataset("https://ossci-datasets.s3.amazonaws.com/mnist/", (
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+        "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c")),
+    "fashion-mnist": _idx_dataset("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", (
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+        "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310")),
     "cifar10": RemoteDataset("https://www.cs.toronto.edu/~kriz/",
                              (RemoteFile("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"),),
                              extract=True, marker="cifar-10-batches-py"),

@@ -1,0 +1,78 @@
+"""Cheap evaluation during training: an FID curve (seed 000's Fig. 6) or, for 2D toys, modes and W1.
+
+Every ``eval_every`` steps the sampling generator maps a fixed set of ``eval_samples`` latent vectors (drawn
+from a private generator, so training's RNG stream is untouched) and is compared with reference statistics
+computed once and cached on disk. Data without a feature network (CIFAR-10, CelebA, ... until Inception is wired
+in) are simply not evaluated; the run records why.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from wganlab.config import RunConfig
+from wganlab.errors import ConfigError
+from wganlab.metrics.frechet import Gaussian, frechet_distance
+from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
+
+TOY_REFERENCE = 1000
+
+
+class TrainingEvaluator:
+    """Holds the fixed latents and reference statistics of one run; ``__call__`` returns metric values."""
+
+    def __init__(self, config: RunConfig, latent_dim: int, data: Any, device: torch.device) -> None:
+        self.config = config
+        self.data = data
+        rng = torch.Generator().manual_seed(config.seed + 2)
+        self.latents = torch.randn(config.eval_samples, latent_dim, generator=rng).to(device)
+        self.unavailable = ""
+        self.network = None
+        if data.is_toy:
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(config.seed + 3)
+                self.reference_points = data.sample(TOY_REFERENCE).cpu()
+            return
+        from wganlab.metrics.classifier import load_classifier
+        from wganlab.metrics.evaluate import feature_network_for, reference_features
+
+        try:
+            name = feature_network_for(config.data)
+        except ConfigError as err:
+            self.unavailable = str(err)
+            return
+        if tuple(data.shape) != (1, 28, 28):
+            self.unavailable = f"the {name} feature network needs 1 x 28 x 28 samples, not {tuple(data.shape)}"
+            return
+        with torch.random.fork_rng(devices=[]):
+            features, _ = reference_features(config.data, name, 10_000, seed=0)
+        self.reference = Gaussian.fit(features)
+        self.network = load_classifier(name, device=device)
+
+    @property
+    def active(self) -> bool:
+        return not self.unavailable
+
+    @torch.no_grad()
+    def __call__(self, generator: torch.nn.Module) -> dict[str, float]:
+        started = time.perf_counter()
+        was_training = generator.training
+        generator.eval()
+        samples = torch.cat([generator(z) for z in self.latents.split(500)]).float()
+        generator.train(was_training)
+        if self.data.is_toy:
+            points = samples.cpu()
+            out: dict[str, float] = {"w1": wasserstein1_exact(points[:TOY_REFERENCE], self.reference_points)}
+            if self.data.mixture is not None:
+                report = mode_coverage(points, self.data.mixture)
+                out.update(modes_covered=report.modes_covered, high_quality=report.high_quality)
+        else:
+            if self.config.data.pixel_range == "unit":
+                samples = samples * 2 - 1
+            features = torch.cat([self.network.features(x) for x in samples.split(500)]).cpu()
+            out = {"fid": frechet_distance(self.reference, Gaussian.fit(features))}
+        out["eval_seconds"] = round(time.perf_counter() - started, 3)
+        return out
