@@ -44,3 +44,15 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     return subprocess.run([sys.executable, "-m", "wganlab", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env)
+
+
+
+def import_torch_fidelity():
+    """torch-fidelity through wganlab's own import (which copes with this machine's CUDA-only torchvision),
+    or a skip that says how to install it."""
+    from wganlab.metrics.inception import import_torch_fidelity as load
+
+    try:
+        return load()
+    except ImportError as err:
+        pytest.skip(f"torch-fidelity is not installed ({err}): pip install 'wganlab[inception]'")

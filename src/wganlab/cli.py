@@ -64,14 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    description=(
         "Evaluate SOURCE (a run directory, checkpoint or exported generator, whose samples are drawn; or a "
         ".npz of uint8 'images' or float32 'points') against --data (default: the run's own). Image metrics use "
-        "wganlab's MNIST / Fashion-MNIST feature network; reference features are cached on disk."))
+        "wganlab's MNIST / Fashion-MNIST feature network for 28x28 data and Inception-V3 (torch-fidelity) for the "
+        "rest; reference features are cached on disk."))
     evaluate.add_argument("source", type=Path, metavar="RUN_DIR|SAMPLES.npz")
     evaluate.add_argument("--data", help="reference dataset, as in data=... (required for .npz)")
     evaluate.add_argument("--metrics", help="comma-separated: fid,kid,is,pr,classes,modes for images; modes,w1 "
                           "for 2D toys (default: all)")
     evaluate.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
     evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--features", choices=("mnist", "fashion-mnist"), help="feature network")
+    evaluate.add_argument("--features", choices=("mnist", "fashion-mnist", "inception"),
+                          help="feature network (default: wganlab's own for 28x28 data, else inception)")
+    evaluate.add_argument("--inception-weights", type=Path, metavar="PATH",
+                          help="local Inception-V3 weights (also $WGANLAB_INCEPTION_WEIGHTS)")
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     classifier = commands.add_parser("classifier", help="train the feature network used for MNIST-like metrics")
@@ -229,7 +233,8 @@ def _eval(args: argparse.Namespace) -> int:
     if toy:
         result = evaluate.evaluate_points(samples, data, names)
     else:
-        result = evaluate.evaluate_images(samples, data, names, network=args.features)
+        result = evaluate.evaluate_images(samples, data, names, network=args.features,
+                                          inception_weights=args.inception_weights)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from wganlab.config import RunConfig
-from wganlab.errors import ConfigError
+from wganlab.errors import CheckpointError, ConfigError
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
 
@@ -30,27 +30,26 @@ class TrainingEvaluator:
         rng = torch.Generator().manual_seed(config.seed + 2)
         self.latents = torch.randn(config.eval_samples, latent_dim, generator=rng).to(device)
         self.unavailable = ""
-        self.network = None
         if data.is_toy:
             with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 torch.manual_seed(config.seed + 3)
                 self.reference_points = data.sample(TOY_REFERENCE).cpu()
             return
-        from wganlab.metrics.classifier import load_classifier
-        from wganlab.metrics.evaluate import feature_network_for, reference_features
+        from wganlab.metrics.evaluate import Featurizer, feature_network_for, reference_features
 
+        name = feature_network_for(config.data)
+        if name == "inception" or tuple(data.shape) != (1, 28, 28):
+            self.unavailable = (f"no in-training FID for data={config.data.name}: Inception on CPU is too slow for "
+                                "it; use 'wganlab eval RUN_DIR --features inception'")
+            return
         try:
-            name = feature_network_for(config.data)
-        except ConfigError as err:
+            self.featurizer = Featurizer(name)
+        except (ConfigError, CheckpointError) as err:
             self.unavailable = str(err)
             return
-        if tuple(data.shape) != (1, 28, 28):
-            self.unavailable = f"the {name} feature network needs 1 x 28 x 28 samples, not {tuple(data.shape)}"
-            return
         with torch.random.fork_rng(devices=[]):
-            features, _ = reference_features(config.data, name, 10_000, seed=0)
+            features, _ = reference_features(config.data, self.featurizer, 10_000, seed=0)
         self.reference = Gaussian.fit(features)
-        self.network = load_classifier(name, device=device)
 
     @property
     def active(self) -> bool:
@@ -72,7 +71,7 @@ class TrainingEvaluator:
         else:
             if self.config.data.pixel_range == "unit":
                 samples = samples * 2 - 1
-            features = torch.cat([self.network.features(x) for x in samples.split(500)]).cpu()
+            features, _ = self.featurizer(samples.cpu())
             out = {"fid": frechet_distance(self.reference, Gaussian.fit(features))}
         out["eval_seconds"] = round(time.perf_counter() - started, 3)
         return out

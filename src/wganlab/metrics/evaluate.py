@@ -19,7 +19,7 @@ import torch
 
 from wganlab.config import TOY_DATASETS, DataConfig
 from wganlab.data import make_source
-from wganlab.data.images import to_float
+from wganlab.data.images import to_float, to_uint8
 from wganlab.errors import ConfigError, DataError
 from wganlab.metrics.classifier import load_classifier, predict
 from wganlab.metrics.frechet import Gaussian, frechet_distance
@@ -33,33 +33,52 @@ FEATURE_NETWORKS = {"mnist": "mnist", "idx": "mnist", "stacked-mnist": "mnist", 
 
 
 def feature_network_for(data: DataConfig, requested: str | None = None) -> str:
-    """The classifier whose features judge ``data``; only 28x28 digit and clothing data have one so far."""
-    name = requested or FEATURE_NETWORKS.get(data.name)
-    if name not in ("mnist", "fashion-mnist"):
-        raise ConfigError(f"no feature network for data={data.name}: wganlab's own cover 28x28 MNIST-like data "
-                          "(--features mnist or fashion-mnist); Inception-V3 features are not wired in yet")
+    """The network whose features judge ``data``: wganlab's own for 28x28 digits and clothes, else Inception."""
+    name = requested or FEATURE_NETWORKS.get(data.name, "inception")
+    if name not in ("mnist", "fashion-mnist", "inception"):
+        raise ConfigError(f"unknown feature network '{name}'; choose mnist, fashion-mnist or inception")
     return name
+
+
+class Featurizer:
+    """(features, class probabilities) of float images in [-1, 1] with the named network."""
+
+    def __init__(self, network: str, inception_weights: str | Path | None = None) -> None:
+        self.network = network
+        if network == "inception":
+            from wganlab.metrics.inception import InceptionFeatures
+
+            self.inception = InceptionFeatures(inception_weights)
+            self.key = f"inception:{self.inception.weights.name}:{self.inception.weights.stat().st_size}"
+        else:
+            self.classifier = load_classifier(network)
+            self.key = network
+
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.network == "inception":
+            return self.inception.features_and_probs(to_uint8(images, "symmetric"))
+        if images.shape[1] == 3:  # stacked digits: the three channels' features side by side
+            parts = [predict(self.classifier, images[:, c : c + 1]) for c in range(3)]
+            return torch.cat([p[0] for p in parts], 1), parts[0][1]
+        if images.shape[1:] != (1, 28, 28):
+            raise DataError(f"samples of shape {tuple(images.shape[1:])} do not fit the {self.network} feature "
+                            "network (1 x 28 x 28); use --features inception")
+        return predict(self.classifier, images)
 
 
 def stats_dir() -> Path:
     return Path(os.environ.get("WGANLAB_CACHE", Path.home() / ".cache" / "wganlab")) / "stats"
 
 
-def reference_features(data: DataConfig, network: str, count: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+def reference_features(data: DataConfig, featurizer: Featurizer, count: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
     """(features, class probabilities) of ``count`` real samples, cached on disk by dataset, split, network, count."""
     key = json.dumps([data.name, data.root and str(Path(data.root).resolve()), data.split, data.image_size,
-                      data.crop, network, count, seed])
+                      data.crop, featurizer.key, count, seed])
     path = stats_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
     if path.is_file():
         with np.load(path) as cached:
             return torch.from_numpy(cached["features"]), torch.from_numpy(cached["probs"])
-    images = real_images(data, count, seed)
-    channels = images.shape[1]
-    if channels == 3:  # stacked digits: the mode histogram is per channel, features of the three channels concatenated
-        parts = [predict(load_classifier(network), images[:, c : c + 1]) for c in range(3)]
-        features, probs = torch.cat([p[0] for p in parts], 1), parts[0][1]
-    else:
-        features, probs = predict(load_classifier(network), images)
+    features, probs = featurizer(real_images(data, count, seed))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     np.savez(tmp, features=features.numpy(), probs=probs.numpy())
@@ -80,21 +99,14 @@ def real_images(data: DataConfig, count: int, seed: int = 0) -> torch.Tensor:
 
 
 def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ...], network: str | None = None,
-                    reference_count: int = 10_000) -> dict[str, Any]:
+                    reference_count: int = 10_000, inception_weights: str | Path | None = None) -> dict[str, Any]:
     """The requested metrics for float images in [-1, 1] against ``reference_count`` real ones."""
-    network = feature_network_for(data, network)
-    real_features, real_probs = reference_features(data, network, reference_count)
-    net = load_classifier(network)
-    stacked = fake.shape[1] == 3 and data.name == "stacked-mnist"
-    if fake.shape[1:] != (3 if stacked else 1, 28, 28):
-        raise DataError(f"samples of shape {tuple(fake.shape[1:])} do not fit the {network} feature network "
-                        "(1 x 28 x 28, or 3 x 28 x 28 for stacked-mnist)")
-    if stacked:
-        parts = [predict(net, fake[:, c : c + 1]) for c in range(3)]
-        fake_features, fake_probs = torch.cat([p[0] for p in parts], 1), parts[0][1]
-    else:
-        fake_features, fake_probs = predict(net, fake)
-    out: dict[str, Any] = {"samples": len(fake), "reference_samples": len(real_features), "features": network}
+    featurizer = Featurizer(feature_network_for(data, network), inception_weights)
+    real_features, real_probs = reference_features(data, featurizer, reference_count)
+    fake_features, fake_probs = featurizer(fake)
+    stacked = data.name == "stacked-mnist" and featurizer.network == "mnist"
+    out: dict[str, Any] = {"samples": len(fake), "reference_samples": len(real_features),
+                           "features": featurizer.network}
     if "fid" in metrics:
         out["fid"] = frechet_distance(Gaussian.fit(real_features), Gaussian.fit(fake_features))
     if "kid" in metrics:
@@ -105,11 +117,11 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
         result = prdc(real_features, fake_features)
         out.update(precision=result.precision, recall=result.recall, density=result.density,
                    coverage=result.coverage)
-    if "classes" in metrics and not stacked:
+    if "classes" in metrics and featurizer.network != "inception" and not stacked:
         report = class_coverage(fake_probs, torch.bincount(real_probs.argmax(1), minlength=real_probs.shape[1]))
         out.update(classes_covered=report.covered, classes_total=report.total, class_kl=report.kl_to_real)
     if "modes" in metrics and stacked:
-        modes = stacked_modes(fake, net)
+        modes = stacked_modes(fake, featurizer.classifier)
         out.update(modes_covered=modes.covered, modes_total=1000, modes_kl=modes.kl_to_uniform)
     return out
 
