@@ -39,6 +39,16 @@ def tiny_mnist(*overrides: str, preset: str = "wgan-gp"):
                                 "sample_every=1000", "checkpoint_every=1000", *overrides])
 
 
+class SystemCallPayload:
+    """Pickles to a call of os.system that creates ``marker``: what a malicious file carries."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python -m wganlab ARGS`` in a subprocess, as a user runs it."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}

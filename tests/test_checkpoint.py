@@ -2,30 +2,20 @@
 
 import errno
 import io
-import os
 
 import pytest
 import torch
 
+from tests.conftest import SystemCallPayload
 from wganlab import checkpoint as ckpt
 from wganlab.errors import CheckpointError
-
-
-class Payload:
-    """Pickles to a call of os.system: what a malicious checkpoint carries."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "checkpoints" / "step_00000010.pt"
     path.parent.mkdir()
-    torch.save({"step": 10, "generator": Payload(marker)}, path)
+    torch.save({"step": 10, "generator": SystemCallPayload(marker)}, path)
     with pytest.raises(CheckpointError, match="cannot be loaded safely"):
         ckpt.load_checkpoint(path)
     assert not marker.exists()

@@ -1,11 +1,11 @@
 """CIFAR pickles written in the official layout: shapes, channel order, labels, splits, refusals."""
 
-import os
 import pickle
 
 import numpy as np
 import pytest
 
+from tests.conftest import SystemCallPayload
 from wganlab.config import load_config
 from wganlab.data import load_images
 from wganlab.errors import DataError
@@ -67,18 +67,10 @@ def test_wrong_layout_and_missing_files(cifar10):
         load_images(load_config(None, [f"data=cifar10:{cifar10}"]).data)
 
 
-class Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 def test_tampered_pickle_cannot_run_code(cifar10, tmp_path):
     marker = tmp_path / "pwned"
     with (cifar10 / "cifar-10-batches-py" / "data_batch_1").open("wb") as handle:
-        pickle.dump({b"data": Evil(marker), b"labels": [0]}, handle, protocol=2)
+        pickle.dump({b"data": SystemCallPayload(marker), b"labels": [0]}, handle, protocol=2)
     with pytest.raises(DataError, match="not allowed"):
         load_images(load_config(None, [f"data=cifar10:{cifar10}"]).data)
     assert not marker.exists()

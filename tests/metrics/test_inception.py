@@ -1,13 +1,12 @@
 """Inception-V3 plumbing through torch-fidelity, with random weights the test writes (the real ones cannot be
 downloaded here): shapes, FID(x, x) = 0, agreement with torch-fidelity's own FID, refusal of unsafe files."""
 
-import os
 from unittest import mock
 
 import pytest
 import torch
 
-from tests.conftest import import_torch_fidelity
+from tests.conftest import SystemCallPayload, import_torch_fidelity
 from wganlab.errors import CheckpointError, ConfigError
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 
@@ -63,19 +62,11 @@ def test_fid_matches_torch_fidelity_on_the_same_features(extractor):
     assert ours == pytest.approx(theirs, rel=1e-4)
 
 
-class Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 def test_unsafe_weights_file_is_refused(tmp_path):
     from wganlab.metrics.inception import resolve_weights
 
     marker = tmp_path / "pwned"
-    torch.save({"w": Payload(marker)}, tmp_path / "evil.pth")
+    torch.save({"w": SystemCallPayload(marker)}, tmp_path / "evil.pth")
     with pytest.raises(CheckpointError, match="refusing"):
         resolve_weights(tmp_path / "evil.pth")
     assert not marker.exists()
