@@ -14,6 +14,7 @@ from pathlib import Path
 
 from wganlab.config import load_config
 from wganlab.metrics.toy import mode_coverage
+from wganlab.runlog import read_metrics
 from wganlab.sampling import generate, load_generator
 from wganlab.train import start_run
 
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         if trainer.data.is_toy:
             report = mode_coverage(generate(load_generator(run_dir), 2000), trainer.data.mixture)
             line += f"   modes {report.modes_covered}/{report.modes_total}, {report.high_quality:.0%} high quality"
+        else:
+            fid = next((r["fid"] for r in reversed(read_metrics(run_dir)) if r.get("fid") is not None), None)
+            line += "" if fid is None else f"   FID {fid:.1f} (2k samples, wganlab's MNIST features)"
         summary.append(line)
     print("\nwganlab demo finished:")
     print("\n".join(summary))
