@@ -198,3 +198,16 @@ def test_evaluations_land_on_the_first_log_after_each_multiple(tmp_path):
     train(tiny_toy("steps=50", "log_every=7", "eval_every=20"), tmp_path / "r")
     evaluated = [r["step"] for r in read_metrics(tmp_path / "r") if "w1" in r]
     assert evaluated == [21, 42, 50]  # past 20, past 40, and the last step
+
+
+def test_evaluation_never_changes_training(tmp_path):
+    quiet = train(tiny_mnist("steps=6", "eval_every=0", preset="dcgan"), tmp_path / "quiet")
+    measured = train(tiny_mnist("steps=6", "eval_every=2", "log_every=2", preset="dcgan"), tmp_path / "measured")
+    assert "fid" in read_metrics(tmp_path / "measured")[-1]
+    assert_identical(weights(quiet), weights(measured))
+
+
+def test_sample_pictures_never_change_training(tmp_path):
+    rare = train(tiny_toy("steps=20", "sample_every=1000", "eval_every=0"), tmp_path / "rare")
+    often = train(tiny_toy("steps=20", "sample_every=3", "eval_every=0"), tmp_path / "often")
+    assert_identical(weights(rare), weights(often))

@@ -288,7 +288,7 @@ class Trainer:
         out = generator(self.fixed_noise).float().cpu()
         generator.train(was_training)
         if self.data.is_toy:
-            reference = self.data.sample(TOY_SAMPLES).cpu().numpy()
+            reference = self._reference_batch(TOY_SAMPLES).cpu().numpy()  # leaves training's RNG untouched
             image = plots.points_figure(out.numpy(), reference, title=f"step {self.step}")
         else:
             image = plots.image_grid(to_uint8(out, self.config.data.pixel_range).numpy(), columns=8)

@@ -68,7 +68,8 @@ def load_classifier(dataset: str, path: Path | None = None, device: torch.device
     except (FileNotFoundError, RuntimeError, OSError) as err:
         raise CheckpointError(f"cannot load the {name} classifier ({err}); run 'wganlab classifier train "
                               f"--data {name}'") from None
-    net = DigitNet()
+    with torch.random.fork_rng(devices=[]):  # the random init is overwritten: leave the caller's RNG alone
+        net = DigitNet()
     net.load_state_dict(state)
     return net.to(device).eval().requires_grad_(False)
 

@@ -42,12 +42,12 @@ class TrainingEvaluator:
             self.unavailable = (f"no in-training FID for data={config.data.name}: Inception on CPU is too slow for "
                                 "it; use 'wganlab eval RUN_DIR --features inception'")
             return
-        try:
-            self.featurizer = Featurizer(name)
-        except (ConfigError, CheckpointError) as err:
-            self.unavailable = str(err)
-            return
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]):  # building nets and drawing references must not move training's RNG
+            try:
+                self.featurizer = Featurizer(name)
+            except (ConfigError, CheckpointError) as err:
+                self.unavailable = str(err)
+                return
             features, _ = reference_features(config.data, self.featurizer, 10_000, seed=0)
         self.reference = Gaussian.fit(features)
 
