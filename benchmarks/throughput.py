@@ -39,7 +39,7 @@ NETWORKS = {"toy-mlp": ("8gaussians", None), "dcgan-28": ("mnist", (1, 28, 28)),
 def config_for(preset: str, network: str) -> RunConfig:
     data, _ = NETWORKS[network]
     return load_config(preset, [f"data={data}", "critic_burst=false", "log_every=100", "sample_every=1000000",
-                                "checkpoint_every=1000000", "steps=1000000"])
+                                "eval_every=0", "checkpoint_every=1000000", "steps=1000000"])
 
 
 def synthetic_images(shape: tuple[int, int, int], n: int = 2048) -> torch.Tensor:
