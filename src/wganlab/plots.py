@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
+
+from wganlab.fileio import atomic_output
 
 
 def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
@@ -53,10 +54,8 @@ def _render(fig: plt.Figure) -> np.ndarray:
 
 def save_png(image: np.ndarray, path: Path) -> None:
     """Written to a temporary name and renamed, so a crash never leaves a torn PNG for the GIF to trip on."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(image).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
 
 
 def save_gif(frames: list[Path], path: Path, seconds_per_frame: float = 0.4) -> None:
@@ -65,9 +64,8 @@ def save_gif(frames: list[Path], path: Path, seconds_per_frame: float = 0.4) -> 
         return
     images = [Image.open(p).convert("RGB") for p in frames]
     durations = [int(seconds_per_frame * 1000)] * (len(images) - 1) + [2000]
-    tmp = path.with_name(f".{path.name}.tmp")
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
 
 
 def loss_curves(records: list[dict[str, Any]], path: Path, title: str = "") -> None:

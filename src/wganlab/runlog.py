@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from wganlab.fileio import atomic_output
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -65,6 +66,5 @@ def truncate_metrics(run_dir: Path, after_step: int) -> None:
     if not path.is_file():
         return
     kept = [r for r in read_metrics(run_dir) if r.get("step", 0) <= after_step]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")

@@ -19,6 +19,7 @@ from wganlab.checkpoint import latest_checkpoint, load_checkpoint
 from wganlab.config import RunConfig, from_tree
 from wganlab.data.images import to_uint8
 from wganlab.errors import CheckpointError, WganlabError
+from wganlab.fileio import atomic_output
 from wganlab.nets import build_networks
 from wganlab.train import CONFIG_FILE, RUN_INFO_FILE, load_run_config
 
@@ -99,9 +100,8 @@ def export_generator(loaded: LoadedGenerator, out: Path) -> Path:
         "step": str(loaded.step),
     }
     weights = {k: v.detach().cpu().contiguous() for k, v in loaded.generator.state_dict().items()}
-    tmp = out.with_name(f".{out.name}.tmp")
-    save_file(weights, str(tmp), metadata=metadata)
-    tmp.replace(out)
+    with atomic_output(out) as tmp:
+        save_file(weights, str(tmp), metadata=metadata)
     return out
 
 

@@ -32,6 +32,7 @@ from wganlab.data import DataSource, make_source
 from wganlab.data.images import to_float, to_uint8
 from wganlab.diagnostics import WINDOW, health_flags, sample_diversity
 from wganlab.errors import CheckpointError, ConfigError, WganlabError
+from wganlab.fileio import isolated_rng
 from wganlab.lipschitz import clip_weights_, gradient_penalty, has_batch_coupling
 from wganlab.metrics.during import TrainingEvaluator
 from wganlab.nets import build_networks
@@ -232,8 +233,7 @@ class Trainer:
         if images is not None:
             index = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.config.seed))[:n]
             return to_float(images[index.to(images.device)], self.config.data.pixel_range)
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(self.config.seed + 4)
+        with isolated_rng(self.config.seed + 4, self.device):
             return self.data.sample(n)
 
     @torch.no_grad()

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from wganlab.errors import DataError
+from wganlab.fileio import atomic_output
 
 MAX_BAD_SHARE = 0.01
 Image.MAX_IMAGE_PIXELS = 1 << 28  # refuse decompression bombs beyond 268 MP instead of warning
@@ -100,7 +101,8 @@ def decode_all(items: Sequence[EncodedItem], transform: Transform, source: str, 
     keep = [i for i, array in enumerate(decoded) if array is not None]
     images = _write_memmap(images_path, [decoded[i] for i in keep], transform)
     labels = np.asarray([items[i].label for i in keep], dtype=np.int64)
-    _atomic_save(labels_path, labels)
+    with atomic_output(labels_path) as tmp:
+        np.save(tmp, labels)
     return images, labels
 
 
@@ -120,23 +122,14 @@ def _decode(items: Sequence[EncodedItem], transform: Transform,
 
 
 def _write_memmap(path: Path, arrays: list[np.ndarray], transform: Transform) -> np.ndarray:
-    path.parent.mkdir(parents=True, exist_ok=True)
     shape = (len(arrays), transform.channels, transform.size, transform.size)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
-    for index, array in enumerate(arrays):
-        out[index] = array
-    out.flush()
-    del out
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        for index, array in enumerate(arrays):
+            out[index] = array
+        out.flush()
+        del out
     return np.load(path, mmap_mode="c")
-
-
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as handle:
-        np.save(handle, array)
-    os.replace(tmp, path)
 
 
 def default_cache_dir() -> Path:

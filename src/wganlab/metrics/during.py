@@ -15,6 +15,7 @@ import torch
 
 from wganlab.config import RunConfig
 from wganlab.errors import CheckpointError, ConfigError
+from wganlab.fileio import isolated_rng
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
 
@@ -31,8 +32,7 @@ class TrainingEvaluator:
         self.latents = torch.randn(config.eval_samples, latent_dim, generator=rng).to(device)
         self.unavailable = ""
         if data.is_toy:
-            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-                torch.manual_seed(config.seed + 3)
+            with isolated_rng(config.seed + 3, device):
                 self.reference_points = data.sample(TOY_REFERENCE).cpu()
             return
         from wganlab.metrics.evaluate import Featurizer, feature_network_for, reference_features
@@ -42,13 +42,12 @@ class TrainingEvaluator:
             self.unavailable = (f"no in-training FID for data={config.data.name}: Inception on CPU is too slow for "
                                 "it; use 'wganlab eval RUN_DIR --features inception'")
             return
-        with torch.random.fork_rng(devices=[]):  # building nets and drawing references must not move training's RNG
-            try:
-                self.featurizer = Featurizer(name)
-            except (ConfigError, CheckpointError) as err:
-                self.unavailable = str(err)
-                return
-            features, _ = reference_features(config.data, self.featurizer, 10_000, seed=0)
+        try:  # neither building the classifier nor drawing references touches training's RNG
+            self.featurizer = Featurizer(name)
+        except (ConfigError, CheckpointError) as err:
+            self.unavailable = str(err)
+            return
+        features, _ = reference_features(config.data, self.featurizer, 10_000, seed=0)
         self.reference = Gaussian.fit(features)
 
     @property

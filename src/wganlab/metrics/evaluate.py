@@ -21,6 +21,7 @@ from wganlab.config import TOY_DATASETS, DataConfig
 from wganlab.data import make_source
 from wganlab.data.images import to_float, to_uint8
 from wganlab.errors import ConfigError, DataError
+from wganlab.fileio import atomic_output, isolated_rng
 from wganlab.metrics.classifier import load_classifier, predict
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.scores import class_coverage, inception_score, kid, prdc
@@ -79,10 +80,8 @@ def reference_features(data: DataConfig, featurizer: Featurizer, count: int, see
         with np.load(path) as cached:
             return torch.from_numpy(cached["features"]), torch.from_numpy(cached["probs"])
     features, probs = featurizer(real_images(data, count, seed))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, features=features.numpy(), probs=probs.numpy())
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        np.savez(tmp, features=features.numpy(), probs=probs.numpy())
     return features, probs
 
 
@@ -90,12 +89,12 @@ def real_images(data: DataConfig, count: int, seed: int = 0) -> torch.Tensor:
     """``count`` real samples as floats in [-1, 1] (without replacement while the dataset is large enough)."""
     data = replace(data, pixel_range="symmetric", hflip=False)
     source = make_source(data, torch.device("cpu"), seed=seed)
-    torch.manual_seed(seed)
     if hasattr(source, "images"):
         count = min(count, len(source.images))
         index = torch.randperm(len(source.images), generator=torch.Generator().manual_seed(seed))[:count]
         return to_float(source.images[index], "symmetric")
-    return source.sample(count)
+    with isolated_rng(seed):
+        return source.sample(count)
 
 
 def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ...], network: str | None = None,
@@ -131,7 +130,6 @@ def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, 
     if data.name not in TOY_DATASETS:
         raise ConfigError(f"2D points cannot be evaluated against data={data.name}; give a toy dataset")
     source = make_source(data, torch.device("cpu"))
-    torch.manual_seed(0)
     out: dict[str, Any] = {"samples": len(points)}
     if "modes" in metrics and source.mixture is not None:
         report = mode_coverage(points, source.mixture)
@@ -139,5 +137,7 @@ def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, 
                    high_quality=report.high_quality)
     if "w1" in metrics:
         count = min(len(points), 5000)  # the assignment is O(n³): 5,000 points take a few seconds
-        out["w1"] = wasserstein1_exact(points[:count], source.sample(count))
+        with isolated_rng(0):
+            reference = source.sample(count)
+        out["w1"] = wasserstein1_exact(points[:count], reference)
     return out

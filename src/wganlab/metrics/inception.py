@@ -79,8 +79,9 @@ class InceptionFeatures:
             raise ConfigError(f"Inception features need torch-fidelity ({err}); install it with "
                               "pip install 'wganlab[inception]' (pin torch to your installed version)") from None
         path = resolve_weights(weights)
-        self.model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
-                                                 feature_extractor_weights_path=str(path)).to(device)
+        with torch.random.fork_rng(devices=[]):  # the random init is overwritten: leave the caller's RNG alone
+            self.model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                                     feature_extractor_weights_path=str(path)).to(device)
         self.weights = path
         self.device = device
         self.batch_size = batch_size
