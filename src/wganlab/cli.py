@@ -1,4 +1,4 @@
-"""``wganlab`` command line: train, sample, export, eval, data, classifier, presets.
+"""``wganlab`` command line: train, sample, export, eval, study, report, data, classifier, presets.
 
 Every user mistake ends as one line on stderr and exit code 2; tracebacks are left for wganlab's own bugs.
 """
@@ -86,6 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--out", type=Path, help="folder for NAME.pt and NAME.json (default: the package's own)")
 
+    study = commands.add_parser("study", help="run a grid of variants x datasets x seeds and write its report",
+                                description=(
+        "Run every run of a study (a YAML file, or a shipped study: seed000, guide-tricks, loss-matters, "
+        "mnist-gan-vs-wgangp), skipping finished runs and resuming interrupted ones, then aggregate over seeds "
+        "(mean ± 95%% t-interval) and write OUT/report.html, summary.csv and summary.md."))
+    study.add_argument("file", metavar="STUDY_OR_YAML")
+    study.add_argument("--out", type=Path, help="study directory (default runs/studies/NAME-SCALE)")
+    study.add_argument("--scale", default="full", help="a scale the study defines, e.g. quick (default full)")
+    study.add_argument("--backend", choices=("local", "ray"), default="local")
+    study.add_argument("--workers", type=int, help="runs at once (default: one per core, or per GPU)")
+    study.add_argument("--address", help="Ray cluster: auto or HOST:PORT (default: start Ray on this machine)")
+    study.add_argument("--list", action="store_true", help="print the runs and their commands, run nothing")
+
+    report = commands.add_parser("report", help="rebuild a study's report.html and summary tables")
+    report.add_argument("study_dir", type=Path, metavar="STUDY_DIR")
+
     commands.add_parser("presets", help="list the presets with one line each")
     return parser
 
@@ -103,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         handlers = {"train": _train, "sample": _sample, "export": _export, "data": _data, "eval": _eval,
-                    "classifier": _classifier, "presets": _presets}
+                    "study": _study, "report": _report, "classifier": _classifier, "presets": _presets}
         return handlers[args.command](args)
     except WganlabError as err:
         from wganlab.train import TrainingDiverged
@@ -240,6 +256,39 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         for key, value in result.items():
             print(f"{key:<18} {value:.6g}" if isinstance(value, float) else f"{key:<18} {value}")
+    return 0
+
+
+def _study(args: argparse.Namespace) -> int:
+    from wganlab.study.report import build_report
+    from wganlab.study.runner import default_out, run_study
+    from wganlab.study.spec import load_study
+
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    study = load_study(args.file, args.scale)
+    if args.list:
+        for spec in study.runs:
+            print(f"{spec.name}\t{spec.command()}")
+        return 0
+    out = args.out or default_out(study)
+    outcome = run_study(study, out, backend=args.backend, workers=args.workers, address=args.address)
+    report = build_report(out)
+    print(f"{outcome['runs']} runs: {outcome['skipped']} skipped as finished, {outcome['ran']} run, "
+          f"{len(outcome['failed'])} failed, {outcome['interrupted']} interrupted")
+    for name, error in outcome["failed"].items():
+        print(f"  failed: {name}: {error}")
+    print(f"summary: {out / 'summary.md'}")
+    print(f"report:  {report}")
+    if outcome["interrupted"]:
+        print("interrupted runs resume when the same command is run again", file=sys.stderr)
+    return EXIT_FAILED if outcome["failed"] else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from wganlab.study.report import build_report
+
+    print(build_report(args.study_dir))
     return 0
 
 

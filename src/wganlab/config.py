@@ -25,7 +25,8 @@ from wganlab.errors import ConfigError
 PRESET_DIR = Path(__file__).parent / "presets"
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "scurve", "moons")
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "idx", "cifar10", "cifar100", "celeba", "lsun", "folder", "stacked-mnist")
-BEST_METRICS = ("fid", "w1", "wasserstein_estimate")  # all lower-is-better; fid and w1 need eval_every
+# all lower-is-better; fid and w1 need eval_every; auto: fid for images, w1 for 2D toys, whichever is evaluated
+BEST_METRICS = ("fid", "w1", "wasserstein_estimate", "auto")
 TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the user's own overrides
 ARCHITECTURES = (
     "auto", "mlp", "dcgan", "seed000", "guide-dcgan", "tf-tutorial",
@@ -292,6 +293,9 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
             child = {}
         node[part] = child
         node = child
+    existing = node.get(parts[-1])
+    if parts == ["data"] and isinstance(value, str) and isinstance(existing, dict):
+        value = {**existing, **_data_shorthand(value)}  # data.root=X data=NAME means NAME at X, in either order
     node[parts[-1]] = value
 
 

@@ -259,6 +259,8 @@ class Trainer:
 
     def _keep_if_best(self, record: dict[str, Any]) -> None:
         metric = self.config.best_metric
+        if metric == "auto":  # the run's own quality measure, when it is evaluated during training
+            metric = "w1" if self.data.is_toy else "fid"
         if metric is None or record.get(metric) is None:
             return
         if self.best["value"] is None or record[metric] < self.best["value"]:

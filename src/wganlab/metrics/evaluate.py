@@ -117,8 +117,10 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
         out.update(precision=result.precision, recall=result.recall, density=result.density,
                    coverage=result.coverage)
     if "classes" in metrics and featurizer.network != "inception" and not stacked:
-        report = class_coverage(fake_probs, torch.bincount(real_probs.argmax(1), minlength=real_probs.shape[1]))
-        out.update(classes_covered=report.covered, classes_total=report.total, class_kl=report.kl_to_real)
+        real_counts = torch.bincount(real_probs.argmax(1), minlength=real_probs.shape[1])
+        report = class_coverage(fake_probs, real_counts)
+        out.update(classes_covered=report.covered, classes_total=report.total, class_kl=report.kl_to_real,
+                   class_counts=report.histogram, real_class_counts=real_counts.tolist())
     if "modes" in metrics and stacked:
         modes = stacked_modes(fake, featurizer.classifier)
         out.update(modes_covered=modes.covered, modes_total=1000, modes_kl=modes.kl_to_uniform)

@@ -1,0 +1,1 @@
+"""Studies: grids of runs (variants x datasets x seeds), run in parallel, aggregated over seeds, reported."""

@@ -1,0 +1,249 @@
+"""Seeds-averaged results: mean, standard deviation and a 95% Student-t interval for every metric of every
+experiment (runs that differ only by seed), and curves over steps and wall-clock time with interval bands.
+
+Averaging is over seeds of the *final* checkpoint (and, side by side, of each run's best checkpoint): never the best
+of N seeds, which is how seed 000's headline numbers were made (REFERENCE.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from wganlab.runlog import read_metrics
+from wganlab.study.runner import RUNS_DIR, read_manifest
+from wganlab.study.spec import SEED_AXIS
+from wganlab.study.task import read_result
+
+# Metrics in table order, with whether lower is better. Anything else numeric is kept after these.
+METRICS: dict[str, bool] = {
+    "fid": True, "kid": True, "w1": True, "modes_covered": False, "high_quality": False, "classes_covered": False,
+    "class_kl": True, "modes_kl": True, "precision": False, "recall": False, "density": False, "coverage": False,
+}
+SKIPPED = {"step", "samples", "reference_samples", "classes_total", "modes_total", "kid_std"}
+TIMES = ("seconds_per_step", "train_seconds")
+CHECKPOINTS = ("final", "best")
+BEST_COLUMNS = ("fid", "w1", "modes_covered")  # the wide tables show the best checkpoint for these; the CSV for all
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean and two-sided Student-t confidence interval of independent repeats."""
+
+    mean: float
+    std: float
+    n: int
+    half_width: float  # NaN for a single repeat: one seed says nothing about spread
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half_width
+
+    def text(self) -> str:
+        """``mean ± half-width`` (4 and 2 significant digits); the mean alone for one seed."""
+        if self.n == 0:
+            return "–"
+        mean = _fmt(self.mean, 4)
+        return mean if self.n == 1 else f"{mean} ± {_fmt(self.half_width, 2)}"
+
+
+def t_interval(values: list[float] | np.ndarray, confidence: float = 0.95) -> Interval:
+    """mean ± t_{(1+c)/2, n-1} · s / √n with the sample standard deviation s (ddof = 1)."""
+    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        return Interval(math.nan, math.nan, 0, math.nan)
+    if n == 1:
+        return Interval(float(x[0]), math.nan, 1, math.nan)
+    std = float(x.std(ddof=1))
+    half = float(stats.t.ppf((1 + confidence) / 2, n - 1) * std / math.sqrt(n))
+    return Interval(float(x.mean()), std, n, half)
+
+
+@dataclass
+class RunRecord:
+    name: str
+    labels: dict[str, str]
+    command: str
+    run_dir: Path
+    result: dict[str, Any] | None
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def group(self) -> tuple[str, ...]:
+        return tuple(v for k, v in self.labels.items() if k != SEED_AXIS)
+
+
+@dataclass
+class StudyResults:
+    out: Path
+    manifest: dict[str, Any]
+    runs: list[RunRecord]
+
+    @property
+    def group_axes(self) -> list[str]:
+        return [a for a in self.manifest["axes"] if a != SEED_AXIS]
+
+    def groups(self) -> dict[tuple[str, ...], list[RunRecord]]:
+        grouped: dict[tuple[str, ...], list[RunRecord]] = defaultdict(list)
+        for run in self.runs:
+            grouped[run.group].append(run)
+        return dict(grouped)
+
+    def finished(self, runs: list[RunRecord]) -> list[RunRecord]:
+        return [r for r in runs if r.result is not None]
+
+
+def collect(out: Path) -> StudyResults:
+    """Every run of the study at ``out`` with its result (None until finished) and logged metrics."""
+    out = Path(out)
+    manifest = read_manifest(out)
+    runs = []
+    for entry in manifest["runs"]:
+        run_dir = out / RUNS_DIR / entry["name"]
+        runs.append(RunRecord(entry["name"], entry["labels"], entry.get("command", ""), run_dir,
+                              read_result(run_dir), read_metrics(run_dir)))
+    return StudyResults(out, manifest, runs)
+
+
+def metric_names(results: StudyResults) -> list[str]:
+    """Numeric metrics any finished run reports, known ones first in :data:`METRICS` order."""
+    seen: set[str] = set()
+    for run in results.runs:
+        for checkpoint in CHECKPOINTS:
+            values = (run.result or {}).get(checkpoint) or {}
+            seen.update(k for k, v in values.items() if isinstance(v, (int, float)) and k not in SKIPPED)
+    return [m for m in METRICS if m in seen] + sorted(seen - set(METRICS))
+
+
+def primary_metric(runs: list[RunRecord]) -> str | None:
+    """FID where there is one, else W1: the number a variant is ranked by."""
+    for name in ("fid", "w1"):
+        if any(((r.result or {}).get("final") or {}).get(name) is not None for r in runs):
+            return name
+    return None
+
+
+def lower_is_better(metric: str) -> bool:
+    return METRICS.get(metric, True)
+
+
+def run_value(run: RunRecord, metric: str, checkpoint: str = "final") -> float | None:
+    if metric in TIMES:
+        return (run.result or {}).get(metric)
+    value = ((run.result or {}).get(checkpoint) or {}).get(metric)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def summarize(results: StudyResults, confidence: float = 0.95) -> list[dict[str, Any]]:
+    """One row per (experiment, metric, checkpoint): the interval over that experiment's finished seeds."""
+    rows = []
+    names = metric_names(results)
+    for group, runs in results.groups().items():
+        labels = dict(zip(results.group_axes, group, strict=True))
+        done = results.finished(runs)
+        for metric in [*names, *TIMES]:
+            for checkpoint in (CHECKPOINTS if metric not in TIMES else ("run",)):
+                values = [run_value(r, metric, checkpoint) for r in done]
+                interval = t_interval([v for v in values if v is not None], confidence)
+                if interval.n == 0:
+                    continue
+                rows.append({**labels, "metric": metric, "checkpoint": checkpoint, "seeds": interval.n,
+                             "runs": len(runs), "mean": interval.mean, "std": interval.std,
+                             "ci_low": interval.low, "ci_high": interval.high, "interval": interval})
+    return rows
+
+
+def write_tables(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
+    """``summary.csv`` (one row per experiment, metric and checkpoint) and ``summary.md`` (mean ± 95% CI)."""
+    csv_path, md_path = results.out / "summary.csv", results.out / "summary.md"
+    columns = [*results.group_axes, "metric", "checkpoint", "seeds", "runs", "mean", "std", "ci_low", "ci_high"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (_csv(v) if isinstance(v, float) else v) for k, v in row.items()})
+    csv_path.write_text(buffer.getvalue(), encoding="utf-8")
+    lines = [f"# {results.manifest['name']} ({results.manifest['scale']})", "",
+             "Mean ± half-width of the 95% t-interval over seeds; `final` is each run's last checkpoint, `best` the "
+             "checkpoint its in-training evaluation ranked best."]
+    for data, (header, table) in tables_by_data(results, rows).items():
+        lines += ["", f"## {data}" if data else "", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(cells) + " |" for cells in table]
+    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return csv_path, md_path
+
+
+def wide_table(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and cells: one line per experiment, a column per metric and checkpoint (final, best side by side);
+    only the metrics these rows have, so a table of one dataset has no empty columns of another's."""
+    order = {m: i for i, m in enumerate([*metric_names(results), *TIMES])}
+    stages = {"final": 0, "best": 1, "run": 2}
+    columns = sorted({(row["metric"], row["checkpoint"]) for row in rows
+                      if row["checkpoint"] != "best" or row["metric"] in BEST_COLUMNS},
+                     key=lambda c: (order.get(c[0], len(order)), stages[c[1]]))
+    axes = [a for a in results.group_axes if len({row[a] for row in rows}) > 1 or len(results.group_axes) == 1]
+    by_group: dict[tuple[str, ...], dict[tuple[str, str], Interval]] = defaultdict(dict)
+    seeds: dict[tuple[str, ...], str] = {}
+    for row in rows:
+        group = tuple(row[a] for a in axes)
+        by_group[group][(row["metric"], row["checkpoint"])] = row["interval"]
+        seeds[group] = f"{row['seeds']}/{row['runs']}"
+    header = [*axes, "seeds", *[m if c == "run" else f"{m} ({c})" for m, c in columns]]
+    table = [[*group, seeds[group], *[cells[c].text() if c in cells else "–" for c in columns]]
+             for group, cells in by_group.items()]
+    return header, table
+
+
+def tables_by_data(results: StudyResults, rows: list[dict[str, Any]]) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """One wide table per dataset (the ``data`` axis), or a single table when the study has no such axis."""
+    if "data" not in results.group_axes:
+        return {"": wide_table(results, rows)}
+    datasets = list(dict.fromkeys(row["data"] for row in rows))
+    return {name: wide_table(results, [r for r in rows if r["data"] == name]) for name in datasets}
+
+
+def curve(runs: list[RunRecord], key: str, confidence: float = 0.95) -> dict[str, np.ndarray] | None:
+    """Mean and interval band of a logged quantity at the steps every seed logged it, with the mean wall-clock
+    seconds at those steps (for curves against time)."""
+    series = []
+    for run in runs:
+        points = {r["step"]: (r[key], r.get("seconds")) for r in run.metrics
+                  if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])}
+        if points:
+            series.append(points)
+    if not series:
+        return None
+    steps = sorted(set.intersection(*(set(s) for s in series)))
+    if not steps:
+        return None
+    mean, low, high, seconds = [], [], [], []
+    for step in steps:
+        interval = t_interval([s[step][0] for s in series], confidence)
+        mean.append(interval.mean)
+        low.append(interval.low if interval.n > 1 else interval.mean)
+        high.append(interval.high if interval.n > 1 else interval.mean)
+        secs = [s[step][1] for s in series if s[step][1] is not None]
+        seconds.append(float(np.mean(secs)) if secs else math.nan)
+    return {"step": np.array(steps), "mean": np.array(mean), "low": np.array(low), "high": np.array(high),
+            "seconds": np.array(seconds), "n": len(series)}
+
+
+def _fmt(value: float, digits: int) -> str:
+    return f"{value:.{digits}g}" if math.isfinite(value) else "nan"
+
+
+def _csv(value: float) -> str:
+    return "" if not math.isfinite(value) else repr(value)

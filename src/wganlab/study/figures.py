@@ -1,0 +1,179 @@
+"""The study report's figures as PNG bytes: curves with interval bands, bars with error bars, class histograms.
+
+Every figure has one panel per dataset (the ``data`` axis, when the study has one) and one line or bar per
+experiment on it, so the variants of a study are compared on the same axes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from wganlab.study.aggregate import RunRecord, StudyResults, curve, run_value, t_interval
+
+PANEL_AXIS = "data"
+LOSS_KEYS = (("d_loss", "discriminator / critic loss"), ("g_loss", "generator loss"),
+             ("wasserstein_estimate", "Wasserstein estimate E[D(x)] − E[D(G(z))]"))
+
+
+def panels(results: StudyResults) -> dict[str, dict[str, list[RunRecord]]]:
+    """panel (dataset) -> line label (the other axes' values) -> that experiment's runs."""
+    axes = results.group_axes
+    out: dict[str, dict[str, list[RunRecord]]] = {}
+    for group, runs in results.groups().items():
+        labels = dict(zip(axes, group, strict=True))
+        panel = labels.pop(PANEL_AXIS, "all runs")
+        line = ", ".join(labels.values()) or "runs"
+        out.setdefault(panel, {})[line] = runs
+    return out
+
+
+def _figure(count: int, width: float = 5.0, height: float = 3.6) -> tuple[plt.Figure, list[plt.Axes]]:
+    columns = min(count, 3)
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), dpi=90, squeeze=False)
+    flat = list(axes.flat)
+    for extra in flat[count:]:
+        extra.axis("off")
+    return fig, flat[:count]
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def curves_figure(results: StudyResults, key: str, x: str = "step", ylabel: str | None = None) -> bytes | None:
+    """Mean of ``key`` over seeds against steps (or wall-clock seconds), shaded by its 95% interval."""
+    layout = panels(results)
+    data = {p: {line: curve(runs, key) for line, runs in lines.items()} for p, lines in layout.items()}
+    data = {p: {k: c for k, c in lines.items() if c is not None} for p, lines in data.items()}
+    data = {p: lines for p, lines in data.items() if lines}
+    if not data:
+        return None
+    fig, axes = _figure(len(data))
+    for ax, (panel, lines) in zip(axes, data.items(), strict=True):
+        for line, values in lines.items():
+            xs = values["step"] if x == "step" else values["seconds"]
+            ax.plot(xs, values["mean"], label=f"{line} (n={values['n']})", lw=1.5)
+            ax.fill_between(xs, values["low"], values["high"], alpha=0.2)
+        ax.set(title=panel, xlabel="generator step" if x == "step" else "training wall-clock (s)",
+               ylabel=ylabel or key)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def bars_figure(results: StudyResults, metric: str, ylabel: str | None = None) -> bytes | None:
+    """Final and best-checkpoint means per experiment with 95% interval error bars (seed 000's Fig. 4)."""
+    layout = panels(results)
+    rows = {}
+    for panel, lines in layout.items():
+        entries = {}
+        for line, runs in lines.items():
+            pair = [t_interval([v for v in (run_value(r, metric, c) for r in runs) if v is not None])
+                    for c in ("final", "best")]
+            if pair[0].n:
+                entries[line] = pair
+        if entries:
+            rows[panel] = entries
+    if not rows:
+        return None
+    fig, axes = _figure(len(rows))
+    for ax, (panel, entries) in zip(axes, rows.items(), strict=True):
+        positions = np.arange(len(entries))
+        for offset, index, name in ((-0.2, 0, "final"), (0.2, 1, "best")):
+            means = [e[index].mean for e in entries.values()]
+            errors = [e[index].half_width if e[index].n > 1 else 0 for e in entries.values()]
+            ax.bar(positions + offset, means, 0.4, yerr=errors, capsize=4, label=f"{name} checkpoint")
+        ax.set_xticks(positions, list(entries), rotation=20, ha="right", fontsize=8)
+        ax.set(title=panel, ylabel=ylabel or metric)
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def losses_figure(results: StudyResults, panel: str, lines: dict[str, list[RunRecord]]) -> bytes | None:
+    """Discriminator loss, generator loss and the Wasserstein estimate over steps for one dataset."""
+    present = [(k, title) for k, title in LOSS_KEYS if any(curve(runs, k) is not None for runs in lines.values())]
+    if not present:
+        return None
+    fig, axes = _figure(len(present))
+    for ax, (key, title) in zip(axes, present, strict=True):
+        for line, runs in lines.items():
+            values = curve(runs, key)
+            if values is None:
+                continue
+            ax.plot(values["step"], values["mean"], label=line, lw=1.2)
+            ax.fill_between(values["step"], values["low"], values["high"], alpha=0.2)
+        ax.set(title=f"{panel}: {title}", xlabel="generator step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def class_histogram_figure(results: StudyResults) -> bytes | None:
+    """Mean share of each class among generated samples per experiment, the real data's share as black ticks."""
+    def shares(run: RunRecord, key: str) -> np.ndarray | None:
+        counts = ((run.result or {}).get("final") or {}).get(key)
+        return None if not counts else np.asarray(counts, float) / max(sum(counts), 1)
+
+    rows = {}
+    for panel, lines in panels(results).items():
+        entries, real = {}, None
+        for line, runs in lines.items():
+            found = [s for s in (shares(r, "class_counts") for r in runs) if s is not None]
+            if found:
+                entries[line] = np.mean(found, axis=0)
+                real = next((s for s in (shares(r, "real_class_counts") for r in runs) if s is not None), real)
+        if entries:
+            rows[panel] = (entries, real)
+    if not rows:
+        return None
+    fig, axes = _figure(len(rows), width=6.0)
+    for ax, (panel, (entries, real)) in zip(axes, rows.items(), strict=True):
+        classes = np.arange(len(next(iter(entries.values()))))
+        width = 0.8 / len(entries)
+        for index, (line, mean) in enumerate(entries.items()):
+            ax.bar(classes - 0.4 + width * (index + 0.5), mean, width, label=line)
+        if real is not None:
+            ax.scatter(classes, real, marker="_", s=200, c="black", label="real data", zorder=3)
+        ax.set(title=f"{panel}: class mix of generated samples", xlabel="class", ylabel="share", xticks=classes)
+        ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def time_figure(results: StudyResults) -> bytes | None:
+    """Seconds per generator step per experiment (mean and 95% interval over seeds)."""
+    return bars_per_panel(results, lambda r: (r.result or {}).get("seconds_per_step"), "seconds per generator step")
+
+
+def bars_per_panel(results: StudyResults, value: Callable[[RunRecord], Any], ylabel: str) -> bytes | None:
+    rows = {}
+    for panel, lines in panels(results).items():
+        entries = {line: t_interval([v for v in map(value, runs) if v is not None]) for line, runs in lines.items()}
+        entries = {k: v for k, v in entries.items() if v.n}
+        if entries:
+            rows[panel] = entries
+    if not rows:
+        return None
+    fig, axes = _figure(len(rows))
+    for ax, (panel, entries) in zip(axes, rows.items(), strict=True):
+        positions = np.arange(len(entries))
+        ax.bar(positions, [e.mean for e in entries.values()],
+               yerr=[e.half_width if e.n > 1 else 0 for e in entries.values()], capsize=4, color="tab:gray")
+        ax.set_xticks(positions, list(entries), rotation=20, ha="right", fontsize=8)
+        ax.set(title=panel, ylabel=ylabel)
+        ax.grid(alpha=0.3, axis="y")
+    return _png(fig)

@@ -1,0 +1,260 @@
+"""``report.html``: one self-contained page per study (every image embedded, opens from disk, no scripts).
+
+Sections: summary table (mean ± 95% CI over seeds, final and best checkpoints side by side), metric curves
+against steps and wall-clock with interval bands (seed 000 Fig. 6), final-metric bars with error bars (Fig. 4),
+loss and Wasserstein-estimate curves (seed 002 Figs. 7-8), sample grids of a typical and the best run of each
+experiment with the typical run's training GIF, class-coverage histograms, time per generator step and in all
+(seed 001 §5.6), training-health flags, failed runs, and the exact commands, configs and package versions.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wganlab.fileio import atomic_output
+from wganlab.study import figures
+from wganlab.study.aggregate import (
+    RunRecord,
+    StudyResults,
+    collect,
+    lower_is_better,
+    primary_metric,
+    run_value,
+    summarize,
+    tables_by_data,
+    write_tables,
+)
+from wganlab.study.task import ERROR_FILE
+
+REPORT_FILE = "report.html"
+MAX_GIF_BYTES = 4 << 20
+PACKAGES = ("wganlab", "torch", "numpy", "scipy", "matplotlib", "torch-fidelity", "ray")
+CURVE_LABELS = {"fid": "FID (in training, 2k samples)", "w1": "exact W1 to real points (in training)"}
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;color:#222;
+padding:0 1rem}
+h1{margin-bottom:.2rem} h2{border-bottom:2px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0} td,th{border:1px solid #ccc;padding:.25rem .5rem}
+th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%;border:1px solid #eee} .pair{display:flex;gap:1rem;flex-wrap:wrap}
+.pair figure{margin:0} figcaption{font-size:.8rem;color:#555} pre{background:#f7f7f7;padding:.6rem;
+overflow-x:auto;font-size:.78rem} .note{color:#555;font-size:.9rem} .bad{color:#a00}
+.wide{overflow-x:auto}
+"""
+
+
+def build_report(out: Path) -> Path:
+    """Aggregate the study at ``out``, write ``summary.csv``, ``summary.md`` and ``report.html``; return the page."""
+    results = collect(Path(out))
+    rows = summarize(results)
+    write_tables(results, rows)
+    manifest = results.manifest
+    parts = [f"<h1>{_e(manifest['name'])} <small>({_e(manifest['scale'])} scale)</small></h1>",
+             f"<p>{_e(manifest.get('description', ''))}</p>", _status(results)]
+    parts += _summary(results, rows)
+    parts += _curves(results)
+    parts += _losses(results)
+    parts += _samples(results)
+    classes = figures.class_histogram_figure(results)
+    if classes:
+        parts += ["<h2>Class coverage</h2>", "<p class=note>Share of each class among the final checkpoint's "
+                  "samples, as wganlab's classifier labels them, averaged over seeds; ticks: the real data.</p>",
+                  _img(classes, "class histograms")]
+    parts += _timing(results)
+    parts += _health(results)
+    parts += _configs(results)
+    page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(manifest['name'])} — wganlab "
+            f"study</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    path = Path(out) / REPORT_FILE
+    with atomic_output(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return path
+
+
+def _status(results: StudyResults) -> str:
+    done = len([r for r in results.runs if r.result is not None])
+    failed = [r for r in results.runs if (r.run_dir / ERROR_FILE).is_file() and r.result is None]
+    text = f"<p>{done} of {len(results.runs)} runs finished"
+    if failed:
+        items = "".join(f"<li><b>{_e(r.name)}</b>: {_e(_first_line(r.run_dir / ERROR_FILE))}</li>" for r in failed)
+        text += f"; <span class=bad>{len(failed)} failed</span>:</p><ul>{items}</ul>"
+    else:
+        text += ".</p>"
+    return text
+
+
+def _summary(results: StudyResults, rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["<h2>Summary</h2><p>No run has finished yet.</p>"]
+    parts = ["<h2>Summary</h2>",
+             "<p class=note>Mean ± half-width of the 95% Student-t interval over seeds (not the best seed; with few "
+             "seeds the interval is honestly wide: t = 12.7 for 2). <i>final</i>: each run's last checkpoint; "
+             "<i>best</i>: the checkpoint its in-training evaluation ranked best. Seeds: finished / planned. Final "
+             f"metrics on {results.manifest['evaluation_samples']} samples. Every metric and checkpoint is in "
+             "summary.csv.</p>"]
+    for data, (header, table) in tables_by_data(results, rows).items():
+        labels = len(header) - len(table[0]) + header.index("seeds") if table else 0
+        head = "".join(f"<th>{_e(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td class={'num' if i > labels else 'lab'}>{_e(c)}</td>"
+                                        for i, c in enumerate(cells)) + "</tr>" for cells in table)
+        parts.append((f"<h3>{_e(data)}</h3>" if data else "") + f"<div class=wide><table><tr>{head}</tr>{body}"
+                     "</table></div>")
+    return parts
+
+
+def _curves(results: StudyResults) -> list[str]:
+    parts = []
+    for key, label in CURVE_LABELS.items():
+        by_step = figures.curves_figure(results, key, "step", label)
+        if by_step is None:
+            continue
+        parts += [f"<h2>{_e(label)} over training</h2>", _img(by_step, f"{key} by step"),
+                  _img(figures.curves_figure(results, key, "seconds", label), f"{key} by time")]
+    for metric in ("fid", "w1", "modes_covered"):
+        bars = figures.bars_figure(results, metric)
+        if bars:
+            parts += [f"<h2>Final {metric}: mean and 95% interval</h2>", _img(bars, f"{metric} bars")]
+    return parts
+
+
+def _losses(results: StudyResults) -> list[str]:
+    parts = ["<h2>Losses and Wasserstein estimate</h2>"]
+    for panel, lines in figures.panels(results).items():
+        png = figures.losses_figure(results, panel, lines)
+        if png:
+            parts.append(_img(png, f"losses {panel}"))
+    return parts if len(parts) > 1 else []
+
+
+def _samples(results: StudyResults) -> list[str]:
+    parts = ["<h2>Samples</h2><p class=note>Fixed-noise samples at the last step: the typical run (median final "
+             "metric over seeds) and the best run of each experiment; the GIF shows the typical run's training.</p>"]
+    for group, runs in results.groups().items():
+        done = results.finished(runs)
+        if not done:
+            continue
+        typical, best = _typical_and_best(done)
+        figures_html = [_frame(typical, "typical"), _frame(best, "best") if best is not typical else ""]
+        gif = typical.run_dir / "samples" / "progress.gif"
+        if gif.is_file() and gif.stat().st_size <= MAX_GIF_BYTES:
+            figures_html.append(f"<figure><img alt='training of {_e(typical.name)}' src='data:image/gif;base64,"
+                                f"{base64.b64encode(gif.read_bytes()).decode()}'><figcaption>training "
+                                f"({_e(typical.name)})</figcaption></figure>")
+        parts.append(f"<h3>{_e(', '.join(group))}</h3><div class=pair>{''.join(figures_html)}</div>")
+    return parts if len(parts) > 1 else []
+
+
+def _typical_and_best(runs: list[RunRecord]) -> tuple[RunRecord, RunRecord]:
+    metric = primary_metric(runs)
+    scored = [(run_value(r, metric), r) for r in runs if metric and run_value(r, metric) is not None]
+    if not scored:
+        return runs[0], runs[0]
+    scored.sort(key=lambda pair: pair[0], reverse=not lower_is_better(metric))
+    median = scored[(len(scored) - 1) // 2][1]
+    return median, scored[0][1]
+
+
+def _frame(run: RunRecord, role: str) -> str:
+    frames = sorted((run.run_dir / "samples").glob("step_*.png"))
+    if not frames:
+        return ""
+    metric = primary_metric([run])
+    value = run_value(run, metric) if metric else None
+    caption = f"{role}: {run.name}" + (f", final {metric} {value:.4g}" if value is not None else "")
+    return (f"<figure><img alt='{_e(role)} samples' src='data:image/png;base64,"
+            f"{base64.b64encode(frames[-1].read_bytes()).decode()}'><figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def _timing(results: StudyResults) -> list[str]:
+    rows = []
+    for group, runs in results.groups().items():
+        done = results.finished(runs)
+        if not done:
+            continue
+        per_step = [r.result["seconds_per_step"] for r in done]
+        total = [r.result["train_seconds"] for r in done]
+        wall = [r.result.get("wall_seconds", np.nan) for r in done]
+        rows.append(f"<tr><td>{_e(', '.join(group))}</td><td class=num>{np.mean(per_step) * 1000:.1f}</td>"
+                    f"<td class=num>{np.mean(total):.1f}</td><td class=num>{np.nansum(total):.1f}</td>"
+                    f"<td class=num>{np.nanmean(wall):.1f}</td></tr>")
+    if not rows:
+        return []
+    png = figures.time_figure(results)
+    return ["<h2>Time</h2><table><tr><th>experiment</th><th>ms per generator step</th><th>training s per run</th>"
+            "<th>training s, all seeds</th><th>wall s per run (with evaluation)</th></tr>" + "".join(rows) +
+            "</table>", _img(png, "time per step") if png else ""]
+
+
+def _health(results: StudyResults) -> list[str]:
+    rows = []
+    for run in results.runs:
+        flags = (run.result or {}).get("health") or _read_json(run.run_dir / "health.json") or {}
+        for kind, info in flags.items():
+            rows.append(f"<tr><td>{_e(run.name)}</td><td>{_e(kind)}</td><td class=num>{info.get('first_step')}"
+                        f"</td><td>{_e(info.get('message', ''))}</td></tr>")
+    body = ("<table><tr><th>run</th><th>flag</th><th>first step</th><th>what it means</th></tr>" + "".join(rows) +
+            "</table>") if rows else "<p>No run raised a training-health flag.</p>"
+    return ["<h2>Training health</h2>", body]
+
+
+def _configs(results: StudyResults) -> list[str]:
+    parts = ["<h2>Exact configurations</h2><p class=note>Each run is one <code>wganlab train</code> command; the "
+             "resolved config of each experiment's first seed follows (the seed is the only difference).</p>"]
+    for group, runs in results.groups().items():
+        run = runs[0]
+        config = run.run_dir / "config.yaml"
+        text = config.read_text(encoding="utf-8") if config.is_file() else "(not started)"
+        parts.append(f"<details><summary>{_e(', '.join(group))}</summary><pre>{_e(run.command)}</pre>"
+                     f"<pre>{_e(text)}</pre></details>")
+    versions = {name: _version(name) for name in PACKAGES}
+    versions["python"] = platform.python_version()
+    versions["platform"] = platform.platform()
+    first = next((r for r in results.runs if (r.run_dir / "run.json").is_file()), None)
+    trained = _read_json(first.run_dir / "run.json") if first else None
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in versions.items())
+    parts.append(f"<h3>Package versions</h3><table><tr><th>package</th><th>when this report was built</th></tr>"
+                 f"{rows}</table>")
+    if trained:
+        parts.append(f"<p class=note>Runs trained with wganlab {_e(trained.get('wganlab'))}, torch "
+                     f"{_e(trained.get('torch'))}, Python {_e(trained.get('python'))} on {_e(trained.get('device'))}"
+                     ".</p>")
+    return parts
+
+
+def _img(png: bytes | None, alt: str) -> str:
+    if not png:
+        return ""
+    return f"<img alt='{_e(alt)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _first_line(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)

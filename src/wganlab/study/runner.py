@@ -1,0 +1,108 @@
+"""``wganlab study``: expand a study, run what is not finished, aggregate over seeds and write the report.
+
+The study directory holds ``study.json`` (the expanded runs, so ``wganlab report`` can rebuild without the study
+file), ``runs/<name>/`` per run, ``summary.csv`` / ``summary.md`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from wganlab.errors import WganlabError
+from wganlab.fileio import atomic_output
+from wganlab.study.backends import Job, plan_placement, run_local, run_ray
+from wganlab.study.spec import Study
+from wganlab.study.task import ERROR_FILE, run_state
+
+MANIFEST_FILE = "study.json"
+RUNS_DIR = "runs"
+
+
+def default_out(study: Study) -> Path:
+    return Path("runs") / "studies" / f"{study.name}-{study.scale}"
+
+
+def write_manifest(study: Study, out: Path) -> None:
+    manifest = {
+        "name": study.name,
+        "description": study.description,
+        "scale": study.scale,
+        "axes": study.axes,
+        "evaluation_samples": study.evaluation_samples,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "runs": [{**asdict(spec), "overrides": list(spec.overrides), "command": spec.command()}
+                 for spec in study.runs],
+    }
+    previous = read_manifest(out) if (out / MANIFEST_FILE).is_file() else None
+    if previous is not None:
+        manifest["created"] = previous.get("created", manifest["created"])
+    with atomic_output(out / MANIFEST_FILE) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    path = Path(out) / MANIFEST_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WganlabError(f"'{out}' is not a study directory (no {MANIFEST_FILE}); give the directory that "
+                           "'wganlab study' wrote") from None
+    except json.JSONDecodeError as err:
+        raise WganlabError(f"'{path}' is not valid JSON ({err}); re-run 'wganlab study' to rewrite it") from None
+
+
+def run_study(study: Study, out: Path, backend: str = "local", workers: int | None = None,
+              address: str | None = None, log: Any = sys.stderr) -> dict[str, Any]:
+    """Run every unfinished run of ``study`` under ``out``; returns counts and the failed runs' errors."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_manifest(study, out)
+    todo, skipped = [], 0
+    for spec in study.runs:
+        run_dir = out / RUNS_DIR / spec.name
+        if run_state(run_dir) == "finished":
+            skipped += 1
+            continue
+        todo.append(Job(spec.name, str(run_dir), spec.preset, list(spec.overrides), study.evaluation_samples))
+    placement = plan_placement(len(todo), workers)
+    print(f"study {study.name} ({study.scale}): {len(study.runs)} runs, {skipped} already finished, {len(todo)} to "
+          f"run on {backend} ({placement.workers} at a time x {placement.threads} threads"
+          f"{f', {placement.gpus} GPUs' if placement.gpus else ''})", file=log, flush=True)
+    runs = run_ray(todo, placement, address) if backend == "ray" else run_local(todo, placement)
+    failed: dict[str, str] = {}
+    interrupted = 0
+    started = time.perf_counter()
+    for count, (job, result) in enumerate(runs, start=1):
+        status = result.get("status")
+        if status == "failed":
+            failed[job.name] = result.get("error", "unknown error")
+        interrupted += status == "interrupted"
+        detail = _headline(result) if status == "finished" else result.get("error", "")
+        print(f"[{count}/{len(todo)}] {job.name}: {status} {detail}".rstrip() +
+              f"  ({time.perf_counter() - started:.0f} s)", file=log, flush=True)
+    return {"runs": len(study.runs), "skipped": skipped, "ran": len(todo), "failed": failed,
+            "interrupted": interrupted}
+
+
+def failed_runs(out: Path) -> dict[str, str]:
+    """Runs whose last attempt failed, with the one-line reason each wrote."""
+    found = {}
+    for error in sorted((Path(out) / RUNS_DIR).glob(f"*/{ERROR_FILE}")):
+        found[error.parent.name] = error.read_text(encoding="utf-8").splitlines()[0]
+    return found
+
+
+def _headline(result: dict[str, Any]) -> str:
+    final = result.get("final") or {}
+    for key, fmt in (("fid", "FID {:.2f}"), ("w1", "W1 {:.4f}")):
+        if final.get(key) is not None:
+            text = fmt.format(final[key])
+            if final.get("modes_covered") is not None:
+                text += f", modes {final['modes_covered']}/{final.get('modes_total')}"
+            return text
+    return ""

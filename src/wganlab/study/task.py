@@ -1,0 +1,134 @@
+"""One study run from start to measured result, as a function a worker process (or a Ray task) calls.
+
+A run directory moves through three states that the study reads back, so that re-running a study skips what is
+done and resumes what was interrupted:
+
+- no ``config.yaml``: not started; the task starts it;
+- ``config.yaml`` but no ``result.json``: started; the task resumes it from its newest checkpoint (a run that
+  finished training but not its evaluation just evaluates);
+- ``result.json``: finished, with the final and best checkpoints' metrics, times and training-health flags.
+
+A failure is written to ``error.txt`` and returned; it never escapes, so one bad run does not stop the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+RESULT_FILE = "result.json"
+ERROR_FILE = "error.txt"
+FINAL_SEED = 12345  # latent seed for the final evaluation: the same noise for every run of every study
+
+
+def run_state(run_dir: Path) -> str:
+    """'finished', 'started' or 'new'."""
+    if (run_dir / RESULT_FILE).is_file():
+        return "finished"
+    return "started" if (run_dir / "config.yaml").is_file() else "new"
+
+
+def read_result(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((run_dir / RESULT_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads: int = 0, gpu: int | None = None,
+                evaluation_samples: int = 10_000) -> dict[str, Any]:
+    """Train (or resume) one run and measure it; returns ``{"status": finished|interrupted|failed, ...}``."""
+    if gpu is not None:  # before anything touches CUDA: this process sees one GPU, as 'cuda'
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    import torch
+
+    from wganlab.config import load_config
+    from wganlab.errors import WganlabError
+    from wganlab.train import load_run_config, resume_run, start_run
+
+    path = Path(run_dir)
+    started = time.perf_counter()
+    try:
+        if threads:
+            torch.set_num_threads(threads)
+        (path / ERROR_FILE).unlink(missing_ok=True)
+        config = load_config(preset, overrides)
+        if run_state(path) == "new":
+            trainer = start_run(config, path, source=preset or "study", tensorboard=True)
+        else:
+            _check_same_config(load_run_config(path).to_dict(), config.to_dict(), path)
+            trainer = resume_run(path)
+        outcome = trainer.run(progress=False)
+        if outcome.interrupted:
+            return {"status": "interrupted", "step": outcome.step}
+        result = {
+            "status": "finished",
+            "steps": trainer.step,
+            "train_seconds": round(trainer.elapsed, 3),
+            "seconds_per_step": trainer.elapsed / max(trainer.step, 1),
+            "health": trainer.health,
+            "final": measure_checkpoint(path, None, evaluation_samples),
+        }
+        best = path / "checkpoints" / "best.pt"
+        result["best"] = measure_checkpoint(path, best, evaluation_samples) if best.is_file() else None
+        result["wall_seconds"] = round(time.perf_counter() - started, 3)
+        _write_json(path / RESULT_FILE, result)
+        return result
+    except KeyboardInterrupt:
+        return {"status": "interrupted"}
+    except Exception as err:  # reported per run; the study goes on with the others
+        one_line = str(err) if isinstance(err, WganlabError) else f"{type(err).__name__}: {err}"
+        path.mkdir(parents=True, exist_ok=True)
+        (path / ERROR_FILE).write_text(f"{one_line}\n\n{traceback.format_exc()}", encoding="utf-8")
+        return {"status": "failed", "error": one_line.splitlines()[0] if one_line else type(err).__name__}
+
+
+def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> dict[str, Any]:
+    """The study's metrics for one checkpoint (the newest when ``checkpoint`` is None).
+
+    2D toys: modes covered, high-quality share and exact W1. 28x28 digits and clothes: FID with wganlab's
+    feature network, class coverage and the class histogram. Other images: Inception FID when its weights are
+    available, else the reason it is not.
+    """
+    from wganlab.config import TOY_DATASETS
+    from wganlab.errors import WganlabError
+    from wganlab.metrics import evaluate
+    from wganlab.sampling import generate, load_generator
+
+    loaded = load_generator(checkpoint if checkpoint is not None else run_dir)
+    fake = generate(loaded, samples, seed=FINAL_SEED)
+    data = loaded.config.data
+    out: dict[str, Any] = {"step": loaded.step}
+    if data.name in TOY_DATASETS:
+        out.update(evaluate.evaluate_points(fake, data, evaluate.TOY_METRICS))
+        return out
+    if data.pixel_range == "unit":
+        fake = fake * 2 - 1
+    try:
+        out.update(evaluate.evaluate_images(fake, data, ("fid", "kid", "classes", "modes")))
+    except WganlabError as err:
+        out["unavailable"] = str(err)
+    return out
+
+
+def _check_same_config(saved: dict[str, Any], wanted: dict[str, Any], run_dir: Path) -> None:
+    for volatile in ("threads", "device"):
+        saved.pop(volatile, None)
+        wanted.pop(volatile, None)
+    if saved != wanted:
+        changed = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+        from wganlab.errors import CheckpointError
+
+        raise CheckpointError(f"'{run_dir}' holds a run with a different config ({', '.join(changed)} changed); "
+                              "delete that run directory or write the study to another --out")
+
+
+def _write_json(path: Path, value: Any) -> None:
+    from wganlab.fileio import atomic_output
+
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(value, indent=2), encoding="utf-8")

@@ -1,0 +1,51 @@
+"""Seeds-averaged numbers: the interval math against SciPy, and curves aligned on common steps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from wganlab.study.aggregate import RunRecord, curve, t_interval
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 30])
+def test_t_interval_matches_scipy(n):
+    values = np.random.default_rng(n).normal(40, 5, size=n)
+    got = t_interval(values, 0.95)
+    low, high = stats.t.interval(0.95, n - 1, loc=values.mean(), scale=stats.sem(values))
+    assert got.n == n
+    assert got.mean == pytest.approx(values.mean(), rel=1e-12)
+    assert got.std == pytest.approx(values.std(ddof=1), rel=1e-12)
+    assert (got.low, got.high) == (pytest.approx(low, rel=1e-10), pytest.approx(high, rel=1e-10))
+    assert t_interval(values, 0.99).half_width > got.half_width
+
+
+def test_t_interval_of_one_or_no_values():
+    one = t_interval([3.0])
+    assert (one.mean, one.n) == (3.0, 1) and math.isnan(one.half_width)
+    assert one.text() == "3"
+    assert t_interval([]).n == 0 and t_interval([]).text() == "–"
+    assert t_interval([1.0, float("nan"), 3.0]).n == 2  # a missing value is left out, not averaged as NaN
+
+
+def test_text_shows_mean_and_half_width():
+    assert t_interval([10.0, 12.0]).text() == f"11 ± {12.71 * 1.0:.2g}"
+
+
+def test_curves_average_the_steps_every_seed_logged(tmp_path):
+    def run(name, records):
+        return RunRecord(name, {"seed": name}, "", tmp_path, None, records)
+
+    a = run("0", [{"step": 10, "fid": 5.0, "seconds": 1.0}, {"step": 20, "fid": 3.0, "seconds": 2.0}])
+    b = run("1", [{"step": 10, "fid": 7.0, "seconds": 3.0}, {"step": 20, "fid": 5.0, "seconds": 4.0},
+                  {"step": 30, "fid": 1.0, "seconds": 5.0}])
+    got = curve([a, b], "fid")
+    assert got["step"].tolist() == [10, 20]
+    assert got["mean"].tolist() == [6.0, 4.0]
+    assert got["seconds"].tolist() == [2.0, 3.0]
+    half = stats.t.ppf(0.975, 1) * np.std([5.0, 7.0], ddof=1) / math.sqrt(2)
+    assert got["high"][0] == pytest.approx(6.0 + half)
+    assert curve([a, b], "w1") is None

@@ -1,0 +1,104 @@
+"""Studies end to end: a 2x2 grid on each backend, finished runs skipped, failures reported, resumption."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+
+import pytest
+
+from wganlab.study.aggregate import collect, summarize
+from wganlab.study.backends import Placement, plan_placement
+from wganlab.study.report import build_report
+from wganlab.study.runner import failed_runs, run_study
+from wganlab.study.spec import load_study
+from wganlab.study.task import read_result, run_state
+from wganlab.train import start_run
+
+TINY = """
+    name: tiny
+    description: two variants by two seeds on a toy, a few steps each
+    set: {data: 8gaussians, steps: 20, model.width: 16, model.mlp_depth: 2, batch_size: 32, log_every: 5,
+          sample_every: 10, checkpoint_every: 10, eval_every: 10, eval_samples: 64}
+    axes:
+      variant: [gan, wgan-gp]
+      seed: [0, 1]
+    evaluation: {samples: 128}
+"""
+
+
+def tiny_study(tmp_path, text: str = TINY):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return load_study(path)
+
+
+def test_placement_fills_cores_without_oversubscribing():
+    assert plan_placement(16, cpus=2, gpus=0) == Placement(2, 1, 0)
+    assert plan_placement(16, workers=1, cpus=8, gpus=0) == Placement(1, 8, 0)
+    assert plan_placement(1, cpus=8, gpus=0) == Placement(1, 8, 0)  # one run gets every core
+    assert plan_placement(16, cpus=16, gpus=4) == Placement(4, 4, 4)  # one run per GPU
+
+
+def test_local_study_runs_skips_finished_and_reports(tmp_path):
+    study, out = tiny_study(tmp_path), tmp_path / "out"
+    log = io.StringIO()
+    outcome = run_study(study, out, backend="local", workers=2, log=log)
+    assert (outcome["ran"], outcome["failed"], outcome["interrupted"]) == (4, {}, 0), log.getvalue()
+    for spec in study.runs:
+        result = read_result(out / "runs" / spec.name)
+        assert result["status"] == "finished" and result["steps"] == 20
+        assert {"w1", "modes_covered", "high_quality"} <= set(result["final"])
+        assert result["best"]["step"] in (10, 20)  # best.pt kept by the in-training W1
+    again = run_study(study, out, backend="local", workers=2, log=io.StringIO())
+    assert (again["skipped"], again["ran"]) == (4, 0)
+    report = build_report(out)
+    assert report.is_file() and (out / "summary.csv").is_file()
+    table = (out / "summary.md").read_text(encoding="utf-8")
+    assert "| gan |" in table and "| wgan-gp |" in table and " ± " in table
+    rows = [r for r in summarize(collect(out)) if r["metric"] == "w1" and r["checkpoint"] == "final"]
+    assert [(r["variant"], r["seeds"]) for r in rows] == [("gan", 2), ("wgan-gp", 2)]
+
+
+def test_a_failed_run_is_reported_and_the_others_finish(tmp_path):
+    text = TINY.replace("variant: [gan, wgan-gp]", "variant: [gan, {name: broken, preset: gan, set: "
+                        "{data: {name: cifar10, root: /nonexistent-wganlab}}}]")
+    study, out = tiny_study(tmp_path, text), tmp_path / "out"
+    outcome = run_study(study, out, workers=2, log=io.StringIO())
+    assert sorted(outcome["failed"]) == ["broken__seed0", "broken__seed1"]
+    assert "cifar10 folder '/nonexistent-wganlab' does not exist" in outcome["failed"]["broken__seed0"]
+    assert sorted(failed_runs(out)) == ["broken__seed0", "broken__seed1"]
+    assert run_state(out / "runs" / "gan__seed0") == "finished"
+    page = build_report(out).read_text(encoding="utf-8")
+    assert "2 failed" in page and "/nonexistent-wganlab" in page
+
+
+def test_an_interrupted_run_is_resumed_not_restarted(tmp_path):
+    study, out = tiny_study(tmp_path), tmp_path / "out"
+    spec = study.runs[0]
+    trainer = start_run(spec.config(), out / "runs" / spec.name, tensorboard=False)
+    trainer.run(stop_at=10, progress=False)
+    assert run_state(out / "runs" / spec.name) == "started"
+    run_study(study, out, workers=2, log=io.StringIO())
+    steps = [json.loads(line)["step"] for line in (out / "runs" / spec.name / "metrics.jsonl").open()]
+    assert steps == [5, 10, 15, 20]  # continued from step 10, nothing logged twice
+
+
+def test_a_changed_study_does_not_silently_reuse_a_different_run(tmp_path):
+    study, out = tiny_study(tmp_path), tmp_path / "out"
+    spec = study.runs[0]
+    start_run(spec.config(), out / "runs" / spec.name, tensorboard=False)
+    changed = tiny_study(tmp_path, TINY.replace("steps: 20", "steps: 30").replace("seed: [0, 1]", "seed: [0]"))
+    outcome = run_study(changed, out, workers=1, log=io.StringIO())
+    assert "different config (steps changed)" in outcome["failed"][spec.name]
+
+
+@pytest.mark.slow
+def test_ray_backend_runs_the_same_study(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'wganlab[ray]'")
+    study, out = tiny_study(tmp_path), tmp_path / "out"
+    outcome = run_study(study, out, backend="ray", workers=2, log=io.StringIO())
+    assert (outcome["ran"], outcome["failed"]) == (4, {})
+    assert all(run_state(out / "runs" / s.name) == "finished" for s in study.runs)
+    assert build_report(out).is_file()

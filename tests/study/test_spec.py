@@ -1,0 +1,93 @@
+"""Study files expand into the cross product of their axes, with settings applied in a documented order."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from wganlab.study.spec import StudyError, load_study, shipped_studies
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "study.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+GRID = """
+    name: grid
+    set: {steps: 100, log_every: 5}
+    axes:
+      variant: [gan, {name: gp-lambda1, preset: wgan-gp, set: {lipschitz.gradient_penalty.weight: 1}}]
+      data: [8gaussians, mnist]
+      seed: [0, 1, 2]
+    when:
+      - match: {data: mnist}
+        set: {steps: 20}
+    scales:
+      quick:
+        axes: {seed: [7]}
+        set: {log_every: 2}
+"""
+
+
+def test_grid_expansion_is_the_cross_product_in_axis_order(tmp_path):
+    study = load_study(write(tmp_path, GRID))
+    assert len(study.runs) == 2 * 2 * 3
+    assert [r.name for r in study.runs[:4]] == ["gan__8gaussians__seed0", "gan__8gaussians__seed1",
+                                                 "gan__8gaussians__seed2", "gan__mnist__seed0"]
+    assert len({r.name for r in study.runs}) == len(study.runs)
+    assert study.group_axes == ["variant", "data"]
+    assert study.runs[0].group == ("gan", "8gaussians")
+
+
+def test_settings_rules_variants_and_axis_values_reach_each_config(tmp_path):
+    runs = {r.name: r for r in load_study(write(tmp_path, GRID)).runs}
+    toy = runs["gp-lambda1__8gaussians__seed2"].config()
+    assert (toy.steps, toy.seed, toy.data.name, toy.objective) == (100, 2, "8gaussians", "wasserstein")
+    assert toy.lipschitz.gradient_penalty.weight == 1
+    digits = runs["gan__mnist__seed1"].config()
+    assert (digits.steps, digits.log_every, digits.objective) == (20, 5, "non-saturating")
+    assert digits.best_metric == "auto"  # studies keep each run's best checkpoint for the report
+    command = runs["gan__mnist__seed1"].command()
+    assert command.startswith("wganlab train gan ") and "steps=20" in command and "steps=100" not in command
+
+
+def test_a_scale_replaces_axis_values_and_adds_settings(tmp_path):
+    study = load_study(write(tmp_path, GRID), scale="quick")
+    assert study.scale == "quick"
+    assert [r.labels["seed"] for r in study.runs] == ["7"] * 4
+    assert all(r.config().log_every == 2 for r in study.runs)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("axes: {seed: [0]}\nsteps: 3\n", "unknown key 'steps'"),
+    ("axes: {}\n", "has no axes"),
+    ("axes: {seed: 3}\n", "non-empty list"),
+    ("axes: {seed: [0], data: [8gaussians]}\nset: {stepz: 3}\n", "bad config"),
+    ("axes: {variant: [{preset: gan}]}\n", "needs a 'name'"),
+    ("axes: {variant: [gan, gan]}\n", "share the directory"),
+    ("axes: {seed: [0]}\nwhen: [{match: {data: mnist}, set: {steps: 2}}]\n", "not an axis"),
+    ("axes: {seed: [0]\n", "not valid YAML"),
+])
+def test_bad_study_files_give_one_line_errors(tmp_path, text, message):
+    with pytest.raises(StudyError, match=message) as err:
+        load_study(write(tmp_path, text))
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_scale_and_unknown_study_are_named(tmp_path):
+    with pytest.raises(StudyError, match=r"no scale 'huge'.*quick"):
+        load_study(write(tmp_path, GRID), scale="huge")
+    with pytest.raises(StudyError, match="neither a file nor a shipped study"):
+        load_study("no-such-study")
+
+
+@pytest.mark.parametrize("name", ["seed000", "loss-matters", "mnist-gan-vs-wgangp"])
+def test_shipped_studies_expand_at_both_scales(name):
+    assert name in shipped_studies()
+    full, quick = load_study(name), load_study(name, scale="quick")
+    assert len(full.runs) > len(quick.runs) >= 4
+    assert {r.labels["data"] for r in quick.runs} <= {"8gaussians", "mnist", "scurve", "moons", "25gaussians"}
+    assert len({r.labels["seed"] for r in quick.runs}) >= 2
