@@ -136,3 +136,22 @@ def test_run_dir_that_is_a_file(tmp_path):
     blocker.write_text("x")
     assert_one_line_error(run_cli("train", "gan", "data=8gaussians", "--run-dir", str(blocker / "run"),
                                   cwd=tmp_path), "Not a directory")
+
+
+def test_sample_a_class_of_a_conditional_run(tmp_path):
+    from tests.conftest import tiny_mnist
+    from wganlab.train import start_run
+
+    run = tmp_path / "cond"
+    start_run(tiny_mnist("steps=2", "conditioning.mode=concat", preset="dcgan"), run, tensorboard=False).run(
+        progress=False)
+    done = run_cli("sample", str(run), "--class", "3", "--n", "4", "--out", str(tmp_path / "three.npz"))
+    assert done.returncode == 0, done.stderr
+    grid = run_cli("sample", str(run), "--n", "20", "--out", str(tmp_path / "grid.png"))
+    assert grid.returncode == 0 and (tmp_path / "grid.png").is_file()
+    from PIL import Image
+
+    width, height = Image.open(tmp_path / "grid.png").size
+    assert height > width  # 10 rows (one per class) of 2
+    bad = run_cli("sample", str(run), "--class", "10", "--n", "4", "--out", str(tmp_path / "x.npz"))
+    assert bad.returncode == 2 and "--class must lie in [0, 9]" in bad.stderr and "Traceback" not in bad.stderr

@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, metavar="FILE.npz|FILE.png")
     sample.add_argument("--device", default="cpu")
+    sample.add_argument("--class", dest="label", type=int, metavar="K",
+                        help="a conditional run's class to generate (default: every class in turn; a PNG then "
+                        "has one row per class)")
 
     export = commands.add_parser("export", help="write a run's generator to one safetensors file", description=(
         "Write the generator (EMA weights when kept) and the config needed to rebuild it into one .safetensors "
@@ -176,8 +179,8 @@ def _sample(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     loaded = load_generator(args.run_dir, device=args.device)
-    samples = generate(loaded, args.n, seed=args.seed)
-    write_samples(samples, loaded, args.out)
+    samples = generate(loaded, args.n, seed=args.seed, label=args.label)
+    write_samples(samples, loaded, args.out, per_class_rows=args.label is None)
     print(args.out)
     return 0
 

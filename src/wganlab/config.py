@@ -72,8 +72,12 @@ class ModelConfig:
     kernel_size: int = _opt(4, choices=(3, 4, 5, 7))
     upsample: str = _opt("transposed", choices=("transposed", "nearest"))
     downsample: str = _opt("strided", choices=("strided", "maxpool"))
-    g_norm: str = _opt("batch", choices=("batch", "none"))
-    d_norm: str = _opt("batch", choices=("batch", "layer", "instance", "none"))
+    g_norm: str = _opt("batch", choices=("batch", "virtual", "reference", "none"),
+                       why="virtual / reference: Salimans et al.'s batch norm against a fixed reference batch")
+    d_norm: str = _opt("batch", choices=("batch", "layer", "instance", "virtual", "reference", "none"))
+    reference_batch: int = _opt(64, low=2, why="size of the fixed reference batch of virtual/reference batch norm")
+    d_dense: int = _opt(0, low=0, why="units of a dense layer after the discriminator's convolutions (the guide's "
+                        "conditional D uses 256); 0: none")
     g_activation: str = _opt("relu", choices=("relu", "leaky_relu", "elu", "tanh"))
     d_activation: str = _opt("leaky_relu", choices=("relu", "leaky_relu", "elu", "tanh"))
     leaky_slope: float = _opt(0.2, low=0.0, high=1.0)
@@ -113,6 +117,71 @@ class LipschitzConfig:
 
 
 @dataclass
+class LabelsConfig:
+    """Discriminator targets of the GAN objectives (Salimans et al. 2016; seed 001 §4.1 and §4.5)."""
+
+    real: float = _opt(1.0, low=0.0, high=1.0, why="0.9 is one-sided label smoothing")
+    fake: float = _opt(0.0, low=0.0, high=1.0, why="above 0 is two-sided smoothing, which the guide warns against")
+    flip: float = _opt(0.0, low=0.0, high=0.5, why="probability that a sample's real/fake target is swapped "
+                       "(noisy labels; the guide's suggestion is 0.05)")
+
+
+@dataclass
+class ReplayConfig:
+    """Experience replay (seed 001 §4.2): show the discriminator past fakes again."""
+
+    mode: str = _opt("none", choices=("none", "step", "pool"),
+                     why="step: keep one random fake per batch and take an extra discriminator step on them when "
+                     "'every' are kept; pool: mix past fakes into each discriminator batch (Shrivastava et al.)")
+    every: int = _opt(0, low=0, why="fakes kept before each replay step; 0: dataset size / batch size, as the "
+                      "guide advises (one per batch of an epoch)")
+    pool_size: int = _opt(50, low=1)
+    pool_share: float = _opt(0.5, low=0.0, high=1.0, why="chance that a fake is swapped for a stored one")
+
+
+@dataclass
+class MinibatchConfig:
+    """Minibatch discrimination (Salimans et al. 2016, §3.2; seed 001 §4.3) before the discriminator's output."""
+
+    kernels: int = _opt(0, low=0, why="B, the features added; the guide's best: 128; 0 turns it off")
+    kernel_dim: int = _opt(5, low=1, why="C, the dimension each kernel compares in")
+    dense_after: int = _opt(0, low=0, why="units of a dense layer after it (the guide's best: 256)")
+
+
+@dataclass
+class HistoricalAveragingConfig:
+    """Salimans et al. 2016, §3.3: a penalty weight · ‖θ − mean of past θ‖² on each network's loss."""
+
+    generator: float = _opt(0.0, low=0.0)
+    discriminator: float = _opt(0.0, low=0.0)
+
+
+@dataclass
+class TricksConfig:
+    """The classic GAN training techniques; each composes with the others and with any objective that allows it."""
+
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    minibatch: MinibatchConfig = field(default_factory=MinibatchConfig)
+    feature_matching: str = _opt("none", choices=("none", "features", "last"),
+                                 why="the generator matches the mean discriminator features of real data: "
+                                 "'features' after the convolutions, 'last' before the output layer")
+    historical_averaging: HistoricalAveragingConfig = field(default_factory=HistoricalAveragingConfig)
+
+
+@dataclass
+class ConditioningConfig:
+    """Class-conditional models: the generator always gets the one-hot label concatenated to z."""
+
+    mode: str = _opt("none", choices=("none", "concat", "channels", "projection"),
+                     why="how the discriminator gets the label: concat to its dense layer after the convolutions "
+                     "(guide §3.3), constant input channels (guide §5.5), or projection (Miyato & Koyama 2018)")
+    vbn_reference: str = _opt("fixed", choices=("fixed", "current"),
+                              why="labels of the virtual-batch-norm reference batch: fixed at the start (the "
+                              "guide's choice) or the current batch's")
+
+
+@dataclass
 class DivergenceConfig:
     """What to do when a loss or gradient turns NaN or infinite."""
 
@@ -136,6 +205,9 @@ class RunConfig:
     lipschitz: LipschitzConfig = field(default_factory=LipschitzConfig)
     critic_steps: int = _opt(1, low=1, why="n_critic: discriminator updates per generator update")
     critic_burst: bool = False
+    critic_burst_steps: int = _opt(100, low=1, why="critic updates per generator step in a burst (Arjovsky: 100)")
+    tricks: TricksConfig = field(default_factory=TricksConfig)
+    conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
     g_optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     d_optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     lr_schedule: str = _opt("constant", choices=("constant", "linear"),
@@ -399,6 +471,20 @@ def _check_cross_field(config: RunConfig) -> None:
         raise ConfigError(f"'data.crop' must be auto, square, none or a positive number of pixels, got {crop!r}")
     if not config.is_toy and config.model.arch == "gulrajani-toy":
         raise ConfigError(f"arch={config.model.arch} is a 2D toy network; pick an image arch such as dcgan")
+    tricks = config.tricks
+    if config.objective == "wasserstein" and (tricks.labels.real, tricks.labels.fake, tricks.labels.flip) != (1, 0, 0):
+        raise ConfigError("tricks.labels (smoothing, noisy labels) change the targets of the GAN objectives; a "
+                          "Wasserstein critic has none: use objective=non-saturating or drop tricks.labels")
+    if tricks.labels.fake >= tricks.labels.real:
+        raise ConfigError(f"tricks.labels.fake ({tricks.labels.fake}) must be below tricks.labels.real "
+                          f"({tricks.labels.real})")
+    special = ("virtual", "reference")
+    uses_head = tricks.minibatch.kernels or config.model.d_dense or config.conditioning.mode != "none" or \
+        tricks.feature_matching != "none" or config.model.g_norm in special or config.model.d_norm in special
+    if uses_head and config.model.arch not in ("auto", "mlp", "dcgan", "guide-dcgan"):
+        raise ConfigError(f"arch={config.model.arch} is a study's exact network; conditioning, minibatch "
+                          "discrimination, feature matching, d_dense and virtual batch norm need arch=dcgan, "
+                          "guide-dcgan or mlp")
     if config.is_toy and config.model.arch not in ("auto", "mlp", "gulrajani-toy"):
         raise ConfigError(f"arch={config.model.arch} is for images but data={config.data.name} is a 2D toy; "
                           "use arch=mlp or arch=gulrajani-toy")

@@ -59,5 +59,8 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
 
 
 def has_batch_coupling(network: nn.Module) -> bool:
-    """True when a sample's output depends on the other samples in its batch (batch norm)."""
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules())
+    """True when a sample's output depends on the other samples in its batch (batch norm, minibatch
+    discrimination); virtual batch norm does not couple them."""
+    from wganlab.tricks.minibatch import MinibatchDiscrimination
+
+    return any(isinstance(m, (nn.modules.batchnorm._BatchNorm, MinibatchDiscrimination)) for m in network.modules())

@@ -17,8 +17,15 @@ import torch.nn.functional as F
 class Objective(Protocol):
     name: str
 
-    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor: ...
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
+                    fake_target: torch.Tensor | None = None) -> torch.Tensor: ...
+    def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor: ...
     def generator_loss(self, fake: torch.Tensor) -> torch.Tensor: ...
+
+
+def binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean of −[t log σ(x) + (1 − t) log(1 − σ(x))] from logits: t·softplus(−x) + (1 − t)·softplus(x)."""
+    return (target * F.softplus(-logits) + (1 - target) * F.softplus(logits)).mean()
 
 
 @dataclass(frozen=True)
@@ -31,9 +38,17 @@ class Minimax:
 
     name: str = "minimax"
 
-    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        # -log σ(r) = softplus(-r);  -log(1 - σ(f)) = softplus(f)
-        return F.softplus(-real).mean() + F.softplus(fake).mean()
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
+                    fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-sample targets (label smoothing, noisy labels) replace the plain 1 for real and 0 for fake."""
+        if real_target is None and fake_target is None:
+            # -log σ(r) = softplus(-r);  -log(1 - σ(f)) = softplus(f)
+            return F.softplus(-real).mean() + F.softplus(fake).mean()
+        return binary_cross_entropy(real, real_target) + self.fake_loss(fake, fake_target)
+
+    def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        """The discriminator's loss on fakes alone (experience replay's extra step)."""
+        return F.softplus(fake).mean() if fake_target is None else binary_cross_entropy(fake, fake_target)
 
     def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
         return -F.softplus(fake).mean()  # E log(1 - σ(f))
@@ -55,8 +70,12 @@ class Wasserstein:
 
     name: str = "wasserstein"
 
-    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return fake.mean() - real.mean()
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
+                    fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        return fake.mean() - real.mean()  # no targets: the config refuses label tricks for a critic
+
+    def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        return fake.mean()
 
     def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
         return -fake.mean()

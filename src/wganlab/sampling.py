@@ -33,6 +33,7 @@ class LoadedGenerator:
     latent_dim: int
     sample_shape: tuple[int, ...]
     step: int
+    num_classes: int = 0  # > 0: a conditional generator, sampled per class
 
 
 def load_generator(source: Path, device: torch.device | str = "cpu") -> LoadedGenerator:
@@ -40,7 +41,7 @@ def load_generator(source: Path, device: torch.device | str = "cpu") -> LoadedGe
     or an exported ``.safetensors`` file. A run's EMA weights are preferred when it kept them."""
     source = Path(source)
     if source.is_dir():
-        config, shape = load_run_config(source), _sample_shape(source)
+        config, (shape, classes) = load_run_config(source), _run_info(source)
         found = latest_checkpoint(source)
         if found is None:
             raise CheckpointError(f"run directory '{source}' has no checkpoint yet; train it first")
@@ -52,33 +53,34 @@ def load_generator(source: Path, device: torch.device | str = "cpu") -> LoadedGe
         if not (run_dir / CONFIG_FILE).is_file():
             raise CheckpointError(f"checkpoint '{source}' is not inside a run directory (no {run_dir / CONFIG_FILE})"
                                   "; sample the run directory or an exported generator instead")
-        config, shape = load_run_config(run_dir), _sample_shape(run_dir)
+        config, (shape, classes) = load_run_config(run_dir), _run_info(run_dir)
         state = load_checkpoint(source)
         step = int(state["step"])
     else:
         raise CheckpointError(f"'{source}' does not exist or is not a run directory, a .pt checkpoint or an "
                               "exported .safetensors generator")
     weights = state["generator_ema"] if state.get("generator_ema") is not None else state["generator"]
-    return _assemble(config, shape, weights, step, device)
+    return _assemble(config, shape, weights, step, device, classes)
 
 
 def _assemble(config: RunConfig, shape: tuple[int, ...], weights: dict, step: int,
-              device: torch.device | str) -> LoadedGenerator:
-    nets = build_networks(config, shape)
+              device: torch.device | str, num_classes: int = 0) -> LoadedGenerator:
+    nets = build_networks(config, shape, num_classes)
     try:
         nets.generator.load_state_dict(weights)
     except RuntimeError as err:
         first = str(err).splitlines()[0]
         raise CheckpointError(f"the weights do not fit the generator its config describes ({first})") from None
     generator = nets.generator.to(device).eval().requires_grad_(False)
-    return LoadedGenerator(generator, config, nets.latent_dim, shape, step)
+    return LoadedGenerator(generator, config, nets.latent_dim, shape, step, nets.num_classes)
 
 
-def _sample_shape(run_dir: Path) -> tuple[int, ...]:
-    """The sample shape recorded by the run, so that sampling never needs the dataset."""
+def _run_info(run_dir: Path) -> tuple[tuple[int, ...], int]:
+    """The sample shape and class count recorded by the run, so that sampling never needs the dataset."""
     path = run_dir / RUN_INFO_FILE
     try:
-        return tuple(json.loads(path.read_text(encoding="utf-8"))["sample_shape"])
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(info["sample_shape"]), int(info.get("num_classes", 0))
     except (OSError, ValueError, KeyError) as err:
         raise CheckpointError(f"cannot read the sample shape from '{path}' ({type(err).__name__}); "
                               "was this run made by wganlab?") from None
@@ -97,6 +99,7 @@ def export_generator(loaded: LoadedGenerator, out: Path) -> Path:
         "config": json.dumps(loaded.config.to_dict()),
         "sample_shape": json.dumps(list(loaded.sample_shape)),
         "latent_dim": str(loaded.latent_dim),
+        "num_classes": str(loaded.num_classes),
         "step": str(loaded.step),
     }
     weights = {k: v.detach().cpu().contiguous() for k, v in loaded.generator.state_dict().items()}
@@ -120,25 +123,53 @@ def _load_export(path: Path, device: torch.device | str) -> LoadedGenerator:
         config = from_tree(json.loads(metadata["config"]))
         shape = tuple(json.loads(metadata["sample_shape"]))
         step = int(metadata["step"])
+        classes = int(metadata.get("num_classes", 0))
     except (KeyError, ValueError) as err:
         raise CheckpointError(f"the metadata of '{path}' is damaged ({type(err).__name__}: {err})") from None
-    return _assemble(config, shape, weights, step, device)
+    return _assemble(config, shape, weights, step, device, classes)
 
 
 @torch.no_grad()
-def generate(loaded: LoadedGenerator, n: int, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
-    """``n`` samples on the CPU; the same ``seed`` always gives the same samples, whatever ``batch_size``."""
+def generate(loaded: LoadedGenerator, n: int, seed: int = 0, batch_size: int = 1000,
+             label: int | None = None) -> torch.Tensor:
+    """``n`` samples on the CPU; the same ``seed`` always gives the same samples, whatever ``batch_size``.
+
+    A conditional generator makes class ``label``, or every class in turn (0, 1, ..., K-1, 0, ...) without one.
+    """
     if n < 1:
         raise WganlabError(f"--n must be at least 1, got {n}")
+    labels = class_labels(loaded, n, label)
     rng = torch.Generator().manual_seed(seed)
     z = torch.randn(n, loaded.latent_dim, generator=rng)
     device = next(loaded.generator.parameters()).device
-    chunks = [loaded.generator(z[i : i + batch_size].to(device)).float().cpu() for i in range(0, n, batch_size)]
+    chunks = []
+    for i in range(0, n, batch_size):
+        z_part = z[i : i + batch_size].to(device)
+        out = loaded.generator(z_part) if labels is None else loaded.generator(z_part, labels[i : i + batch_size]
+                                                                                .to(device))
+        chunks.append(out.float().cpu())
     return torch.cat(chunks)
 
 
-def write_samples(samples: torch.Tensor, loaded: LoadedGenerator, out: Path) -> None:
-    """``.npz`` (uint8 ``images`` N x C x H x W, or float32 ``points`` N x 2) or ``.png`` (grid or scatter)."""
+def class_labels(loaded: LoadedGenerator, n: int, label: int | None) -> torch.Tensor | None:
+    if not loaded.num_classes:
+        if label is not None:
+            raise WganlabError("--class needs a conditional run (conditioning.mode=concat, channels or projection);"
+                               " this generator is unconditional")
+        return None
+    if label is None:
+        return torch.arange(n) % loaded.num_classes
+    if not 0 <= label < loaded.num_classes:
+        raise WganlabError(f"--class must lie in [0, {loaded.num_classes - 1}], got {label}")
+    return torch.full((n,), label, dtype=torch.long)
+
+
+def write_samples(samples: torch.Tensor, loaded: LoadedGenerator, out: Path, per_class_rows: bool = False) -> None:
+    """``.npz`` (uint8 ``images`` N x C x H x W, or float32 ``points`` N x 2) or ``.png`` (grid or scatter).
+
+    ``per_class_rows``: samples of a conditional generator made by :func:`generate` without a label (classes in
+    turn) are laid out one row per class in a PNG grid.
+    """
     out = Path(out)
     if out.suffix not in (".npz", ".png"):
         raise WganlabError(f"--out must end in .npz or .png, got '{out.name}'")
@@ -153,5 +184,10 @@ def write_samples(samples: torch.Tensor, loaded: LoadedGenerator, out: Path) -> 
     if toy:
         image = plots.points_figure(samples.numpy(), title=f"{len(samples)} samples")
     else:
-        image = plots.image_grid(to_uint8(samples, loaded.config.data.pixel_range).numpy())
+        images, columns = to_uint8(samples, loaded.config.data.pixel_range), None
+        classes = loaded.num_classes
+        if per_class_rows and classes and len(images) % classes == 0:  # sample i has class i % K
+            images = images.view(-1, classes, *images.shape[1:]).transpose(0, 1).reshape(images.shape)
+            columns = len(images) // classes
+        image = plots.image_grid(images.numpy(), columns=columns)
     plots.save_png(image, out)

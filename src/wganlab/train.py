@@ -40,6 +40,9 @@ from wganlab.objectives import make_objective
 from wganlab.optim import make_lr_schedule, make_optimizer
 from wganlab.runlog import RunLog, read_metrics, truncate_metrics
 from wganlab.schedule import CriticSchedule
+from wganlab.tricks.averaging import HistoricalAverage
+from wganlab.tricks.labels import LabelTargets
+from wganlab.tricks.replay import ImagePool, ReplayBuffer, default_replay_every
 
 CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run.json"
@@ -47,6 +50,7 @@ EVENTS_FILE = "events.jsonl"
 BEST_FILE = "best.json"
 HEALTH_FILE = "health.json"
 GRID_SAMPLES = 64
+GRID_COLUMNS = 8
 TOY_SAMPLES = 1000
 STAT_KEYS = ("d_loss", "g_loss", "wasserstein_estimate", "gradient_penalty")
 
@@ -89,8 +93,14 @@ class Trainer:
             torch.set_num_threads(config.threads)
         seed_everything(config.seed)
         self.data = data if data is not None else make_source(config.data, self.device, seed=config.seed)
-        nets = build_networks(config, self.data.shape)
+        num_classes = getattr(self.data, "num_classes", None) or 0
+        reference = None
+        if config.model.d_norm in ("virtual", "reference"):
+            reference = self._fixed_real_batch(config.model.reference_batch)
+            reference = (reference[0].cpu(), None if reference[1] is None else reference[1].cpu())
+        nets = build_networks(config, self.data.shape, num_classes, reference)
         self.latent_dim = nets.latent_dim
+        self.num_classes = nets.num_classes  # > 0: a conditional model
         self.generator = nets.generator.to(self.device)
         self.discriminator = nets.discriminator.to(self.device)
         if config.lipschitz.clip > 0:  # Arjovsky et al. clamp before the first critic step too
@@ -99,7 +109,17 @@ class Trainer:
         if self.generator_ema is not None:
             self.generator_ema.requires_grad_(False)
         self.objective = make_objective(config.objective)
-        self.schedule = CriticSchedule(config.critic_steps, config.critic_burst)
+        tricks = config.tricks
+        self.label_targets = LabelTargets(tricks.labels)
+        every = tricks.replay.every or default_replay_every(_dataset_size(self.data), config.resolved_batch_size)
+        self.replay = ReplayBuffer(every) if tricks.replay.mode == "step" else None
+        self.pool = ImagePool(tricks.replay.pool_size, tricks.replay.pool_share) if tricks.replay.mode == "pool" \
+            else None
+        averaging = tricks.historical_averaging
+        self.g_history = HistoricalAverage(self.generator, averaging.generator) if averaging.generator else None
+        self.d_history = HistoricalAverage(self.discriminator, averaging.discriminator) if averaging.discriminator \
+            else None
+        self.schedule = CriticSchedule(config.critic_steps, config.critic_burst, config.critic_burst_steps)
         self.g_optimizer = make_optimizer(self.generator.parameters(), config.g_optimizer)
         self.d_optimizer = make_optimizer(self.discriminator.parameters(), config.d_optimizer)
         self.lr_scale = 1.0  # lowered by divergence rollbacks; part of the checkpoint
@@ -111,11 +131,16 @@ class Trainer:
         self.joint_critic_pass = not has_batch_coupling(self.discriminator)
         noise_rng = torch.Generator().manual_seed(config.seed + 1)
         count = TOY_SAMPLES if self.data.is_toy else GRID_SAMPLES
+        if self.num_classes:  # one row of 8 per class in the sample grids
+            count = GRID_COLUMNS * self.num_classes
         self.fixed_noise = torch.randn(count, self.latent_dim, generator=noise_rng).to(self.device)
+        self.fixed_labels = None if not self.num_classes else \
+            torch.arange(self.num_classes, device=self.device).repeat_interleave(GRID_COLUMNS)
         self.real_diversity = sample_diversity(self._reference_batch(min(count, 256)))
         self.health: dict[str, dict[str, Any]] = {}
         self.step = 0
         self.critic_updates = 0
+        self.replay_steps = 0
         self.elapsed = 0.0
         self._sums = torch.zeros(len(STAT_KEYS), device=self.device)
         self._count = 0
@@ -132,46 +157,101 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------ updates
 
-    def critic_update(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One critic/discriminator step; returns (loss, Wasserstein estimate, penalty), still on the device."""
+    def critic_update(self, real: torch.Tensor,
+                      labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One critic/discriminator step; returns (loss, Wasserstein estimate, penalty), still on the device.
+
+        A conditional model's fakes are drawn for the real batch's labels (so the penalty's interpolates share
+        them too); with an image pool, some fakes are past ones with their own labels.
+        """
         lipschitz = self.config.lipschitz
         gp = lipschitz.gradient_penalty
         with torch.no_grad():
-            fake = self.sample_latent_and_generate(real.shape[0])
+            fake = self.generate(real.shape[0], labels)
+        fake_labels = labels
+        if self.pool is not None:
+            fake, fake_labels = self.pool.query(fake, labels)
         n = real.shape[0]
         if self.joint_critic_pass:
-            out = self.discriminator(torch.cat([real, fake])).flatten()
+            both = None if labels is None else torch.cat([labels, fake_labels])
+            out = self.critic(torch.cat([real, fake]), both).flatten()
             real_out, fake_out = out[:n], out[n:]
         else:
-            real_out, fake_out = self.discriminator(real).flatten(), self.discriminator(fake).flatten()
+            real_out, fake_out = self.critic(real, labels).flatten(), self.critic(fake, fake_labels).flatten()
         # The penalty gets its own pass: inside a joint pass its double backward would run over all 3n samples.
         penalty = torch.zeros((), device=self.device)
         if gp.weight > 0:
-            penalty = gradient_penalty(self.discriminator, real, fake, gp.target, gp.one_sided)
-        loss = self.objective.critic_loss(real_out, fake_out) + gp.weight * penalty
-        self.d_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.d_optimizer.step()
-        if lipschitz.clip > 0:
-            clip_weights_(self.discriminator, lipschitz.clip)
+            penalty = gradient_penalty(lambda x: self.critic(x, labels), real, fake, gp.target, gp.one_sided)
+        targets = () if self.label_targets.plain else self.label_targets(n, len(fake_out), self.device)
+        loss = self.objective.critic_loss(real_out, fake_out, *targets) + gp.weight * penalty
+        self._discriminator_step(loss)
+        if self.replay is not None and self.replay.keep_one(fake, fake_labels):
+            self._replay_step()
         estimate = real_out.detach().mean() - fake_out.detach().mean()
         return loss.detach(), estimate, penalty.detach()
 
+    def _discriminator_step(self, loss: torch.Tensor) -> None:
+        if self.d_history is not None:
+            loss = loss + self.d_history.penalty()
+        self.d_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.d_optimizer.step()
+        if self.config.lipschitz.clip > 0:
+            clip_weights_(self.discriminator, self.config.lipschitz.clip)
+        if self.d_history is not None:
+            self.d_history.update()
+
+    def _replay_step(self) -> None:
+        """Experience replay: one extra discriminator step on the kept past fakes, as fakes (guide §4.2)."""
+        images, labels = self.replay.drain()
+        fake_out = self.critic(images, labels).flatten()
+        target = () if self.label_targets.plain else (self.label_targets(0, len(fake_out), self.device)[1],)
+        self._discriminator_step(self.objective.fake_loss(fake_out, *target))
+        self.critic_updates += 1
+        self.replay_steps += 1
+
     def generator_update(self) -> torch.Tensor:
         """One generator step against the current critic, whose parameters are frozen meanwhile."""
-        fake = self.sample_latent_and_generate(self.batch_size)
+        labels = self.random_labels(self.batch_size)
+        fake = self.generate(self.batch_size, labels)
         self.discriminator.requires_grad_(False)
-        loss = self.objective.generator_loss(self.discriminator(fake).flatten())
+        matching = self.config.tricks.feature_matching
+        if matching != "none":  # Salimans et al. §3.1: match the mean discriminator features of real data
+            real, real_labels = self.real_batch()
+            with torch.no_grad():
+                target = self.discriminator.features(real, real_labels, matching).mean(0)
+            loss = feature_matching_loss(self.discriminator.features(fake, labels, matching), target)
+        else:
+            loss = self.objective.generator_loss(self.critic(fake, labels).flatten())
+        if self.g_history is not None:
+            loss = loss + self.g_history.penalty()
         self.g_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.g_optimizer.step()
         self.discriminator.requires_grad_(True)
+        if self.g_history is not None:
+            self.g_history.update()
         if self.generator_ema is not None:
             self._update_ema()
         return loss.detach()
 
-    def sample_latent_and_generate(self, n: int) -> torch.Tensor:
-        return self.generator(torch.randn(n, self.latent_dim, device=self.device))
+    def critic(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.discriminator(x) if labels is None else self.discriminator(x, labels)
+
+    def generate(self, n: int, labels: torch.Tensor | None = None, generator: torch.nn.Module | None = None,
+                 z: torch.Tensor | None = None) -> torch.Tensor:
+        network = generator if generator is not None else self.generator
+        z = torch.randn(n, self.latent_dim, device=self.device) if z is None else z
+        return network(z) if labels is None else network(z, labels)
+
+    def random_labels(self, n: int) -> torch.Tensor | None:
+        return torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
+
+    def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A fresh real batch, with its labels when the model is conditional."""
+        if self.num_classes:
+            return self.data.sample_with_labels(self.batch_size)
+        return self.data.sample(self.batch_size), None
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -187,7 +267,7 @@ class Trainer:
         d_loss = estimate = penalty = None
         updates = self.schedule.steps_before(self.step)
         for _ in range(updates):
-            d_loss, estimate, penalty = self.critic_update(self.data.sample(self.batch_size))
+            d_loss, estimate, penalty = self.critic_update(*self.real_batch())
         g_loss = self.generator_update()
         self.g_lr.step()
         self.d_lr.step()
@@ -229,19 +309,27 @@ class Trainer:
 
     def _reference_batch(self, n: int) -> torch.Tensor:
         """Real samples for the diversity baseline, drawn without touching training's RNG or data order."""
+        return self._fixed_real_batch(n)[0]
+
+    def _fixed_real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The same ``n`` real samples (and labels) for a seed, drawn without touching training's RNG or data
+        order: the diversity baseline and the virtual-batch-norm reference batch."""
         images = getattr(self.data, "images", None)
         if images is not None:
             index = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.config.seed))[:n]
-            return to_float(images[index.to(images.device)], self.config.data.pixel_range)
+            labels = getattr(self.data, "labels", None)
+            return (to_float(images[index.to(images.device)], self.config.data.pixel_range),
+                    None if labels is None else labels[index.to(labels.device)])
         with isolated_rng(self.config.seed + 4, self.device):
-            return self.data.sample(n)
+            return self.data.sample(n), None
 
     @torch.no_grad()
     def _fixed_noise_diversity(self) -> float:
         generator = self.sampling_generator()
         was_training = generator.training
         generator.eval()
-        samples = generator(self.fixed_noise[:256])
+        labels = None if self.fixed_labels is None else self.fixed_labels[:256]
+        samples = self.generate(0, labels, generator, self.fixed_noise[:256])
         generator.train(was_training)
         return sample_diversity(samples)
 
@@ -287,13 +375,13 @@ class Trainer:
         generator = self.sampling_generator()
         was_training = generator.training
         generator.eval()
-        out = generator(self.fixed_noise).float().cpu()
+        out = self.generate(0, self.fixed_labels, generator, self.fixed_noise).float().cpu()
         generator.train(was_training)
         if self.data.is_toy:
             reference = self._reference_batch(TOY_SAMPLES).cpu().numpy()  # leaves training's RNG untouched
             image = plots.points_figure(out.numpy(), reference, title=f"step {self.step}")
         else:
-            image = plots.image_grid(to_uint8(out, self.config.data.pixel_range).numpy(), columns=8)
+            image = plots.image_grid(to_uint8(out, self.config.data.pixel_range).numpy(), columns=GRID_COLUMNS)
         path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
         plots.save_png(image, path)
         self.log.image("samples", image, self.step)
@@ -318,6 +406,8 @@ class Trainer:
             "rollbacks": self.rollbacks,
             "best": dict(self.best),
             "health": {k: dict(v) for k, v in self.health.items()},
+            "tricks": {name: None if part is None else part.state_dict() for name, part in self._trick_parts().items()},
+            "replay_steps": self.replay_steps,
             "rng": _rng_state(),
         }
 
@@ -340,9 +430,17 @@ class Trainer:
         self.rollbacks = int(state["rollbacks"])
         self.best = dict(state["best"])
         self.health = {k: dict(v) for k, v in state["health"].items()}
+        for name, part in self._trick_parts().items():
+            saved = state.get("tricks", {}).get(name)
+            if part is not None and saved is not None:
+                part.load_state_dict(_to_device(saved, self.device))
+        self.replay_steps = int(state.get("replay_steps", 0))
         self._first_bad_step.fill_(-1)
         self._first_bad_keys.zero_()
         _set_rng_state(state["rng"])
+
+    def _trick_parts(self) -> dict[str, Any]:
+        return {"replay": self.replay, "pool": self.pool, "g_history": self.g_history, "d_history": self.d_history}
 
     def checkpoint(self) -> Path:
         """Save the current state; refuses to overwrite good checkpoints with NaN weights."""
@@ -464,6 +562,7 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
         "source": source,
         "command": sys.argv,
         "latent_dim": trainer.latent_dim,
+        "num_classes": trainer.num_classes,
         "sample_shape": list(trainer.data.shape),
         "parameters": {"generator": _count(trainer.generator), "discriminator": _count(trainer.discriminator)},
         "evaluation": "off" if trainer.evaluator is None else (trainer.evaluator.unavailable or "on"),
@@ -505,6 +604,16 @@ def default_run_dir(config: RunConfig, source: str) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def _dataset_size(data: Any) -> int | None:
+    images = getattr(data, "images", None)
+    return None if images is None else len(images)
+
+
+def feature_matching_loss(fake_features: torch.Tensor, real_mean: torch.Tensor) -> torch.Tensor:
+    """Squared distance between mean features, per feature (Salimans et al.'s ‖E f(x) − E f(G(z))‖² / d)."""
+    return ((fake_features.mean(0) - real_mean) ** 2).mean()
 
 
 def _to_device(state: Any, device: torch.device) -> Any:

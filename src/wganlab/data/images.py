@@ -47,7 +47,17 @@ class InMemoryImages:
         return index.to(self.device)
 
     def sample(self, batch_size: int) -> torch.Tensor:
+        return self._batch(self._next_indices(batch_size))
+
+    def sample_with_labels(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch and its class labels (for conditional models), from the same epoch-wise order."""
+        if self.labels is None:
+            raise ValueError("this dataset has no labels")
         index = self._next_indices(batch_size)
+        return self._batch(index), self.labels[index]
+
+    def _batch(self, index: torch.Tensor) -> torch.Tensor:
+        batch_size = len(index)
         batch = self.images[index.to(self.images.device)].to(self.device, non_blocking=True)
         batch = to_float(batch, self.pixel_range)
         if self.hflip:  # random horizontal flip per image, drawn from the (checkpointed) global RNG

@@ -59,7 +59,11 @@ class TrainingEvaluator:
         started = time.perf_counter()
         was_training = generator.training
         generator.eval()
-        samples = torch.cat([generator(z) for z in self.latents.split(500)]).float()
+        classes = getattr(generator, "num_classes", 0)  # a conditional model: classes in turn, balanced
+        labels = torch.arange(len(self.latents), device=self.latents.device) % classes if classes else None
+        samples = torch.cat([generator(z) if labels is None else generator(z, y) for z, y in
+                             zip(self.latents.split(500), (labels if labels is not None else self.latents).split(500),
+                                 strict=True)]).float()
         generator.train(was_training)
         if self.data.is_toy:
             points = samples.cpu()

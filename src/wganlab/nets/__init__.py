@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import torch
 from torch import nn
 
-from wganlab.config import RunConfig
+from wganlab.config import ModelConfig, RunConfig
+from wganlab.errors import ConfigError
 from wganlab.lipschitz import apply_spectral_norm
 from wganlab.nets.dcgan import dcgan_discriminator, dcgan_generator
+from wganlab.nets.heads import ConditionalGenerator, HeadedDiscriminator, split_body
 from wganlab.nets.init import init_weights
 from wganlab.nets.layers import output_activation
 from wganlab.nets.mlp import mlp_discriminator, mlp_generator
 from wganlab.nets.named import NAMED
+from wganlab.tricks.vbn import WithReference, swap_batch_norm
 
 
 @dataclass
@@ -20,33 +24,79 @@ class Networks:
     generator: nn.Module
     discriminator: nn.Module
     latent_dim: int
+    num_classes: int = 0  # > 0: both networks take class labels as a second argument
 
 
-def build_networks(config: RunConfig, sample_shape: tuple[int, ...]) -> Networks:
+def build_networks(config: RunConfig, sample_shape: tuple[int, ...], num_classes: int = 0,
+                   reference: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> Networks:
     """Networks for samples of ``sample_shape`` ((2,) for toys, (C, H, W) for images), on the CPU.
 
     Weights are initialised *before* spectral normalization is applied, so the N(0, 0.02) draw reaches the
-    raw weight that spectral norm divides (seed 000's code lost it; see :mod:`wganlab.nets.init`).
+    raw weight that spectral norm divides (seed 000's code lost it; see :mod:`wganlab.nets.init`). Conditioning,
+    the discriminator head's tricks and virtual batch norm are composed around the plain networks
+    (:mod:`wganlab.nets.heads`, :mod:`wganlab.tricks.vbn`). ``reference`` is the discriminator's virtual-batch-norm
+    reference batch (images, labels); without it a placeholder is used, to be overwritten by a checkpoint.
     """
-    model, pixel_range = config.model, config.data.pixel_range
-    arch = model.arch
-    if arch == "auto":
-        arch = "mlp" if len(sample_shape) == 1 else "dcgan"
-    if arch in NAMED:
-        generator, discriminator, latent_dim, init = NAMED[arch](model, sample_shape, pixel_range)
-    elif arch == "mlp":
-        out_act = output_activation(pixel_range) if len(sample_shape) > 1 else None
-        generator = mlp_generator(model.latent_dim, sample_shape, model.width, model.mlp_depth,
-                                  model.g_activation, out_act, model.leaky_slope)
-        discriminator = mlp_discriminator(sample_shape, model.width, model.mlp_depth, model.d_activation,
-                                          model.leaky_slope)
-        latent_dim, init = model.latent_dim, model.init
-    else:
-        generator = dcgan_generator(model, sample_shape, pixel_range)
-        discriminator = dcgan_discriminator(model, sample_shape)
-        latent_dim, init = model.latent_dim, model.init
+    model, tricks, conditioning = config.model, config.tricks, config.conditioning.mode
+    conditional = conditioning != "none"
+    if conditional and num_classes < 2:
+        raise ConfigError(f"conditioning.mode={conditioning} needs labelled data with at least 2 classes; "
+                          f"data={config.data.name} has none: use a labelled dataset or conditioning.mode=none")
+    virtual = ("virtual", "reference")
+    plain = replace(model, g_norm="batch" if model.g_norm in virtual else model.g_norm,
+                    d_norm="batch" if model.d_norm in virtual else model.d_norm,
+                    latent_dim=model.latent_dim + (num_classes if conditional else 0))
+    d_shape = sample_shape
+    if conditioning == "channels":  # labels as constant input channels (features, for 2D toys)
+        d_shape = (sample_shape[0] + num_classes, *sample_shape[1:])
+    generator, discriminator, latent_dim, init = _plain_networks(plain, config, sample_shape, d_shape)
+    if conditional:
+        latent_dim -= num_classes
+    headed = conditional or tricks.minibatch.kernels or model.d_dense or tricks.feature_matching != "none"
+    if headed:
+        discriminator = HeadedDiscriminator(
+            split_body(discriminator), sample_shape, num_classes if conditional else 0, conditioning,
+            model.d_dense, tricks.minibatch.kernels, tricks.minibatch.kernel_dim, tricks.minibatch.dense_after,
+            model.leaky_slope)
     init_weights(generator, init)
     init_weights(discriminator, init)
     if config.lipschitz.spectral_norm:
         apply_spectral_norm(discriminator)
-    return Networks(generator, discriminator, latent_dim)
+    if conditional:
+        generator = ConditionalGenerator(generator, num_classes)
+    fixed = config.conditioning.vbn_reference == "fixed"
+    size = model.reference_batch
+    if model.g_norm in virtual:
+        swap_batch_norm(generator, model.g_norm)
+        rng = torch.Generator().manual_seed(config.seed + 5)
+        labels = torch.arange(size) % num_classes if conditional else None
+        generator = WithReference(generator, torch.randn(size, latent_dim, generator=rng), labels, not fixed)
+    if model.d_norm in virtual:
+        swap_batch_norm(discriminator, model.d_norm)
+        images, labels = reference if reference is not None else (torch.zeros(size, *sample_shape), None)
+        if conditional and labels is None:
+            labels = torch.arange(len(images)) % num_classes
+        discriminator = WithReference(discriminator, images, labels if conditional else None, not fixed)
+    return Networks(generator, discriminator, latent_dim, num_classes if conditional else 0)
+
+
+def _plain_networks(model: ModelConfig, config: RunConfig, g_shape: tuple[int, ...],
+                    d_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module, int, str]:
+    pixel_range = config.data.pixel_range
+    arch = model.arch
+    if arch == "auto":
+        arch = "mlp" if len(g_shape) == 1 else "dcgan"
+    if arch in NAMED:
+        generator, discriminator, latent_dim, init = NAMED[arch](model, g_shape, pixel_range)
+        if d_shape != g_shape:  # label channels widen the discriminator's input only
+            discriminator = NAMED[arch](model, d_shape, pixel_range)[1]
+        return generator, discriminator, latent_dim, init
+    if arch == "mlp":
+        out_act = output_activation(pixel_range) if len(g_shape) > 1 else None
+        generator = mlp_generator(model.latent_dim, g_shape, model.width, model.mlp_depth,
+                                  model.g_activation, out_act, model.leaky_slope)
+        discriminator = mlp_discriminator(d_shape, model.width, model.mlp_depth, model.d_activation,
+                                          model.leaky_slope)
+        return generator, discriminator, model.latent_dim, model.init
+    return (dcgan_generator(model, g_shape, pixel_range), dcgan_discriminator(model, d_shape), model.latent_dim,
+            model.init)

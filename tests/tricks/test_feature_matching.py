@@ -1,0 +1,28 @@
+"""Feature matching: zero when the generated features' mean equals the real one; trains a generator."""
+
+from __future__ import annotations
+
+import torch
+
+from tests.conftest import tiny_mnist
+from wganlab.train import Trainer, feature_matching_loss
+
+
+def test_loss_is_zero_when_features_match_and_the_squared_gap_otherwise():
+    features = torch.randn(16, 8)
+    assert float(feature_matching_loss(features, features.mean(0))) == 0.0
+    shifted = features.mean(0) + torch.tensor([2.0] + [0.0] * 7)
+    assert float(feature_matching_loss(features, shifted)) == 4.0 / 8
+
+
+def test_generator_trains_on_discriminator_features(tmp_path):
+    for layer in ("features", "last"):
+        config = tiny_mnist("steps=4", f"tricks.feature_matching={layer}", "model.d_dense=16", preset="dcgan")
+        trainer = Trainer(config, tmp_path / layer, tensorboard=False)
+        before = [p.clone() for p in trainer.generator.parameters()]
+        g_loss = trainer.generator_update()
+        assert float(g_loss) >= 0
+        assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters(), strict=True))
+        real, _ = trainer.real_batch()
+        width = trainer.discriminator.features(real, None, layer).shape[1]
+        assert width == (trainer.discriminator.body_features if layer == "features" else 16)

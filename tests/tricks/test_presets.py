@@ -1,0 +1,82 @@
+"""Every preset trains; the guide's presets are what its tables say; tricks survive a resume exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import tiny_mnist
+from tests.test_train import assert_identical, train, weights
+from wganlab.config import available_presets, load_config
+from wganlab.train import resume_run
+
+GUIDE = ["guide-dcgan", "guide-cdcgan", *(f"guide-cdcgan-{t}" for t in ("smoothing", "two-sided", "noisy", "replay",
+                                                                          "minibatch", "vbn")),
+         "guide-k3", "guide-k4", "guide-k5", "guide-k7", "guide-cwgan-gp"]
+QUICK = ["steps=2", "batch_size=8", "log_every=1", "sample_every=1000", "checkpoint_every=1000", "eval_every=0",
+         "model.reference_batch=8"]
+
+
+def test_guide_presets_exist():
+    assert set(GUIDE) <= set(available_presets())
+
+
+@pytest.mark.parametrize("name", sorted(available_presets()))
+def test_every_preset_trains_a_few_steps(tmp_path, name):
+    config = load_config(name)
+    data = ["data=mnist"] if config.data.name not in ("mnist", "8gaussians", "25gaussians", "swissroll") else []
+    if config.model.arch == "arjovsky-dcgan64":
+        data.append("data.image_size=64")
+    trainer = train(load_config(name, [*data, *QUICK]), tmp_path / name)
+    assert trainer.step == 2
+
+
+def test_guide_presets_follow_its_tables():
+    cdcgan = load_config("guide-cdcgan", ["data=mnist"])
+    assert (cdcgan.conditioning.mode, cdcgan.model.d_dense, cdcgan.model.kernel_size) == ("concat", 256, 5)
+    assert load_config("guide-cdcgan-smoothing").tricks.labels.real == 0.9
+    assert load_config("guide-cdcgan-noisy").tricks.labels.flip == 0.05
+    minibatch = load_config("guide-cdcgan-minibatch").tricks.minibatch
+    assert (minibatch.kernels, minibatch.kernel_dim, minibatch.dense_after) == (128, 5, 256)
+    wgan = load_config("guide-cwgan-gp")
+    assert (wgan.conditioning.mode, wgan.model.d_norm, wgan.critic_burst_steps) == ("channels", "layer", 50)
+    assert [load_config(f"guide-k{k}").model.kernel_size for k in (3, 4, 5, 7)] == [3, 4, 5, 7]
+
+
+def test_resume_is_exact_with_every_stateful_trick(tmp_path):
+    overrides = ["steps=12", "log_every=3", "conditioning.mode=concat", "model.d_norm=virtual",
+                 "model.g_norm=virtual", "model.reference_batch=8", "tricks.replay.mode=step", "tricks.replay.every=5",
+                 "tricks.historical_averaging.generator=0.01", "tricks.historical_averaging.discriminator=0.01",
+                 "tricks.labels.real=0.9", "tricks.labels.flip=0.1", "tricks.minibatch.kernels=4"]
+    straight = train(tiny_mnist(*overrides, preset="dcgan"), tmp_path / "straight")
+    train(tiny_mnist(*overrides, preset="dcgan"), tmp_path / "stopped", stop_at=7)
+    resumed = resume_run(tmp_path / "stopped", tensorboard=False)
+    resumed.run(progress=False)
+    assert resumed.replay_steps == straight.replay_steps > 0
+    assert_identical(weights(straight), weights(resumed))
+
+
+def test_image_pool_resumes_exactly(tmp_path):
+    overrides = ["steps=10", "log_every=5", "tricks.replay.mode=pool", "tricks.replay.pool_size=6"]
+    straight = train(tiny_mnist(*overrides, preset="dcgan"), tmp_path / "straight")
+    train(tiny_mnist(*overrides, preset="dcgan"), tmp_path / "stopped", stop_at=4)
+    resumed = resume_run(tmp_path / "stopped", tensorboard=False)
+    resumed.run(progress=False)
+    assert_identical(weights(straight), weights(resumed))
+
+
+@pytest.mark.slow
+def test_a_conditional_model_makes_the_class_it_is_asked_for(tmp_path):
+    """After 300 steps a conditional DCGAN's --class K samples are K far above chance; an unconditional one's
+    per-class share averages exactly 1/10, because its samples do not depend on K."""
+    from wganlab.metrics.conditional import class_accuracy
+    from wganlab.sampling import load_generator
+
+    overrides = ["data=mnist", "steps=300", "model.width=16", "model.d_dense=64", "log_every=100", "eval_every=0",
+                 "sample_every=1000", "checkpoint_every=1000"]
+    shares = {}
+    for mode in ("projection", "none"):
+        train(load_config("dcgan", [*overrides, f"conditioning.mode={mode}"]), tmp_path / mode)
+        shares[mode] = class_accuracy(load_generator(tmp_path / mode), per_class=200)
+    assert shares["projection"].conditional and not shares["none"].conditional
+    assert shares["none"].mean == pytest.approx(0.1, abs=1e-6)
+    assert shares["projection"].mean > 0.2

@@ -1,0 +1,49 @@
+"""Experience replay: the guide's buffer (steps per epoch) and the image pool."""
+
+from __future__ import annotations
+
+import torch
+
+from tests.conftest import tiny_mnist
+from wganlab.train import Trainer
+from wganlab.tricks.replay import ImagePool, ReplayBuffer, default_replay_every
+
+
+def test_default_every_is_one_kept_fake_per_batch_of_an_epoch():
+    assert default_replay_every(50_000, 256) == 195  # the guide's notebook value for CIFAR-10
+    assert default_replay_every(10_000, 64) == 156
+    assert default_replay_every(None, 256) == 200
+
+
+def test_buffer_fills_one_fake_per_batch_and_drains():
+    buffer = ReplayBuffer(every=3)
+    batches = [torch.full((4, 1, 2, 2), float(i)) for i in range(3)]
+    due = [buffer.keep_one(b, torch.full((4,), i)) for i, b in enumerate(batches)]
+    assert due == [False, False, True]
+    images, labels = buffer.drain()
+    assert images[:, 0, 0, 0].tolist() == [0.0, 1.0, 2.0] and labels.tolist() == [0, 1, 2]
+    assert buffer.images == []
+
+
+def test_replay_steps_per_epoch_in_training(tmp_path):
+    # 10,000 embedded digits at batch 100: every = 100 kept fakes, one per critic step; 2 critic steps per
+    # generator step over 150 steps = 300 critic steps = 3 replay steps, i.e. one per epoch of 100 batches.
+    config = tiny_mnist("batch_size=100", "steps=150", "critic_steps=2", "tricks.replay.mode=step",
+                        "log_every=50", preset="dcgan")
+    trainer = Trainer(config, tmp_path, tensorboard=False)
+    assert trainer.replay.every == 100
+    trainer.run(progress=False)
+    assert trainer.replay_steps == 3
+    assert trainer.critic_updates == 300 + 3
+
+
+def test_image_pool_fills_then_swaps_at_the_configured_share():
+    torch.manual_seed(0)
+    pool = ImagePool(size=4, share=0.5)
+    first, _ = pool.query(torch.arange(4.0).view(4, 1))
+    assert first.flatten().tolist() == [0, 1, 2, 3]  # filling: the batch passes through
+    new = torch.arange(100.0, 1100.0).view(1000, 1)
+    out, _ = pool.query(new)
+    swapped = (out != new).float().mean().item()
+    assert 0.45 < swapped < 0.55
+    assert len(pool.images) == 4
