@@ -20,6 +20,14 @@ import numpy as np
 from wganlab.study.aggregate import RunRecord, StudyResults, curve, run_value, t_interval
 
 PANEL_AXIS = "data"
+# Where a metric cannot go: intervals drawn past it (a t-interval over 2 seeds is wide) are cut at the bound.
+BOUNDS = {"fid": (0.0, math.inf), "w1": (0.0, math.inf), "modes_covered": (0.0, math.inf),
+          "high_quality": (0.0, 1.0), "classes_covered": (0.0, math.inf), "seconds_per_step": (0.0, math.inf)}
+
+
+def _clip(metric: str, values: np.ndarray) -> np.ndarray:
+    low, high = BOUNDS.get(metric, (-math.inf, math.inf))
+    return np.clip(values, low, high)
 LOSS_KEYS = (("d_loss", "discriminator / critic loss"), ("g_loss", "generator loss"),
              ("wasserstein_estimate", "Wasserstein estimate E[D(x)] − E[D(G(z))]"))
 
@@ -67,7 +75,7 @@ def curves_figure(results: StudyResults, key: str, x: str = "step", ylabel: str 
         for line, values in lines.items():
             xs = values["step"] if x == "step" else values["seconds"]
             ax.plot(xs, values["mean"], label=f"{line} (n={values['n']})", lw=1.5)
-            ax.fill_between(xs, values["low"], values["high"], alpha=0.2)
+            ax.fill_between(xs, _clip(key, values["low"]), _clip(key, values["high"]), alpha=0.2)
         ax.set(title=panel, xlabel="generator step" if x == "step" else "training wall-clock (s)",
                ylabel=ylabel or key)
         ax.grid(alpha=0.3)
@@ -94,13 +102,15 @@ def bars_figure(results: StudyResults, metric: str, ylabel: str | None = None) -
     for ax, (panel, entries) in zip(axes, rows.items(), strict=True):
         positions = np.arange(len(entries))
         for offset, index, name in ((-0.2, 0, "final"), (0.2, 1, "best")):
-            means = [e[index].mean for e in entries.values()]
-            errors = [e[index].half_width if e[index].n > 1 else 0 for e in entries.values()]
+            means = np.array([e[index].mean for e in entries.values()])
+            half = np.array([e[index].half_width if e[index].n > 1 else 0.0 for e in entries.values()])
+            errors = [means - _clip(metric, means - half), _clip(metric, means + half) - means]
             ax.bar(positions + offset, means, 0.4, yerr=errors, capsize=4, label=f"{name} checkpoint")
         ax.set_xticks(positions, list(entries), rotation=20, ha="right", fontsize=8)
         ax.set(title=panel, ylabel=ylabel or metric)
         ax.grid(alpha=0.3, axis="y")
         ax.legend(fontsize=7)
+    fig.text(0.01, 0.005, "error bars: 95% t-interval over seeds, cut at the metric's bounds", fontsize=7)
     return _png(fig)
 
 
