@@ -62,9 +62,10 @@ class HeadedDiscriminator(nn.Module):
         self.body, self.num_classes, self.conditioning = body, num_classes, conditioning
         self.sample_shape = sample_shape
         self.slope = leaky_slope
-        with torch.no_grad():
+        with torch.no_grad():  # in eval mode, so that the probe leaves batch-norm running statistics alone
             probe = torch.zeros(2, *self._body_input_shape(sample_shape))
-            width = self.body(probe).shape[1]
+            width = self.body.eval()(probe).shape[1]
+            self.body.train()
         self.body_features = width
         if conditioning == "concat":
             width += num_classes
