@@ -275,7 +275,12 @@ def _study(args: argparse.Namespace) -> int:
             print(f"{spec.name}\t{spec.command()}")
         return 0
     out = args.out or default_out(study)
-    outcome = run_study(study, out, backend=args.backend, workers=args.workers, address=args.address)
+    try:
+        outcome = run_study(study, out, backend=args.backend, workers=args.workers, address=args.address)
+    except KeyboardInterrupt:
+        print(f"wganlab: interrupted; the running runs saved a checkpoint: run the same command again to resume "
+              f"(finished runs are kept in {out})", file=sys.stderr)
+        return 130
     report = build_report(out)
     print(f"{outcome['runs']} runs: {outcome['skipped']} skipped as finished, {outcome['ran']} run, "
           f"{len(outcome['failed'])} failed, {outcome['interrupted']} interrupted")

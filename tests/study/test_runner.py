@@ -102,3 +102,36 @@ def test_ray_backend_runs_the_same_study(tmp_path):
     assert (outcome["ran"], outcome["failed"]) == (4, {})
     assert all(run_state(out / "runs" / s.name) == "finished" for s in study.runs)
     assert build_report(out).is_file()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_study_at_checkpoints_and_the_same_command_resumes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    text = TINY.replace("steps: 20", "steps: 3000").replace("checkpoint_every: 10", "checkpoint_every: 500") \
+        .replace("variant: [gan, wgan-gp]", "variant: [wgan-gp]")
+    path = tmp_path / "long.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "wganlab", "study", str(path), "--out", str(out), "--workers", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, start_new_session=True, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("runs/*/checkpoints/step_00000500.pt")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "run the same command again to resume" in stderr and "Traceback" not in stderr
+    stopped = {d.name: run_state(d) for d in (out / "runs").iterdir()}
+    assert "started" in stopped.values()
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    for name in stopped:
+        steps = [json.loads(line)["step"] for line in (out / "runs" / name / "metrics.jsonl").open()]
+        assert steps == list(range(5, 3001, 5))  # resumed, not restarted: every step logged once

@@ -56,24 +56,33 @@ def _visible_gpus() -> int:
 
 
 def run_local(jobs: list[Job], placement: Placement) -> Iterator[tuple[Job, dict[str, Any]]]:
-    """Each run in a fresh spawned process (clean memory, its own CUDA device), ``placement.workers`` at a time."""
+    """Each run in a fresh spawned process (clean memory, its own CUDA device), ``placement.workers`` at a time.
+
+    A run is submitted only when a worker is free, so on Ctrl-C nothing is queued behind the running runs: they
+    receive the same SIGINT (one process group), write a checkpoint and return, and no new run starts.
+    """
     context = multiprocessing.get_context("spawn")
+    waiting = list(enumerate(jobs))
     with ProcessPoolExecutor(max_workers=placement.workers, mp_context=context, max_tasks_per_child=1) as pool:
-        pending: dict[Future, Job] = {}
-        for index, job in enumerate(jobs):
+        running: dict[Future, Job] = {}
+
+        def submit_next() -> None:
+            index, job = waiting.pop(0)
             gpu = index % placement.gpus if placement.gpus else None
-            future = pool.submit(execute_run, job.run_dir, job.preset, job.overrides, placement.threads, gpu,
-                                 job.evaluation_samples)
-            pending[future] = job
+            running[pool.submit(execute_run, job.run_dir, job.preset, job.overrides, placement.threads, gpu,
+                                job.evaluation_samples)] = job
+
+        while waiting and len(running) < placement.workers:
+            submit_next()
         try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    job = pending.pop(future)
-                    yield job, _outcome(future)
+                    yield running.pop(future), _outcome(future)
+                    if waiting:
+                        submit_next()
         except BaseException:
-            for future in pending:  # runs not started yet; the running ones checkpoint on the same Ctrl-C
-                future.cancel()
+            waiting.clear()  # the running runs checkpoint on the same Ctrl-C; the pool waits for them
             raise
 
 
