@@ -116,6 +116,7 @@ def run_ray(jobs: list[Job], placement: Placement, address: str | None = None) -
             ray.init(address=address, **options)
         else:
             ray.init(num_cpus=placement.workers * placement.threads, num_gpus=placement.gpus, **options)
+    pending: dict[Any, Job] = {}
     try:
         gpus_in_cluster = int(ray.cluster_resources().get("GPU", 0))
         task = ray.remote(num_cpus=placement.threads, num_gpus=1 if gpus_in_cluster else 0, max_retries=0)(_ray_run)
@@ -130,7 +131,7 @@ def run_ray(jobs: list[Job], placement: Placement, address: str | None = None) -
                 result = {"status": "failed", "error": f"Ray task failed: {type(err).__name__}: {err}"}
             yield job, result
     except BaseException:
-        for ref in list(locals().get("pending", {})):
+        for ref in pending:  # a cancelled run stops inside its step; its last periodic checkpoint is intact
             ray.cancel(ref)
         raise
     finally:
