@@ -234,13 +234,12 @@ def _eval(args: argparse.Namespace) -> int:
         else:
             raise ConfigError(f"'{args.source}' must hold uint8 'images' N x C x H x W or float32 'points' N x 2")
     else:
+        from wganlab.data.images import to_symmetric
         from wganlab.sampling import generate, load_generator
 
         loaded = load_generator(args.source)
         data = data or loaded.config.data
-        samples = generate(loaded, args.n, seed=args.seed)
-        if loaded.config.data.pixel_range == "unit":
-            samples = samples * 2 - 1
+        samples = to_symmetric(generate(loaded, args.n, seed=args.seed), loaded.config.data.pixel_range)
     toy = samples.ndim == 2
     names = tuple(m.strip() for m in args.metrics.split(",")) if args.metrics else (
         evaluate.TOY_METRICS if toy else evaluate.IMAGE_METRICS)

@@ -232,6 +232,13 @@ class RunConfig:
         return self.data.name in TOY_DATASETS
 
     @property
+    def headed_discriminator(self) -> bool:
+        """Whether the discriminator is rebuilt with a dense head (:mod:`wganlab.nets.heads`) for the tricks that
+        plug in after its convolutions."""
+        return bool(self.conditioning.mode != "none" or self.tricks.minibatch.kernels or self.model.d_dense
+                    or self.tricks.feature_matching != "none")
+
+    @property
     def resolved_batch_size(self) -> int:
         if self.batch_size is not None:
             return self.batch_size
@@ -479,9 +486,8 @@ def _check_cross_field(config: RunConfig) -> None:
         raise ConfigError(f"tricks.labels.fake ({tricks.labels.fake}) must be below tricks.labels.real "
                           f"({tricks.labels.real})")
     special = ("virtual", "reference")
-    uses_head = tricks.minibatch.kernels or config.model.d_dense or config.conditioning.mode != "none" or \
-        tricks.feature_matching != "none" or config.model.g_norm in special or config.model.d_norm in special
-    if uses_head and config.model.arch not in ("auto", "mlp", "dcgan", "guide-dcgan"):
+    composed = config.headed_discriminator or config.model.g_norm in special or config.model.d_norm in special
+    if composed and config.model.arch not in ("auto", "mlp", "dcgan", "guide-dcgan"):
         raise ConfigError(f"arch={config.model.arch} is a study's exact network; conditioning, minibatch "
                           "discrimination, feature matching, d_dense and virtual batch norm need arch=dcgan, "
                           "guide-dcgan or mlp")

@@ -20,7 +20,7 @@ from wganlab.config import RunConfig, from_tree
 from wganlab.data.images import to_uint8
 from wganlab.errors import CheckpointError, WganlabError
 from wganlab.fileio import atomic_output
-from wganlab.nets import build_networks
+from wganlab.nets import build_networks, generate_chunks
 from wganlab.train import CONFIG_FILE, RUN_INFO_FILE, load_run_config
 
 EXPORT_FORMAT = "wganlab-generator/1"
@@ -141,14 +141,8 @@ def generate(loaded: LoadedGenerator, n: int, seed: int = 0, batch_size: int = 1
     labels = class_labels(loaded, n, label)
     rng = torch.Generator().manual_seed(seed)
     z = torch.randn(n, loaded.latent_dim, generator=rng)
-    device = next(loaded.generator.parameters()).device
-    chunks = []
-    for i in range(0, n, batch_size):
-        z_part = z[i : i + batch_size].to(device)
-        out = loaded.generator(z_part) if labels is None else loaded.generator(z_part, labels[i : i + batch_size]
-                                                                                .to(device))
-        chunks.append(out.float().cpu())
-    return torch.cat(chunks)
+    return torch.cat([out.float().cpu() for out in generate_chunks(loaded.generator, z, labels, batch_size)])
+
 
 
 def class_labels(loaded: LoadedGenerator, n: int, label: int | None) -> torch.Tensor | None:

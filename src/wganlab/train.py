@@ -32,10 +32,10 @@ from wganlab.data import DataSource, make_source
 from wganlab.data.images import to_float, to_uint8
 from wganlab.diagnostics import WINDOW, health_flags, sample_diversity
 from wganlab.errors import CheckpointError, ConfigError, WganlabError
-from wganlab.fileio import isolated_rng
+from wganlab.fileio import isolated_rng, write_json_atomic
 from wganlab.lipschitz import clip_weights_, gradient_penalty, has_batch_coupling
 from wganlab.metrics.during import TrainingEvaluator
-from wganlab.nets import build_networks
+from wganlab.nets import build_networks, eval_mode
 from wganlab.objectives import make_objective
 from wganlab.optim import make_lr_schedule, make_optimizer
 from wganlab.runlog import RunLog, read_metrics, truncate_metrics
@@ -324,18 +324,18 @@ class Trainer:
             return self.data.sample(n), None
 
     @torch.no_grad()
+    def _fixed_samples(self, n: int | None = None) -> torch.Tensor:
+        """The sampling generator's output (in eval mode) for the first ``n`` fixed latents (and labels)."""
+        labels = None if self.fixed_labels is None else self.fixed_labels[:n]
+        with eval_mode(self.sampling_generator()) as generator:
+            return self.generate(0, labels, generator, self.fixed_noise[:n])
+
     def _fixed_noise_diversity(self) -> float:
-        generator = self.sampling_generator()
-        was_training = generator.training
-        generator.eval()
-        labels = None if self.fixed_labels is None else self.fixed_labels[:256]
-        samples = self.generate(0, labels, generator, self.fixed_noise[:256])
-        generator.train(was_training)
-        return sample_diversity(samples)
+        return sample_diversity(self._fixed_samples(256))
 
     def _flag(self, kind: str, message: str) -> None:
         self.health.setdefault(kind, {"first_step": self.step, "message": message})
-        (self.run_dir / HEALTH_FILE).write_text(json.dumps(self.health, indent=2), encoding="utf-8")
+        write_json_atomic(self.run_dir / HEALTH_FILE, self.health)
 
     def _update_health(self) -> None:
         """Record newly raised training-health flags in ``health.json`` (first step and message of each)."""
@@ -354,7 +354,7 @@ class Trainer:
         if self.best["value"] is None or record[metric] < self.best["value"]:
             self.best = {"value": float(record[metric]), "step": self.step, "metric": metric}
             atomic_torch_save(self.state_dict(), best_checkpoint_path(self.run_dir))
-            (self.run_dir / BEST_FILE).write_text(json.dumps(self.best), encoding="utf-8")
+            write_json_atomic(self.run_dir / BEST_FILE, self.best)
 
     def check_finite(self, record: dict[str, Any] | None = None) -> None:
         """Raise :class:`TrainingDiverged` naming the first step and quantity that went NaN or infinite."""
@@ -372,11 +372,7 @@ class Trainer:
     @torch.no_grad()
     def save_samples(self) -> Path:
         """The fixed-noise samples of this step as a PNG (a grid, or a scatter plot for 2D toys)."""
-        generator = self.sampling_generator()
-        was_training = generator.training
-        generator.eval()
-        out = self.generate(0, self.fixed_labels, generator, self.fixed_noise).float().cpu()
-        generator.train(was_training)
+        out = self._fixed_samples().float().cpu()
         if self.data.is_toy:
             reference = self._reference_batch(TOY_SAMPLES).cpu().numpy()  # leaves training's RNG untouched
             image = plots.points_figure(out.numpy(), reference, title=f"step {self.step}")

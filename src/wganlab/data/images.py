@@ -88,6 +88,11 @@ def to_float(images: torch.Tensor, pixel_range: str) -> torch.Tensor:
     return x / 127.5 - 1.0 if pixel_range == "symmetric" else x / 255.0
 
 
+def to_symmetric(images: torch.Tensor, pixel_range: str) -> torch.Tensor:
+    """Float images in a run's ``pixel_range`` -> [-1, 1], the range every metric's feature network expects."""
+    return images * 2 - 1 if pixel_range == "unit" else images
+
+
 def to_uint8(images: torch.Tensor, pixel_range: str) -> torch.Tensor:
     """The inverse of :func:`to_float`, rounding and clamping into 0..255."""
     x = (images.float() + 1.0) * 127.5 if pixel_range == "symmetric" else images.float() * 255.0

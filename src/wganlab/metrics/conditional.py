@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wganlab.data.images import to_symmetric
 from wganlab.metrics.classifier import load_classifier, predict
 from wganlab.sampling import LoadedGenerator, generate
 
@@ -38,9 +39,7 @@ def class_accuracy(loaded: LoadedGenerator, dataset: str = "mnist", per_class: i
             samples = unconditional = generate(loaded, per_class * classes, seed=seed)
         else:
             samples = unconditional
-        if loaded.config.data.pixel_range == "unit":
-            samples = samples * 2 - 1
-        predicted = predict(classifier, samples)[1].argmax(1)
+        predicted = predict(classifier, to_symmetric(samples, loaded.config.data.pixel_range))[1].argmax(1)
         shares.append(float((predicted == label).float().mean()))
     return ClassAccuracy(shares, per_class, bool(loaded.num_classes))
 

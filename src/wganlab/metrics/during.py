@@ -14,10 +14,12 @@ from typing import Any
 import torch
 
 from wganlab.config import RunConfig
+from wganlab.data.images import to_symmetric
 from wganlab.errors import CheckpointError, ConfigError
 from wganlab.fileio import isolated_rng
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
+from wganlab.nets import eval_mode, generate_chunks
 
 TOY_REFERENCE = 1000
 
@@ -57,14 +59,10 @@ class TrainingEvaluator:
     @torch.no_grad()
     def __call__(self, generator: torch.nn.Module) -> dict[str, float]:
         started = time.perf_counter()
-        was_training = generator.training
-        generator.eval()
         classes = getattr(generator, "num_classes", 0)  # a conditional model: classes in turn, balanced
         labels = torch.arange(len(self.latents), device=self.latents.device) % classes if classes else None
-        samples = torch.cat([generator(z) if labels is None else generator(z, y) for z, y in
-                             zip(self.latents.split(500), (labels if labels is not None else self.latents).split(500),
-                                 strict=True)]).float()
-        generator.train(was_training)
+        with eval_mode(generator):
+            samples = torch.cat(list(generate_chunks(generator, self.latents, labels, 500))).float()
         if self.data.is_toy:
             points = samples.cpu()
             n = min(len(points), len(self.reference_points))  # W1 by assignment compares equal-size sets
@@ -73,8 +71,7 @@ class TrainingEvaluator:
                 report = mode_coverage(points, self.data.mixture)
                 out.update(modes_covered=report.modes_covered, high_quality=report.high_quality)
         else:
-            if self.config.data.pixel_range == "unit":
-                samples = samples * 2 - 1
+            samples = to_symmetric(samples, self.config.data.pixel_range)
             features, _ = self.featurizer(samples.cpu())
             out = {"fid": frechet_distance(self.reference, Gaussian.fit(features))}
         out["eval_seconds"] = round(time.perf_counter() - started, 3)

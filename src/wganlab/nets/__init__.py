@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import torch
@@ -25,6 +27,27 @@ class Networks:
     discriminator: nn.Module
     latent_dim: int
     num_classes: int = 0  # > 0: both networks take class labels as a second argument
+
+
+@contextmanager
+def eval_mode(network: nn.Module) -> Iterator[nn.Module]:
+    """The block runs ``network`` in eval mode (batch norm on running statistics, no dropout); its mode is
+    restored afterwards, so evaluating or drawing pictures mid-training leaves training untouched."""
+    was_training = network.training
+    network.eval()
+    try:
+        yield network
+    finally:
+        network.train(was_training)
+
+
+def generate_chunks(generator: torch.nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
+                    batch_size: int = 1000) -> Iterator[torch.Tensor]:
+    """``generator(z[, labels])`` chunk by chunk, each chunk moved to the generator's device, outputs left there."""
+    device = next(generator.parameters()).device
+    for i in range(0, len(z), batch_size):
+        z_part = z[i : i + batch_size].to(device)
+        yield generator(z_part) if labels is None else generator(z_part, labels[i : i + batch_size].to(device))
 
 
 def build_networks(config: RunConfig, sample_shape: tuple[int, ...], num_classes: int = 0,
@@ -52,8 +75,7 @@ def build_networks(config: RunConfig, sample_shape: tuple[int, ...], num_classes
     generator, discriminator, latent_dim, init = _plain_networks(plain, config, sample_shape, d_shape)
     if conditional:
         latent_dim -= num_classes
-    headed = conditional or tricks.minibatch.kernels or model.d_dense or tricks.feature_matching != "none"
-    if headed:
+    if config.headed_discriminator:
         discriminator = HeadedDiscriminator(
             split_body(discriminator), sample_shape, num_classes if conditional else 0, conditioning,
             model.d_dense, tricks.minibatch.kernels, tricks.minibatch.kernel_dim, tricks.minibatch.dense_after,

@@ -60,7 +60,6 @@ class HeadedDiscriminator(nn.Module):
                  dense_after: int = 0, leaky_slope: float = 0.2) -> None:
         super().__init__()
         self.body, self.num_classes, self.conditioning = body, num_classes, conditioning
-        self.sample_shape = sample_shape
         self.slope = leaky_slope
         with torch.no_grad():  # in eval mode, so that the probe leaves batch-norm running statistics alone
             probe = torch.zeros(2, *self._body_input_shape(sample_shape))
@@ -78,7 +77,6 @@ class HeadedDiscriminator(nn.Module):
         width = dense_after or width
         self.output = nn.Linear(width, 1)
         self.embed = nn.Embedding(num_classes, width) if conditioning == "projection" else None
-        self.last_features = width
 
     def _body_input_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         if self.conditioning != "channels":

@@ -20,7 +20,7 @@ from scipy import stats
 
 from wganlab.runlog import read_metrics
 from wganlab.study.runner import RUNS_DIR, read_manifest
-from wganlab.study.spec import SEED_AXIS
+from wganlab.study.spec import experiment_axes, experiment_of
 from wganlab.study.task import read_result
 
 # Metrics in table order, with whether lower is better. Anything else numeric is kept after these.
@@ -83,7 +83,7 @@ class RunRecord:
 
     @property
     def group(self) -> tuple[str, ...]:
-        return tuple(v for k, v in self.labels.items() if k != SEED_AXIS)
+        return experiment_of(self.labels)
 
 
 @dataclass
@@ -94,7 +94,7 @@ class StudyResults:
 
     @property
     def group_axes(self) -> list[str]:
-        return [a for a in self.manifest["axes"] if a != SEED_AXIS]
+        return experiment_axes(self.manifest["axes"])
 
     def groups(self) -> dict[tuple[str, ...], list[RunRecord]]:
         grouped: dict[tuple[str, ...], list[RunRecord]] = defaultdict(list)

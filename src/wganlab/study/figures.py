@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
-from typing import Any
 
 import matplotlib
 
@@ -62,67 +60,71 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
-def curves_figure(results: StudyResults, key: str, x: str = "step", ylabel: str | None = None) -> bytes | None:
-    """Mean of ``key`` over seeds against steps (or wall-clock seconds), shaded by its 95% interval."""
+def curves_figures(results: StudyResults, key: str, ylabel: str | None = None) -> tuple[bytes, bytes] | None:
+    """Mean of ``key`` over seeds against steps and against wall-clock seconds (two figures from the same
+    curves), shaded by its 95% interval; None when no run logged ``key``."""
     layout = panels(results)
     data = {p: {line: curve(runs, key) for line, runs in lines.items()} for p, lines in layout.items()}
     data = {p: {k: c for k, c in lines.items() if c is not None} for p, lines in data.items()}
     data = {p: lines for p, lines in data.items() if lines}
     if not data:
         return None
-    fig, axes = _figure(len(data))
-    for ax, (panel, lines) in zip(axes, data.items(), strict=True):
-        for line, values in lines.items():
-            xs = values["step"] if x == "step" else values["seconds"]
-            ax.plot(xs, values["mean"], label=f"{line} (n={values['n']})", lw=1.5)
-            ax.fill_between(xs, _clip(key, values["low"]), _clip(key, values["high"]), alpha=0.2)
-        ax.set(title=panel, xlabel="generator step" if x == "step" else "training wall-clock (s)",
-               ylabel=ylabel or key)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    return _png(fig)
+    pngs = []
+    for x, xlabel in (("step", "generator step"), ("seconds", "training wall-clock (s)")):
+        fig, axes = _figure(len(data))
+        for ax, (panel, lines) in zip(axes, data.items(), strict=True):
+            for line, values in lines.items():
+                ax.plot(values[x], values["mean"], label=f"{line} (n={values['n']})", lw=1.5)
+                ax.fill_between(values[x], _clip(key, values["low"]), _clip(key, values["high"]), alpha=0.2)
+            ax.set(title=panel, xlabel=xlabel, ylabel=ylabel or key)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        pngs.append(_png(fig))
+    return pngs[0], pngs[1]
 
 
-def bars_figure(results: StudyResults, metric: str, ylabel: str | None = None) -> bytes | None:
-    """Final and best-checkpoint means per experiment with 95% interval error bars (seed 000's Fig. 4)."""
-    layout = panels(results)
+def bars_figure(results: StudyResults, metric: str, ylabel: str | None = None,
+                checkpoints: tuple[str, ...] = ("final", "best")) -> bytes | None:
+    """Means per experiment with 95% interval error bars, one bar per checkpoint side by side: final and best
+    (seed 000's Fig. 4), or ``("run",)`` for a per-run quantity such as seconds per step."""
     rows = {}
-    for panel, lines in layout.items():
-        entries = {}
-        for line, runs in lines.items():
-            pair = [t_interval([v for v in (run_value(r, metric, c) for r in runs) if v is not None])
-                    for c in ("final", "best")]
-            if pair[0].n:
-                entries[line] = pair
+    for panel, lines in panels(results).items():
+        entries = {line: [t_interval([v for v in (run_value(r, metric, c) for r in runs) if v is not None])
+                          for c in checkpoints] for line, runs in lines.items()}
+        entries = {line: pair for line, pair in entries.items() if pair[0].n}
         if entries:
             rows[panel] = entries
     if not rows:
         return None
+    grouped = len(checkpoints) > 1
+    width = 0.8 / len(checkpoints)
     fig, axes = _figure(len(rows))
     for ax, (panel, entries) in zip(axes, rows.items(), strict=True):
         positions = np.arange(len(entries))
-        for offset, index, name in ((-0.2, 0, "final"), (0.2, 1, "best")):
+        for index, name in enumerate(checkpoints):
             means = np.array([e[index].mean for e in entries.values()])
             half = np.array([e[index].half_width if e[index].n > 1 else 0.0 for e in entries.values()])
             errors = [means - _clip(metric, means - half), _clip(metric, means + half) - means]
-            ax.bar(positions + offset, means, 0.4, yerr=errors, capsize=4, label=f"{name} checkpoint")
+            ax.bar(positions - 0.4 + width * (index + 0.5), means, width, yerr=errors, capsize=4,
+                   label=f"{name} checkpoint" if grouped else None, color=None if grouped else "tab:gray")
         ax.set_xticks(positions, list(entries), rotation=20, ha="right", fontsize=8)
         ax.set(title=panel, ylabel=ylabel or metric)
         ax.grid(alpha=0.3, axis="y")
-        ax.legend(fontsize=7)
+        if grouped:
+            ax.legend(fontsize=7)
     fig.text(0.01, 0.005, "error bars: 95% t-interval over seeds, cut at the metric's bounds", fontsize=7)
     return _png(fig)
 
 
 def losses_figure(results: StudyResults, panel: str, lines: dict[str, list[RunRecord]]) -> bytes | None:
     """Discriminator loss, generator loss and the Wasserstein estimate over steps for one dataset."""
-    present = [(k, title) for k, title in LOSS_KEYS if any(curve(runs, k) is not None for runs in lines.values())]
+    curves = {key: {line: curve(runs, key) for line, runs in lines.items()} for key, _ in LOSS_KEYS}
+    present = [(key, title) for key, title in LOSS_KEYS if any(c is not None for c in curves[key].values())]
     if not present:
         return None
     fig, axes = _figure(len(present))
     for ax, (key, title) in zip(axes, present, strict=True):
-        for line, runs in lines.items():
-            values = curve(runs, key)
+        for line, values in curves[key].items():
             if values is None:
                 continue
             ax.plot(values["step"], values["mean"], label=line, lw=1.2)
@@ -166,24 +168,4 @@ def class_histogram_figure(results: StudyResults) -> bytes | None:
 
 def time_figure(results: StudyResults) -> bytes | None:
     """Seconds per generator step per experiment (mean and 95% interval over seeds)."""
-    return bars_per_panel(results, lambda r: (r.result or {}).get("seconds_per_step"), "seconds per generator step")
-
-
-def bars_per_panel(results: StudyResults, value: Callable[[RunRecord], Any], ylabel: str) -> bytes | None:
-    rows = {}
-    for panel, lines in panels(results).items():
-        entries = {line: t_interval([v for v in map(value, runs) if v is not None]) for line, runs in lines.items()}
-        entries = {k: v for k, v in entries.items() if v.n}
-        if entries:
-            rows[panel] = entries
-    if not rows:
-        return None
-    fig, axes = _figure(len(rows))
-    for ax, (panel, entries) in zip(axes, rows.items(), strict=True):
-        positions = np.arange(len(entries))
-        ax.bar(positions, [e.mean for e in entries.values()],
-               yerr=[e.half_width if e.n > 1 else 0 for e in entries.values()], capsize=4, color="tab:gray")
-        ax.set_xticks(positions, list(entries), rotation=20, ha="right", fontsize=8)
-        ax.set(title=panel, ylabel=ylabel)
-        ax.grid(alpha=0.3, axis="y")
-    return _png(fig)
+    return bars_figure(results, "seconds_per_step", "seconds per generator step", checkpoints=("run",))

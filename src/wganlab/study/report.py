@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from wganlab.fileio import atomic_output
+from wganlab.fileio import atomic_output, read_json
 from wganlab.study import figures
 from wganlab.study.aggregate import (
     RunRecord,
@@ -113,11 +112,11 @@ def _summary(results: StudyResults, rows: list[dict[str, Any]]) -> list[str]:
 def _curves(results: StudyResults) -> list[str]:
     parts = []
     for key, label in CURVE_LABELS.items():
-        by_step = figures.curves_figure(results, key, "step", label)
-        if by_step is None:
+        pair = figures.curves_figures(results, key, label)
+        if pair is None:
             continue
-        parts += [f"<h2>{_e(label)} over training</h2>", _img(by_step, f"{key} by step"),
-                  _img(figures.curves_figure(results, key, "seconds", label), f"{key} by time")]
+        parts += [f"<h2>{_e(label)} over training</h2>", _img(pair[0], f"{key} by step"),
+                  _img(pair[1], f"{key} by time")]
     for metric in ("fid", "w1", "modes_covered"):
         bars = figures.bars_figure(results, metric)
         if bars:
@@ -196,7 +195,7 @@ def _timing(results: StudyResults) -> list[str]:
 def _health(results: StudyResults) -> list[str]:
     rows = []
     for run in results.runs:
-        flags = (run.result or {}).get("health") or _read_json(run.run_dir / "health.json") or {}
+        flags = (run.result or {}).get("health") or read_json(run.run_dir / "health.json") or {}
         for kind, info in flags.items():
             rows.append(f"<tr><td>{_e(run.name)}</td><td>{_e(kind)}</td><td class=num>{info.get('first_step')}"
                         f"</td><td>{_e(info.get('message', ''))}</td></tr>")
@@ -218,7 +217,7 @@ def _configs(results: StudyResults) -> list[str]:
     versions["python"] = platform.python_version()
     versions["platform"] = platform.platform()
     first = next((r for r in results.runs if (r.run_dir / "run.json").is_file()), None)
-    trained = _read_json(first.run_dir / "run.json") if first else None
+    trained = read_json(first.run_dir / "run.json") if first else None
     rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in versions.items())
     parts.append(f"<h3>Package versions</h3><table><tr><th>package</th><th>when this report was built</th></tr>"
                  f"{rows}</table>")
@@ -240,13 +239,6 @@ def _version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "not installed"
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def _first_line(path: Path) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wganlab.errors import WganlabError
-from wganlab.fileio import atomic_output
+from wganlab.fileio import read_json, write_json_atomic
 from wganlab.study.backends import Job, plan_placement, run_local, run_ray
 from wganlab.study.spec import Study
 from wganlab.study.task import ERROR_FILE, run_state
@@ -39,11 +39,10 @@ def write_manifest(study: Study, out: Path) -> None:
         "runs": [{**asdict(spec), "overrides": list(spec.overrides), "command": spec.command()}
                  for spec in study.runs],
     }
-    previous = read_manifest(out) if (out / MANIFEST_FILE).is_file() else None
-    if previous is not None:
+    previous = read_json(out / MANIFEST_FILE)
+    if isinstance(previous, dict):
         manifest["created"] = previous.get("created", manifest["created"])
-    with atomic_output(out / MANIFEST_FILE) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    write_json_atomic(out / MANIFEST_FILE, manifest)
 
 
 def read_manifest(out: Path) -> dict[str, Any]:

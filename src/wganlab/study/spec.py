@@ -43,6 +43,16 @@ TOP_KEYS = {"name", "description", "base", "set", "axes", "when", "evaluation", 
 SCALE_KEYS = {"axes", "set", "when", "evaluation", "description"}
 
 
+def experiment_axes(axes: list[str]) -> list[str]:
+    """The axes that tell experiments apart: all but the seed."""
+    return [a for a in axes if a != SEED_AXIS]
+
+
+def experiment_of(labels: dict[str, str]) -> tuple[str, ...]:
+    """A run's axis values other than the seed: runs that differ only by seed are repeats of one experiment."""
+    return tuple(v for k, v in labels.items() if k != SEED_AXIS)
+
+
 class StudyError(WganlabError):
     """A study file that cannot be read or expanded."""
 
@@ -61,8 +71,7 @@ class RunSpec:
 
     @property
     def group(self) -> tuple[str, ...]:
-        """The axis values other than the seed: runs that differ only by seed are repeats of one experiment."""
-        return tuple(v for k, v in self.labels.items() if k != SEED_AXIS)
+        return experiment_of(self.labels)
 
     def command(self) -> str:
         """The equivalent ``wganlab train`` command line."""
@@ -82,7 +91,7 @@ class Study:
 
     @property
     def group_axes(self) -> list[str]:
-        return [a for a in self.axes if a != SEED_AXIS]
+        return experiment_axes(self.axes)
 
 
 def shipped_studies() -> dict[str, str]:

@@ -13,12 +13,13 @@ A failure is written to ``error.txt`` and returned; it never escapes, so one bad
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import traceback
 from pathlib import Path
 from typing import Any
+
+from wganlab.fileio import read_json, write_json_atomic
 
 RESULT_FILE = "result.json"
 ERROR_FILE = "error.txt"
@@ -33,10 +34,7 @@ def run_state(run_dir: Path) -> str:
 
 
 def read_result(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((run_dir / RESULT_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
+    return read_json(run_dir / RESULT_FILE)
 
 
 def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads: int = 0, gpu: int | None = None,
@@ -46,6 +44,7 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     import torch
 
+    from wganlab.checkpoint import best_checkpoint_path
     from wganlab.config import load_config
     from wganlab.errors import WganlabError
     from wganlab.train import load_run_config, resume_run, start_run
@@ -73,10 +72,10 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
             "health": trainer.health,
             "final": measure_checkpoint(path, None, evaluation_samples),
         }
-        best = path / "checkpoints" / "best.pt"
+        best = best_checkpoint_path(path)
         result["best"] = measure_checkpoint(path, best, evaluation_samples) if best.is_file() else None
         result["wall_seconds"] = round(time.perf_counter() - started, 3)
-        _write_json(path / RESULT_FILE, result)
+        write_json_atomic(path / RESULT_FILE, result)
         return result
     except KeyboardInterrupt:
         return {"status": "interrupted"}
@@ -95,6 +94,7 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     available, else the reason it is not.
     """
     from wganlab.config import TOY_DATASETS
+    from wganlab.data.images import to_symmetric
     from wganlab.errors import WganlabError
     from wganlab.metrics import evaluate
     from wganlab.sampling import generate, load_generator
@@ -106,10 +106,9 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     if data.name in TOY_DATASETS:
         out.update(evaluate.evaluate_points(fake, data, evaluate.TOY_METRICS))
         return out
-    if data.pixel_range == "unit":
-        fake = fake * 2 - 1
     try:
-        out.update(evaluate.evaluate_images(fake, data, ("fid", "kid", "classes", "modes")))
+        out.update(evaluate.evaluate_images(to_symmetric(fake, data.pixel_range), data,
+                                            ("fid", "kid", "classes", "modes")))
     except WganlabError as err:
         out["unavailable"] = str(err)
     return out
@@ -125,10 +124,3 @@ def _check_same_config(saved: dict[str, Any], wanted: dict[str, Any], run_dir: P
 
         raise CheckpointError(f"'{run_dir}' holds a run with a different config ({', '.join(changed)} changed); "
                               "delete that run directory or write the study to another --out")
-
-
-def _write_json(path: Path, value: Any) -> None:
-    from wganlab.fileio import atomic_output
-
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(value, indent=2), encoding="utf-8")
