@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/data.py
 	$(BIN)/python benchmarks/evaluation.py
+	$(BIN)/python benchmarks/memory.py
+	$(BIN)/python benchmarks/ddp.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

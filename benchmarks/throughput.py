@@ -1,13 +1,17 @@
 """Training throughput: wganlab's loop against a plain tutorial loop on the same networks, in one run.
 
 For each preset (gan, dcgan, wgan-wc, wgan-gp, wgan-sn) and each network (the 2D-toy MLP at batch 256, the
-DCGAN family at 28 and 32 pixels at batch 64) it measures generator and critic updates per second of
-  * wganlab's Trainer (batches drawn on the device, losses read every ``log_every`` steps), and
-  * a reference loop as a tutorial user writes it: a DataLoader over the dataset, separate critic calls on
-    real and fake batches, a separate pass for the gradient penalty, and ``.item()`` on every loss every step,
-and prints one JSON document with both and their ratio. The two loops run in alternating windows and each rate
-is the median over the windows; Arjovsky's 100-step critic bursts are switched off in both loops so the
-figures are steady-state rates. Usage: python benchmarks/throughput.py [--seconds S]
+DCGAN family at 28, 32 and 64 pixels at batch 64) it measures generator and critic updates per second of
+  * wganlab's Trainer (batches drawn on the device, losses read every ``log_every`` steps, multi-tensor
+    optimizers, plus whatever ``--set`` adds: ``precision=bf16``, ``channels_last=true``, ``compile=default``),
+  * a reference loop as a tutorial user writes it: a DataLoader over the dataset copied to the device batch by
+    batch, torch's default optimizers, separate critic calls on real and fake batches, a separate pass for the
+    gradient penalty, and ``.item()`` on every loss every step,
+and prints one JSON document with both, their ratio and images per second. The two loops run in alternating
+windows and each rate is the median over the windows; Arjovsky's 100-step critic bursts are switched off in
+both loops so the figures are steady-state rates.
+
+Usage: python benchmarks/throughput.py [--seconds S] [--device cuda] [--set precision=bf16 ...]
 """
 
 from __future__ import annotations
@@ -24,29 +28,31 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from wganlab.config import RunConfig, load_config
+from wganlab.config import OptimizerConfig, RunConfig, load_config
 from wganlab.data.images import InMemoryImages
 from wganlab.lipschitz import clip_weights_, gradient_penalty
 from wganlab.nets import build_networks
 from wganlab.objectives import make_objective
-from wganlab.optim import make_optimizer
 from wganlab.train import Trainer
 
 PRESETS = ["gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn"]
-NETWORKS = {"toy-mlp": ("8gaussians", None), "dcgan-28": ("mnist", (1, 28, 28)), "dcgan-32": ("mnist", (3, 32, 32))}
+NETWORKS = {"toy-mlp": ("8gaussians", None), "dcgan-28": ("mnist", (1, 28, 28)), "dcgan-32": ("mnist", (3, 32, 32)),
+            "dcgan-64": ("mnist", (3, 64, 64))}
 
 
-def config_for(preset: str, network: str) -> RunConfig:
+def config_for(preset: str, network: str, device: str, settings: list[str] = ()) -> RunConfig:
     data, _ = NETWORKS[network]
     return load_config(preset, [f"data={data}", "critic_burst=false", "log_every=100", "sample_every=1000000",
-                                "eval_every=0", "checkpoint_every=1000000", "steps=1000000"])
+                                "eval_every=0", "checkpoint_every=1000000", "steps=1000000", f"device={device}",
+                                *settings])
 
 
 def synthetic_images(shape: tuple[int, int, int], n: int = 2048) -> torch.Tensor:
     return torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
 
 
-def interleaved_rates(steps: dict, seconds: float, rounds: int, warmup: int = 3) -> dict[str, float]:
+def interleaved_rates(steps: dict, seconds: float, rounds: int, warmup: int = 3,
+                      sync=lambda: None) -> dict[str, float]:
     """Median steps per second of each ``step()`` over ``rounds`` alternating windows of ``seconds / rounds``.
 
     Alternating the loops inside one measurement cancels the slow drifts of a shared machine (other
@@ -55,6 +61,7 @@ def interleaved_rates(steps: dict, seconds: float, rounds: int, warmup: int = 3)
     for step in steps.values():
         for _ in range(warmup):
             step()
+    sync()
     samples: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
@@ -62,6 +69,7 @@ def interleaved_rates(steps: dict, seconds: float, rounds: int, warmup: int = 3)
             while time.perf_counter() - started < seconds / rounds or count < 2:
                 step()
                 count += 1
+            sync()  # a GPU's queued work belongs to the window that queued it
             samples[name].append(count / (time.perf_counter() - started))
     return {name: statistics.median(values) for name, values in samples.items()}
 
@@ -70,7 +78,7 @@ def wganlab_step(config: RunConfig, network: str, run_dir: Path):
     _, shape = NETWORKS[network]
     data = None
     if shape is not None and shape != (1, 28, 28):
-        data = InMemoryImages(synthetic_images(shape), None, torch.device("cpu"))
+        data = InMemoryImages(synthetic_images(shape), None, torch.device(config.device))
     trainer = Trainer(config, run_dir, tensorboard=False, data=data)
 
     def step() -> None:
@@ -79,6 +87,15 @@ def wganlab_step(config: RunConfig, network: str, run_dir: Path):
             trainer.flush_stats()
 
     return step
+
+
+def tutorial_optimizer(params, config: OptimizerConfig) -> torch.optim.Optimizer:
+    """The optimizer as tutorials construct it: torch's defaults, which on a CPU mean a loop over parameters."""
+    if config.name == "adam":
+        return torch.optim.Adam(params, lr=config.lr, betas=config.betas)
+    if config.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=config.lr)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
 
 
 def reference_step(config: RunConfig, network: str):
@@ -95,11 +112,12 @@ def reference_step(config: RunConfig, network: str):
         images = torch.from_numpy(embedded_mnist()[0])[:, None] if shape == (1, 28, 28) else synthetic_images(shape)
         dataset = TensorDataset(images.float() / 127.5 - 1)
         sample_shape = shape
+    device = torch.device(config.device)
     nets = build_networks(config, sample_shape)
-    generator, critic = nets.generator, nets.discriminator
+    generator, critic = nets.generator.to(device), nets.discriminator.to(device)
     objective = make_objective(config.objective)
-    g_opt = make_optimizer(generator.parameters(), config.g_optimizer)
-    d_opt = make_optimizer(critic.parameters(), config.d_optimizer)
+    g_opt = tutorial_optimizer(generator.parameters(), config.g_optimizer)
+    d_opt = tutorial_optimizer(critic.parameters(), config.d_optimizer)
     batch = config.resolved_batch_size
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True)
     batches = iter(loader)
@@ -109,15 +127,15 @@ def reference_step(config: RunConfig, network: str):
     def next_real() -> torch.Tensor:
         nonlocal batches
         try:
-            return next(batches)[0]
+            return next(batches)[0].to(device)
         except StopIteration:
             batches = iter(loader)
-            return next(batches)[0]
+            return next(batches)[0].to(device)
 
     def step() -> None:
         for _ in range(config.critic_steps):
             real = next_real()
-            fake = generator(torch.randn(batch, nets.latent_dim)).detach()
+            fake = generator(torch.randn(batch, nets.latent_dim, device=device)).detach()
             loss = objective.critic_loss(critic(real).flatten(), critic(fake).flatten())
             if gp.weight > 0:
                 loss = loss + gp.weight * gradient_penalty(critic, real, fake, gp.target, gp.one_sided)
@@ -127,7 +145,8 @@ def reference_step(config: RunConfig, network: str):
             if config.lipschitz.clip > 0:
                 clip_weights_(critic, config.lipschitz.clip)
             history.append(loss.item())
-        g_loss = objective.generator_loss(critic(generator(torch.randn(batch, nets.latent_dim))).flatten())
+        g_loss = objective.generator_loss(critic(generator(torch.randn(batch, nets.latent_dim,
+                                                                       device=device))).flatten())
         g_opt.zero_grad()
         g_loss.backward()
         g_opt.step()
@@ -141,32 +160,41 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="timed seconds per loop and measurement")
     parser.add_argument("--rounds", type=int, default=4, help="alternating windows per measurement")
     parser.add_argument("--presets", nargs="*", default=PRESETS)
-    parser.add_argument("--networks", nargs="*", default=list(NETWORKS))
+    parser.add_argument("--networks", nargs="*", default=["toy-mlp", "dcgan-28", "dcgan-32"],
+                        choices=list(NETWORKS))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="settings for wganlab's loop only, e.g. precision=bf16 channels_last=true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     results = []
     for network in args.networks:
         for preset in args.presets:
-            config = config_for(preset, network)
+            config = config_for(preset, network, args.device, args.set)
             with tempfile.TemporaryDirectory() as tmp:
                 torch.manual_seed(0)
                 loops = {"wganlab": wganlab_step(config, network, Path(tmp)),
-                         "reference": reference_step(config, network)}
-                rates = interleaved_rates(loops, args.seconds, args.rounds)
-            ours, reference = rates["wganlab"], rates["reference"]
-            results.append({
-                "preset": preset, "network": network, "batch_size": config.resolved_batch_size,
-                "critic_steps": config.critic_steps,
-                "wganlab": {"generator_steps_per_s": round(ours, 3),
-                            "critic_steps_per_s": round(ours * config.critic_steps, 3)},
-                "reference_loop": {"generator_steps_per_s": round(reference, 3),
-                                   "critic_steps_per_s": round(reference * config.critic_steps, 3)},
-                "speedup": round(ours / reference, 3),
-            })  # fmt: skip
+                         "reference": reference_step(config_for(preset, network, args.device), network)}
+                rates = interleaved_rates(loops, args.seconds, args.rounds, sync=sync)
+            results.append(result_row(preset, network, config, rates["wganlab"], rates["reference"]))
             print(json.dumps(results[-1]), flush=True, file=sys.stderr)
+    device = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
     print(json.dumps({"benchmark": "throughput", "torch": torch.__version__, "threads": args.threads,
-                      "machine": platform.processor() or platform.machine(), "results": results}, indent=2))
+                      "device": device, "settings": args.set, "results": results}, indent=2))
+
+
+def result_row(preset: str, network: str, config: RunConfig, ours: float, reference: float) -> dict:
+    batch = config.resolved_batch_size
+
+    def rates(g_steps: float) -> dict:
+        return {"generator_steps_per_s": round(g_steps, 3),
+                "critic_steps_per_s": round(g_steps * config.critic_steps, 3),
+                "images_per_s": round(g_steps * batch, 1)}
+
+    return {"preset": preset, "network": network, "batch_size": batch, "critic_steps": config.critic_steps,
+            "wganlab": rates(ours), "reference_loop": rates(reference), "speedup": round(ours / reference, 3)}
 
 
 if __name__ == "__main__":

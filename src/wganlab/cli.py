@@ -8,8 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wganlab.errors import ConfigError, WganlabError
+
+if TYPE_CHECKING:
+    from wganlab.distributed import Distributed
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -139,9 +143,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    """``wganlab train``; under ``torchrun --nproc_per_node N -m wganlab train ...`` every process runs this."""
+    from wganlab.distributed import from_environment, shutdown
+
+    try:
+        return _train_in(args, from_environment())
+    finally:
+        shutdown()
+
+
+def _train_in(args: argparse.Namespace, group: Distributed) -> int:
     from wganlab.config import load_config, parse_override
     from wganlab.train import default_run_dir, resume_run, start_run
 
+    say = (lambda text: print(text, file=sys.stderr)) if group.is_main else (lambda text: None)
     if args.resume is not None:
         steps = None
         extra = ([args.config] if args.config else []) + list(args.overrides)
@@ -152,24 +167,25 @@ def _train(args: argparse.Namespace) -> int:
                                   "start a new run to change anything else")
             steps = value
         trainer = resume_run(args.resume, steps=steps)
-        print(f"resuming {trainer.run_dir} at step {trainer.step} of {trainer.config.steps}", file=sys.stderr)
+        say(f"resuming {trainer.run_dir} at step {trainer.step} of {trainer.config.steps}")
     else:
         if args.config is None:
             raise ConfigError("give a preset name or a YAML file, e.g. 'wganlab train wgan-gp data=8gaussians'")
         if "=" in args.config:
             raise ConfigError(f"the first argument must be a preset or YAML file, not the override '{args.config}'")
         config = load_config(args.config, args.overrides)
-        run_dir = args.run_dir or default_run_dir(config, args.config)
+        run_dir = group.broadcast_object(args.run_dir or default_run_dir(config, args.config))  # one timestamp
         trainer = start_run(config, run_dir, source=args.config)
-    print(f"run directory: {trainer.run_dir}", file=sys.stderr)
+    say(f"run directory: {trainer.run_dir}" + (f" ({group.world} processes)" if group.enabled else ""))
     result = trainer.run(progress=not args.quiet)
     if result.interrupted:
-        print(f"stopped at step {result.step}; checkpoint written. Continue with: "
-              f"wganlab train --resume {result.run_dir}", file=sys.stderr)
+        say(f"stopped at step {result.step}; checkpoint written. Continue with: "
+            f"wganlab train --resume {result.run_dir}")
     else:
-        print(f"finished {result.step} steps in {trainer.elapsed:.1f} s; samples in {result.run_dir / 'samples'}, "
-              f"curves in {result.run_dir / 'loss_curves.png'}", file=sys.stderr)
-    print(result.run_dir)
+        say(f"finished {result.step} steps in {trainer.elapsed:.1f} s; samples in {result.run_dir / 'samples'}, "
+            f"curves in {result.run_dir / 'loss_curves.png'}")
+    if group.is_main:
+        print(result.run_dir)
     return 0
 
 

@@ -198,7 +198,8 @@ class RunConfig:
     description: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     steps: int = _opt(10_000, low=1, why="generator updates")
-    batch_size: int | None = _opt(None, low=1, why="null picks 256 for 2D toys and 64 for images")
+    batch_size: int | None = _opt(None, low=1, why="null picks 256 for 2D toys and 64 for images; under torchrun "
+                                "the global batch, split evenly over the processes")
     seed: int = _opt(0, low=0, high=2**63 - 1)
     model: ModelConfig = field(default_factory=ModelConfig)
     objective: str = _opt("non-saturating", choices=("minimax", "non-saturating", "wasserstein"))
@@ -225,7 +226,16 @@ class RunConfig:
                                    why="also keep checkpoints/best.pt at the lowest value of this logged metric")
     divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
-    threads: int = _opt(0, low=0, why="torch CPU threads; 0 lets torch decide")
+    threads: int = _opt(0, low=0, why="torch CPU threads; 0 lets torch decide (cores / processes under torchrun)")
+    precision: str = _opt("fp32", choices=("fp32", "bf16"),
+                          why="bf16 runs the networks under bfloat16 autocast (for GPUs: 20-40x slower on CPUs "
+                          "without bf16 units); losses, the penalty's gradient norm and spectral norm stay float32")
+    channels_last: bool = False
+    compile: str = _opt("off", choices=("off", "default", "reduce-overhead", "max-autotune"),
+                        why="torch.compile mode for the generator, and for the critic unless a gradient penalty "
+                        "needs its double backward, which compiled graphs do not support")
+    sync_batch_norm: bool = _opt(False, why="under torchrun on GPUs, batch norm over the global batch "
+                                 "(torch.nn.SyncBatchNorm) instead of each process's shard")
 
     @property
     def is_toy(self) -> bool:

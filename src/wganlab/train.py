@@ -8,6 +8,7 @@ every ``log_every`` steps, so the loop never waits for the device in between.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import platform
 import random
@@ -31,9 +32,11 @@ from wganlab.config import RunConfig, from_tree, save_config
 from wganlab.data import DataSource, make_source
 from wganlab.data.images import to_float, to_uint8
 from wganlab.diagnostics import WINDOW, health_flags, sample_diversity
+from wganlab.distributed import Distributed, ShardedSource, from_environment
+from wganlab.engine import NetworkRunner
 from wganlab.errors import CheckpointError, ConfigError, WganlabError
 from wganlab.fileio import isolated_rng, write_json_atomic
-from wganlab.lipschitz import clip_weights_, gradient_penalty, has_batch_coupling
+from wganlab.lipschitz import clip_weights_, gradient_penalty, has_batch_coupling, interpolation_weights
 from wganlab.metrics.during import TrainingEvaluator
 from wganlab.nets import build_networks, eval_mode
 from wganlab.objectives import make_objective
@@ -84,15 +87,22 @@ class Trainer:
     """Owns the networks, optimizers and data of one run and trains it step by step."""
 
     def __init__(self, config: RunConfig, run_dir: Path, tensorboard: bool = True,
-                 data: DataSource | None = None, resumed_at: int | None = None) -> None:
-        """``data`` replaces the source named by ``config.data`` (any object with the DataSource methods)."""
+                 data: DataSource | None = None, resumed_at: int | None = None,
+                 group: Distributed | None = None) -> None:
+        """``data`` replaces the source named by ``config.data`` (any object with the DataSource methods);
+        ``group`` is the torchrun process group (default: the one in the environment, or a single process)."""
         self.config = config
         self.run_dir = Path(run_dir)
-        self.device = pick_device(config.device)
+        self.group = group if group is not None else from_environment()
+        self.device = self.group.device(pick_device(config.device))
         if config.threads:
             torch.set_num_threads(config.threads)
-        seed_everything(config.seed)
-        self.data = data if data is not None else make_source(config.data, self.device, seed=config.seed)
+        seed_everything(config.seed)  # the same on every process: one shared random stream, sliced per process
+        self.source = data if data is not None else make_source(config.data, self.device, seed=config.seed)
+        self.data = ShardedSource(self.source, self.group) if self.group.enabled else self.source
+        if self.group.enabled and config.tricks.replay.mode != "none":
+            raise ConfigError("tricks.replay keeps one process's past fakes, so it cannot be split over torchrun "
+                              "processes; train it in a single process")
         num_classes = getattr(self.data, "num_classes", None) or 0
         reference = None
         if config.model.d_norm in ("virtual", "reference"):
@@ -101,8 +111,11 @@ class Trainer:
         nets = build_networks(config, self.data.shape, num_classes, reference)
         self.latent_dim = nets.latent_dim
         self.num_classes = nets.num_classes  # > 0: a conditional model
-        self.generator = nets.generator.to(self.device)
-        self.discriminator = nets.discriminator.to(self.device)
+        self.generator = _with_sync_batch_norm(nets.generator, config, self.device).to(self.device)
+        self.discriminator = _with_sync_batch_norm(nets.discriminator, config, self.device).to(self.device)
+        runner = functools.partial(NetworkRunner, device=self.device, precision=config.precision,
+                                   channels_last=config.channels_last, compile_mode=config.compile)
+        self.run_generator, self.run_critic = runner(self.generator), runner(self.discriminator)
         if config.lipschitz.clip > 0:  # Arjovsky et al. clamp before the first critic step too
             clip_weights_(self.discriminator, config.lipschitz.clip)
         self.generator_ema = copy.deepcopy(self.generator).eval() if config.ema > 0 else None
@@ -120,13 +133,14 @@ class Trainer:
         self.d_history = HistoricalAverage(self.discriminator, averaging.discriminator) if averaging.discriminator \
             else None
         self.schedule = CriticSchedule(config.critic_steps, config.critic_burst, config.critic_burst_steps)
-        self.g_optimizer = make_optimizer(self.generator.parameters(), config.g_optimizer)
-        self.d_optimizer = make_optimizer(self.discriminator.parameters(), config.d_optimizer)
+        self.g_params, self.d_params = list(self.generator.parameters()), list(self.discriminator.parameters())
+        self.g_optimizer = make_optimizer(self.g_params, config.g_optimizer)
+        self.d_optimizer = make_optimizer(self.d_params, config.d_optimizer)
         self.lr_scale = 1.0  # lowered by divergence rollbacks; part of the checkpoint
         self.rollbacks = 0
         self.g_lr = make_lr_schedule(self.g_optimizer, config.lr_schedule, config.steps, lambda: self.lr_scale)
         self.d_lr = make_lr_schedule(self.d_optimizer, config.lr_schedule, config.steps, lambda: self.lr_scale)
-        self.batch_size = config.resolved_batch_size
+        self.batch_size = self.group.local_batch(config.resolved_batch_size)  # this process's share
         # One critic pass over cat(real, fake) is exact only when samples do not interact (no batch norm).
         self.joint_critic_pass = not has_batch_coupling(self.discriminator)
         noise_rng = torch.Generator().manual_seed(config.seed + 1)
@@ -151,9 +165,9 @@ class Trainer:
         self.best: dict[str, Any] = {"value": None, "step": None}
         self.active_flags: list[str] = []
         self._recent: deque[dict[str, Any]] = deque(maxlen=WINDOW)
-        self.evaluator = TrainingEvaluator(config, self.latent_dim, self.data, self.device) if config.eval_every \
-            else None
-        self.log = RunLog(self.run_dir, tensorboard=tensorboard, resumed_at=resumed_at)
+        evaluates = config.eval_every and self.group.is_main
+        self.evaluator = TrainingEvaluator(config, self.latent_dim, self.source, self.device) if evaluates else None
+        self.log = RunLog(self.run_dir, tensorboard=tensorboard and self.group.is_main, resumed_at=resumed_at)
 
     # ------------------------------------------------------------------------------------------ updates
 
@@ -181,8 +195,11 @@ class Trainer:
         # The penalty gets its own pass: inside a joint pass its double backward would run over all 3n samples.
         penalty = torch.zeros((), device=self.device)
         if gp.weight > 0:
-            penalty = gradient_penalty(lambda x: self.critic(x, labels), real, fake, gp.target, gp.one_sided)
-        targets = () if self.label_targets.plain else self.label_targets(n, len(fake_out), self.device)
+            alpha = self.group.shard(n, lambda m: interpolation_weights(m, real))
+            penalty = gradient_penalty(lambda x: self.critic(x, labels, eager=True), real, fake, gp.target,
+                                       gp.one_sided, alpha)
+        targets = () if self.label_targets.plain else self.group.shard(n, lambda m: self.label_targets(m, m,
+                                                                                                   self.device))
         loss = self.objective.critic_loss(real_out, fake_out, *targets) + gp.weight * penalty
         self._discriminator_step(loss)
         if self.replay is not None and self.replay.keep_one(fake, fake_labels):
@@ -195,6 +212,7 @@ class Trainer:
             loss = loss + self.d_history.penalty()
         self.d_optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.group.average_gradients(self.d_params)
         self.d_optimizer.step()
         if self.config.lipschitz.clip > 0:
             clip_weights_(self.discriminator, self.config.lipschitz.clip)
@@ -219,14 +237,16 @@ class Trainer:
         if matching != "none":  # Salimans et al. §3.1: match the mean discriminator features of real data
             real, real_labels = self.real_batch()
             with torch.no_grad():
-                target = self.discriminator.features(real, real_labels, matching).mean(0)
-            loss = feature_matching_loss(self.discriminator.features(fake, labels, matching), target)
+                target = self.run_critic.call(self.discriminator.features, real, real_labels, matching).mean(0)
+            fake_features = self.run_critic.call(self.discriminator.features, fake, labels, matching)
+            loss = feature_matching_loss(fake_features, target)
         else:
             loss = self.objective.generator_loss(self.critic(fake, labels).flatten())
         if self.g_history is not None:
             loss = loss + self.g_history.penalty()
         self.g_optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.group.average_gradients(self.g_params)
         self.g_optimizer.step()
         self.discriminator.requires_grad_(True)
         if self.g_history is not None:
@@ -235,17 +255,21 @@ class Trainer:
             self._update_ema()
         return loss.detach()
 
-    def critic(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.discriminator(x) if labels is None else self.discriminator(x, labels)
+    def critic(self, x: torch.Tensor, labels: torch.Tensor | None = None, eager: bool = False) -> torch.Tensor:
+        """The critic's scores in float32 (``eager``: uncompiled, for the penalty's double backward)."""
+        return self.run_critic(x, eager=eager) if labels is None else self.run_critic(x, labels, eager=eager)
 
     def generate(self, n: int, labels: torch.Tensor | None = None, generator: torch.nn.Module | None = None,
                  z: torch.Tensor | None = None) -> torch.Tensor:
-        network = generator if generator is not None else self.generator
-        z = torch.randn(n, self.latent_dim, device=self.device) if z is None else z
+        network = self.run_generator if generator is None else generator
+        if z is None:
+            z = self.group.shard(n, lambda m: torch.randn(m, self.latent_dim, device=self.device))
         return network(z) if labels is None else network(z, labels)
 
     def random_labels(self, n: int) -> torch.Tensor | None:
-        return torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
+        if not self.num_classes:
+            return None
+        return self.group.shard(n, lambda m: torch.randint(self.num_classes, (m,), device=self.device))
 
     def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """A fresh real batch, with its labels when the model is conditional."""
@@ -285,7 +309,7 @@ class Trainer:
 
     def flush_stats(self) -> dict[str, Any]:
         """Average the accumulated losses (one host sync), add gradient norms, write and return the record."""
-        values = (self._sums / max(self._count, 1)).tolist()
+        values = (self.group.mean(self._sums) / max(self._count, 1)).tolist()
         record: dict[str, Any] = {"step": self.step, **dict(zip(STAT_KEYS, values, strict=True))}
         record["d_grad_norm"] = _grad_norm(self.discriminator)
         record["g_grad_norm"] = _grad_norm(self.generator)
@@ -296,6 +320,8 @@ class Trainer:
         self._sums.zero_()
         self._count = 0
         self.check_finite(record)
+        if not self.group.is_main:
+            return record
         every, previous_log = self.config.eval_every, (self.step - 1) // self.config.log_every * self.config.log_every
         due = every and (self.step // every > previous_log // every or self.step == self.config.steps)
         if due and self.evaluator is not None and self.evaluator.active:
@@ -361,7 +387,10 @@ class Trainer:
         first = int(self._first_bad_step)
         if first >= 0:
             keys = [k for k, bad in zip(STAT_KEYS, self._first_bad_keys.tolist(), strict=True) if bad]
-            raise TrainingDiverged(f"{keys[0]} became NaN or infinite at step {first + 1}")
+            if self.group.any(True, self.device):  # every process raises, so none waits for the others
+                raise TrainingDiverged(f"{keys[0]} became NaN or infinite at step {first + 1}")
+        elif self.group.any(False, self.device):
+            raise TrainingDiverged(f"a loss became NaN or infinite on another process by step {self.step}")
         for key in ("d_grad_norm", "g_grad_norm"):
             if record is not None and not np.isfinite(record[key]):
                 raise TrainingDiverged(f"{key} became {record[key]} at step {self.step}")
@@ -404,7 +433,7 @@ class Trainer:
             "health": {k: dict(v) for k, v in self.health.items()},
             "tricks": {name: None if part is None else part.state_dict() for name, part in self._trick_parts().items()},
             "replay_steps": self.replay_steps,
-            "rng": _rng_state(),
+            "rng": _rng_state(self.device),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -433,15 +462,20 @@ class Trainer:
         self.replay_steps = int(state.get("replay_steps", 0))
         self._first_bad_step.fill_(-1)
         self._first_bad_keys.zero_()
-        _set_rng_state(state["rng"])
+        _set_rng_state(state["rng"], self.device)
 
     def _trick_parts(self) -> dict[str, Any]:
         return {"replay": self.replay, "pool": self.pool, "g_history": self.g_history, "d_history": self.d_history}
 
-    def checkpoint(self) -> Path:
-        """Save the current state; refuses to overwrite good checkpoints with NaN weights."""
+    def checkpoint(self) -> Path | None:
+        """Save the current state (rank 0; the others wait until it is on disk); refuses to overwrite good
+        checkpoints with NaN weights."""
         self.check_finite()
-        return save_checkpoint(self.state_dict(), self.run_dir, self.step, self.config.keep_checkpoints)
+        path = None
+        if self.group.is_main:
+            path = save_checkpoint(self.state_dict(), self.run_dir, self.step, self.config.keep_checkpoints)
+        self.group.barrier()
+        return path
 
     def roll_back(self, reason: TrainingDiverged) -> None:
         """Reload the newest checkpoint and lower both learning rates by ``divergence.lr_factor``."""
@@ -458,6 +492,8 @@ class Trainer:
         for schedule in (self.g_lr, self.d_lr):
             for group, factor in zip(schedule.optimizer.param_groups, schedule.base_lrs, strict=True):
                 group["lr"] = factor * schedule.lr_lambdas[0](schedule.last_epoch)
+        if not self.group.is_main:
+            return
         truncate_metrics(self.run_dir, self.step)
         event = {"step": self.step, "event": "rollback", "reason": str(reason), "lr_scale": self.lr_scale}
         with (self.run_dir / EVENTS_FILE).open("a", encoding="utf-8") as handle:
@@ -476,11 +512,11 @@ class Trainer:
         config = self.config
         target = min(config.steps, stop_at) if stop_at is not None else config.steps
         bar = tqdm(total=config.steps, initial=self.step, desc=self.run_dir.name, unit="step", dynamic_ncols=True,
-                   disable=not progress, mininterval=1.0, file=sys.stderr)
+                   disable=not progress or not self.group.is_main, mininterval=1.0, file=sys.stderr)
         saved_at = None
         try:
             with _stop_requests() as stop:
-                while self.step < target and not stop.requested:
+                while self.step < target and not self.group.any(stop.requested, self.device):
                     try:
                         saved = self._step_and_bookkeeping(bar)
                     except TrainingDiverged as reason:
@@ -521,7 +557,7 @@ class Trainer:
             if self.active_flags:
                 postfix["health"] = ",".join(self.active_flags)
             bar.set_postfix(postfix, refresh=False)
-        if self.step % config.sample_every == 0 or last:
+        if (self.step % config.sample_every == 0 or last) and self.group.is_main:
             self.save_samples()
         if self.step % config.checkpoint_every == 0 or last:
             self.checkpoint()
@@ -530,6 +566,8 @@ class Trainer:
 
     def finish(self) -> None:
         """Loss curves and the GIF of all sample frames so far; closes the TensorBoard writer."""
+        if not self.group.is_main:
+            return
         records = read_metrics(self.run_dir)
         plots.loss_curves(records, self.run_dir / "loss_curves.png", title=self.run_dir.name)
         frames = sorted((self.run_dir / "samples").glob("step_*.png"))
@@ -540,15 +578,29 @@ class Trainer:
 # ---------------------------------------------------------------------------------------- run directories
 
 
-def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: bool = True) -> Trainer:
-    """Create ``run_dir`` with the resolved config and run metadata and return a fresh trainer for it."""
+def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: bool = True,
+              group: Distributed | None = None) -> Trainer:
+    """Create ``run_dir`` with the resolved config and run metadata and return a fresh trainer for it.
+
+    Under torchrun, rank 0 creates the directory and every process gets the same answer (or the same error).
+    """
+    group = group if group is not None else from_environment()
     run_dir = Path(run_dir)
-    if (run_dir / CONFIG_FILE).exists():
-        raise CheckpointError(f"run directory '{run_dir}' already holds a run; "
-                              f"continue it with 'wganlab train --resume {run_dir}' or choose a new --run-dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(config, run_dir / CONFIG_FILE)
-    trainer = Trainer(config, run_dir, tensorboard=tensorboard)
+    problem = None
+    if group.is_main:
+        if (run_dir / CONFIG_FILE).exists():
+            problem = (f"run directory '{run_dir}' already holds a run; continue it with "
+                       f"'wganlab train --resume {run_dir}' or choose a new --run-dir")
+        else:
+            try:
+                run_dir.mkdir(parents=True, exist_ok=True)
+                save_config(config, run_dir / CONFIG_FILE)
+            except OSError as err:
+                problem = f"cannot create run directory '{run_dir}': {err.strerror or err}"
+    problem = group.broadcast_object(problem)
+    if problem:
+        raise CheckpointError(problem)
+    trainer = Trainer(config, run_dir, tensorboard=tensorboard, group=group)
     info = {
         "wganlab": __version__,
         "torch": torch.__version__,
@@ -562,24 +614,33 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
         "sample_shape": list(trainer.data.shape),
         "parameters": {"generator": _count(trainer.generator), "discriminator": _count(trainer.discriminator)},
         "evaluation": "off" if trainer.evaluator is None else (trainer.evaluator.unavailable or "on"),
+        "processes": group.world,
     }
-    (run_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    if group.is_main:
+        (run_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
     trainer.checkpoint()  # step 0: a run killed before its first periodic checkpoint still resumes
     return trainer
 
 
-def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True) -> Trainer:
-    """A trainer restored from the newest readable checkpoint of ``run_dir``, optionally with more ``steps``."""
+def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True,
+               group: Distributed | None = None) -> Trainer:
+    """A trainer restored from the newest readable checkpoint of ``run_dir``, optionally with more ``steps``.
+
+    Any number of torchrun processes may resume any run: the checkpoint holds the whole (global) state.
+    """
+    group = group if group is not None else from_environment()
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     if steps is not None:
         config.steps = steps
     found = latest_checkpoint(run_dir)
     step = 0 if found is None else found[0]
-    trainer = Trainer(config, run_dir, tensorboard=tensorboard, resumed_at=step)
+    trainer = Trainer(config, run_dir, tensorboard=tensorboard, resumed_at=step, group=group)
     if found is not None:  # none: killed before its step-0 checkpoint; a fresh trainer is that state exactly
         trainer.load_state_dict(_to_device(found[1], trainer.device))
-    truncate_metrics(run_dir, trainer.step)
+    if group.is_main:
+        truncate_metrics(run_dir, trainer.step)
+    group.barrier()
     return trainer
 
 
@@ -600,6 +661,17 @@ def default_run_dir(config: RunConfig, source: str) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def _with_sync_batch_norm(network: torch.nn.Module, config: RunConfig, device: torch.device) -> torch.nn.Module:
+    """``network`` with its batch norms over the global batch when ``sync_batch_norm`` asks (torch's own
+    SyncBatchNorm, which needs CUDA; with one process it behaves as plain batch norm)."""
+    if not config.sync_batch_norm:
+        return network
+    if device.type != "cuda":
+        raise ConfigError("sync_batch_norm needs CUDA (torch's SyncBatchNorm has no CPU kernel); on CPUs each "
+                          "process normalises its own shard: drop sync_batch_norm")
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(network)
 
 
 def _dataset_size(data: Any) -> int | None:
@@ -636,7 +708,10 @@ def _count(network: torch.nn.Module) -> int:
     return sum(p.numel() for p in network.parameters())
 
 
-def _rng_state() -> dict[str, Any]:
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    """Every random stream training draws from. ``training_device`` is the CUDA stream of the device this
+    process trains on: under torchrun each process draws the shared stream on its own GPU, so a resumed
+    process restores rank 0's stream onto whichever GPU it has."""
     np_state = np.random.get_state()
     return {
         "python": random.getstate(),
@@ -644,10 +719,11 @@ def _rng_state() -> dict[str, Any]:
                   "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "training_device": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
     }
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
+def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
     python = state["python"]
     random.setstate((python[0], tuple(python[1]), python[2]))
     np_state = state["numpy"]
@@ -656,6 +732,8 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+    if state.get("training_device") is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["training_device"], device)
 
 
 class _StopFlag:

@@ -1,0 +1,125 @@
+"""Data-parallel training: the sharding rules in-process, and real ``torchrun`` jobs of 2 gloo processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from wganlab.distributed import Distributed, ShardedSource
+from wganlab.errors import ConfigError
+
+RUN = ["data=8gaussians", "seed=3", "batch_size=64", "eval_every=0", "sample_every=1000", "checkpoint_every=10",
+       "--quiet"]
+SGD = ["g_optimizer.name=sgd", "d_optimizer.name=sgd", "lr_schedule=constant"]  # resumable to more steps
+
+
+def test_each_process_keeps_its_slice_of_one_global_draw() -> None:
+    torch.manual_seed(0)
+    whole = torch.randn(6, 3)
+    parts = []
+    for rank in range(3):
+        torch.manual_seed(0)  # every process holds the same stream
+        parts.append(Distributed(rank, 3).shard(2, lambda n: torch.randn(n, 3)))
+    assert torch.equal(torch.cat(parts), whole)
+    pair = Distributed(1, 2).shard(2, lambda n: (torch.arange(n), None))
+    assert pair[0].tolist() == [2, 3] and pair[1] is None
+    assert Distributed().shard(4, lambda n: torch.arange(n)).tolist() == [0, 1, 2, 3]
+
+
+def test_sharded_source_slices_batches_and_passes_everything_else_through() -> None:
+    class Source:
+        shape = (2,)
+
+        def __init__(self) -> None:
+            self.drawn = 0
+
+        def sample(self, n: int) -> torch.Tensor:
+            out = torch.arange(self.drawn, self.drawn + n)
+            self.drawn += n
+            return out
+
+    source = Source()
+    view = ShardedSource(source, Distributed(1, 2))
+    assert view.sample(3).tolist() == [3, 4, 5]
+    assert view.sample(3).tolist() == [9, 10, 11]
+    assert view.shape == (2,)
+
+
+def test_a_global_batch_must_split_evenly() -> None:
+    assert Distributed(0, 4).local_batch(64) == 16
+    with pytest.raises(ConfigError, match="batch_size=63 does not split evenly over 2 processes"):
+        Distributed(0, 2).local_batch(63)
+
+
+def test_a_single_process_group_is_a_no_op() -> None:
+    group = Distributed()
+    param = torch.nn.Parameter(torch.ones(3))
+    param.grad = torch.full((3,), 2.0)
+    group.average_gradients([param])
+    assert param.grad.tolist() == [2.0, 2.0, 2.0]
+    assert group.any(True, torch.device("cpu")) and not group.any(False, torch.device("cpu"))
+    assert group.is_main and not group.enabled
+
+
+# ------------------------------------------------------------------------------------- real torchrun jobs
+
+
+def _train(run_dir: Path, args: list[str], processes: int, resume: bool = False) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the same kernels, so the same rounding, in every job
+    head = [sys.executable, "-m", "wganlab"] if processes == 1 else \
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+         "-m", "wganlab"]
+    where = ["--resume", str(run_dir)] if resume else ["--run-dir", str(run_dir)]
+    done = subprocess.run([*head, "train", *where, *args], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _losses(run_dir: Path) -> list[tuple[int, float, float, float]]:
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [(r["step"], r["d_loss"], r["g_loss"], r["wasserstein_estimate"]) for r in records]
+
+
+def _assert_same(a: list, b: list, rtol: float) -> None:
+    assert [row[0] for row in a] == [row[0] for row in b]
+    for left, right in zip(a, b, strict=True):
+        assert left[1:] == pytest.approx(right[1:], rel=rtol, abs=rtol), (left, right)
+
+
+@pytest.mark.slow
+def test_two_processes_train_the_same_run_as_one_with_the_same_global_batch(tmp_path: Path) -> None:
+    """With SGD the runs agree to float rounding over 20 steps, and a run started on one process resumes on
+    two. Adam divides each gradient by its own running magnitude, so it amplifies rounding differences from
+    the second step on (to about 1e-3 after 5 steps, the same as any change of summation order): the preset
+    itself is compared over its first steps."""
+    sgd = ["wgan-gp", *RUN, *SGD, "log_every=2"]
+    _train(tmp_path / "one", [*sgd, "steps=20"], processes=1)
+    _train(tmp_path / "two", [*sgd, "steps=20"], processes=2)
+    one, two = _losses(tmp_path / "one"), _losses(tmp_path / "two")
+    assert len(two) == 10  # rank 0 alone writes the log
+    _assert_same(two, one, rtol=1e-5)
+    assert list((tmp_path / "two").glob("rank*")) == [] and (tmp_path / "two" / "checkpoints").is_dir()
+
+    _train(tmp_path / "resumed", [*sgd, "steps=10"], processes=1)
+    _train(tmp_path / "resumed", ["steps=20"], processes=2, resume=True)
+    _assert_same(_losses(tmp_path / "resumed"), one, rtol=1e-5)
+
+    adam = ["wgan-gp", *RUN, "log_every=1", "steps=2"]
+    _train(tmp_path / "adam-one", adam, processes=1)
+    _train(tmp_path / "adam-two", adam, processes=2)
+    _assert_same(_losses(tmp_path / "adam-two"), _losses(tmp_path / "adam-one"), rtol=1e-3)
+
+
+@pytest.mark.slow
+def test_a_batch_that_does_not_split_is_refused_on_every_process(tmp_path: Path) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "wganlab", "train", "wgan-gp", *RUN, "batch_size=63", "steps=2",
+                           "--run-dir", str(tmp_path / "run")], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert done.stderr.count("wganlab: error: batch_size=63 does not split evenly over 2 processes") == 2
