@@ -123,3 +123,31 @@ def test_a_batch_that_does_not_split_is_refused_on_every_process(tmp_path: Path)
                            "--run-dir", str(tmp_path / "run")], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     assert done.stderr.count("wganlab: error: batch_size=63 does not split evenly over 2 processes") == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_process_at_the_same_step_with_a_checkpoint(tmp_path: Path) -> None:
+    """The terminal's SIGINT reaches torchrun and both workers (and torchrun forwards it once more)."""
+    import signal
+    import time
+
+    from wganlab.checkpoint import list_checkpoints
+
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    job = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                            "-m", "wganlab", "train", "wgan-gp", *RUN, "steps=1000000", "checkpoint_every=100000",
+                            "log_every=20", "--run-dir", str(run_dir)], env=env, start_new_session=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(_read_lines(run_dir / "metrics.jsonl")) < 3:
+        time.sleep(0.5)
+    os.killpg(job.pid, signal.SIGINT)
+    _, stderr = job.communicate(timeout=120)
+    assert "stopped at step" in stderr, stderr[-3000:]
+    stopped_at = int(stderr.split("stopped at step ")[1].split(";")[0])
+    assert list_checkpoints(run_dir)[-1][0] == stopped_at > 0
+
+
+def _read_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.is_file() else []

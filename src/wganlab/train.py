@@ -515,7 +515,8 @@ class Trainer:
                    disable=not progress or not self.group.is_main, mininterval=1.0, file=sys.stderr)
         saved_at = None
         try:
-            with _stop_requests() as stop:
+            # torchrun forwards the terminal's SIGINT to its workers, so under it a second SIGINT is no abort
+            with _stop_requests(second_sigint_aborts=not self.group.enabled) as stop:
                 while self.step < target and not self.group.any(stop.requested, self.device):
                     try:
                         saved = self._step_and_bookkeeping(bar)
@@ -741,13 +742,13 @@ class _StopFlag:
 
 
 @contextmanager
-def _stop_requests():
+def _stop_requests(second_sigint_aborts: bool = True):
     """Turn the first SIGINT/SIGTERM into a request to stop after the current step; a second SIGINT aborts."""
     flag = _StopFlag()
     previous = {}
 
     def handler(signum: int, frame: Any) -> None:
-        if flag.requested and signum == signal.SIGINT:
+        if flag.requested and signum == signal.SIGINT and second_sigint_aborts:
             raise KeyboardInterrupt
         flag.requested = True
 
