@@ -40,7 +40,9 @@ def run_job(case: str, processes: int, steps: int, device: str, cores: int) -> d
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - started
         if done.returncode != 0:
-            raise SystemExit(f"{case} on {processes} processes failed:\n{done.stderr[-2000:]}")
+            log = Path(tempfile.gettempdir()) / f"wganlab-ddp-{case}-{processes}.log"
+            log.write_text(done.stderr)
+            raise SystemExit(f"{case} on {processes} processes failed (exit {done.returncode}); its output: {log}")
         last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     batch = int(settings[2].split("=")[1])
     return {"case": case, "processes": processes, "threads_per_process": max(1, cores // processes),
