@@ -146,8 +146,11 @@ def _train(args: argparse.Namespace) -> int:
     """``wganlab train``; under ``torchrun --nproc_per_node N -m wganlab train ...`` every process runs this."""
     from wganlab.distributed import from_environment, shutdown
 
+    group = from_environment()
     try:
-        return _train_in(args, from_environment())
+        code = _train_in(args, group)
+        group.barrier()  # leave the group together, not while rank 0 still writes its final plots
+        return code
     finally:
         shutdown()
 
