@@ -340,14 +340,14 @@ class Trainer:
     def _fixed_real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The same ``n`` real samples (and labels) for a seed, drawn without touching training's RNG or data
         order: the diversity baseline and the virtual-batch-norm reference batch."""
-        images = getattr(self.data, "images", None)
+        images = getattr(self.source, "images", None)
         if images is not None:
             index = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.config.seed))[:n]
-            labels = getattr(self.data, "labels", None)
+            labels = getattr(self.source, "labels", None)
             return (to_float(images[index.to(images.device)], self.config.data.pixel_range),
                     None if labels is None else labels[index.to(labels.device)])
         with isolated_rng(self.config.seed + 4, self.device):
-            return self.data.sample(n), None
+            return self.source.sample(n), None  # the whole draw, on every process
 
     @torch.no_grad()
     def _fixed_samples(self, n: int | None = None) -> torch.Tensor:
