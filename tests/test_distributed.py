@@ -80,7 +80,7 @@ def test_replay_is_refused_across_processes(tmp_path: Path) -> None:
     from wganlab.train import Trainer
 
     config = tiny_toy("tricks.replay.mode=pool", preset="dcgan")
-    with pytest.raises(ConfigError, match="tricks.replay keeps one process's past fakes"):
+    with pytest.raises(ConfigError, match=r"tricks\.replay keeps one process's past fakes"):
         Trainer(config, tmp_path, tensorboard=False, group=Distributed(0, 2))
 
 
