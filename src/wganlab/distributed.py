@@ -9,7 +9,10 @@ Every random draw of a step (real batch, latents, labels, interpolation weights,
 *global* batch from one stream that all processes share, and each process keeps its own slice. So no two
 processes see the same noise, and N processes train the same run that one process trains with the same global
 batch (up to float summation order) — a run's result does not depend on how many processes trained it.
-Batch norm is the exception: each process normalises its own shard unless ``sync_batch_norm`` is set (GPU).
+Batch norm is the exception: each process normalises its own shard unless ``sync_batch_norm`` is set (GPU), and
+rank 0's running statistics are the ones its samples, evaluations and checkpoints use (a resumed run gives them to
+every process). Everything else — weights, optimizer states, spectral norm's vectors, EMA weights — stays identical
+on every process by construction, so nothing is broadcast during training.
 """
 
 from __future__ import annotations
@@ -93,14 +96,6 @@ class Distributed:
         value = torch.tensor([1 if flag else 0], device=device)
         dist.all_reduce(value, op=dist.ReduceOp.MAX)
         return bool(value.item())
-
-    def broadcast_buffers(self, module: torch.nn.Module) -> None:
-        """Give every process rank 0's buffers (batch-norm running statistics), as DDP does."""
-        if not self.enabled:
-            return
-        for buffer in module.buffers():
-            if buffer.is_floating_point() or buffer.dtype == torch.long:
-                dist.broadcast(buffer, src=0)
 
     def broadcast_object(self, value: Any) -> Any:
         """Rank 0's ``value`` on every process (a run directory, an error message)."""
