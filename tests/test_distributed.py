@@ -87,13 +87,21 @@ def test_replay_is_refused_across_processes(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------- real torchrun jobs
 
 
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}  # the same kernels, so the same rounding, in every job
+
+
+def _wganlab(processes: int) -> list[str]:
+    """``python -m wganlab``, or the same under ``torchrun`` with ``processes`` workers."""
+    if processes == 1:
+        return [sys.executable, "-m", "wganlab"]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+            "-m", "wganlab"]
+
+
 def _train(run_dir: Path, args: list[str], processes: int, resume: bool = False) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the same kernels, so the same rounding, in every job
-    head = [sys.executable, "-m", "wganlab"] if processes == 1 else \
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-         "-m", "wganlab"]
     where = ["--resume", str(run_dir)] if resume else ["--run-dir", str(run_dir)]
-    done = subprocess.run([*head, "train", *where, *args], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([*_wganlab(processes), "train", *where, *args], env=ONE_THREAD, capture_output=True,
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -134,10 +142,9 @@ def test_two_processes_train_the_same_run_as_one_with_the_same_global_batch(tmp_
 
 @pytest.mark.slow
 def test_a_batch_that_does_not_split_is_refused_on_every_process(tmp_path: Path) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           "-m", "wganlab", "train", "wgan-gp", *RUN, "batch_size=63", "steps=2",
-                           "--run-dir", str(tmp_path / "run")], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([*_wganlab(2), "train", "wgan-gp", *RUN, "batch_size=63", "steps=2",
+                           "--run-dir", str(tmp_path / "run")], env=ONE_THREAD, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode != 0
     assert done.stderr.count("wganlab: error: batch_size=63 does not split evenly over 2 processes") == 2
 
@@ -151,10 +158,8 @@ def test_ctrl_c_stops_every_process_at_the_same_step_with_a_checkpoint(tmp_path:
     from wganlab.checkpoint import list_checkpoints
 
     run_dir = tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    job = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                            "-m", "wganlab", "train", "wgan-gp", *RUN, "steps=1000000", "checkpoint_every=100000",
-                            "log_every=20", "--run-dir", str(run_dir)], env=env, start_new_session=True,
+    job = subprocess.Popen([*_wganlab(2), "train", "wgan-gp", *RUN, "steps=1000000", "checkpoint_every=100000",
+                            "log_every=20", "--run-dir", str(run_dir)], env=ONE_THREAD, start_new_session=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(_read_lines(run_dir / "metrics.jsonl")) < 3:

@@ -233,8 +233,8 @@ class RunConfig:
     channels_last: bool = _opt(True, why="convolutions on NHWC tensors: 12-18% faster DCGAN steps on this CPU, "
                                "and what GPU tensor cores want; no effect on MLPs")
     compile: str = _opt("off", choices=("off", "default", "reduce-overhead", "max-autotune"),
-                        why="torch.compile mode for the generator, and for the critic unless a gradient penalty "
-                        "needs its double backward, which compiled graphs do not support")
+                        why="torch.compile mode for the generator and the critic; the gradient penalty's pass "
+                        "stays eager, as compiled graphs have no double backward")
     sync_batch_norm: bool = _opt(False, why="under torchrun on GPUs, batch norm over the global batch "
                                  "(torch.nn.SyncBatchNorm) instead of each process's shard")
 

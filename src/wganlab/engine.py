@@ -51,11 +51,7 @@ class NetworkRunner:
     def __call__(self, *args: torch.Tensor, eager: bool = False) -> torch.Tensor:
         """The network's output in float32. ``eager`` bypasses compilation: needed where the caller takes a
         double backward (the gradient penalty), which compiled graphs do not support."""
-        first, *rest = args
-        forward = self.network if eager else self.compiled
-        with self.autocast():
-            out = forward(self.layout(first), *rest)
-        return out.float()
+        return self.call(self.network if eager else self.compiled, *args)
 
     def call(self, method: Callable[..., torch.Tensor], *args: torch.Tensor, **kwargs: object) -> torch.Tensor:
         """Another entry point of the network (e.g. ``features``), under the same precision and layout."""

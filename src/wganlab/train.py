@@ -385,12 +385,11 @@ class Trainer:
     def check_finite(self, record: dict[str, Any] | None = None) -> None:
         """Raise :class:`TrainingDiverged` naming the first step and quantity that went NaN or infinite."""
         first = int(self._first_bad_step)
-        if first >= 0:
+        if self.group.any(first >= 0, self.device):  # every process raises, so none waits for the others
+            if first < 0:
+                raise TrainingDiverged(f"a loss became NaN or infinite on another process by step {self.step}")
             keys = [k for k, bad in zip(STAT_KEYS, self._first_bad_keys.tolist(), strict=True) if bad]
-            if self.group.any(True, self.device):  # every process raises, so none waits for the others
-                raise TrainingDiverged(f"{keys[0]} became NaN or infinite at step {first + 1}")
-        elif self.group.any(False, self.device):
-            raise TrainingDiverged(f"a loss became NaN or infinite on another process by step {self.step}")
+            raise TrainingDiverged(f"{keys[0]} became NaN or infinite at step {first + 1}")
         for key in ("d_grad_norm", "g_grad_norm"):
             if record is not None and not np.isfinite(record[key]):
                 raise TrainingDiverged(f"{key} became {record[key]} at step {self.step}")
