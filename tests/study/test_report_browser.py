@@ -17,11 +17,11 @@ from wganlab.study.spec import load_study
 
 STUDY = """
     name: browser-check
-    description: one variant on a toy and on digits, two seeds
+    description: two variants on a toy and on digits, two seeds
     set: {steps: 12, model.width: 8, batch_size: 16, log_every: 4, sample_every: 4, checkpoint_every: 4,
           eval_every: 4, eval_samples: 64}
     axes:
-      variant: [gan]
+      variant: [gan, {name: GAN-B, preset: dcgan}]
       data: [8gaussians, mnist]
       seed: [0, 1]
     evaluation: {samples: 200}
@@ -49,8 +49,9 @@ def report(tmp_path_factory):
 def test_report_is_self_contained(report):
     page = report.read_text(encoding="utf-8")
     assert "<script" not in page and "http://" not in page and "https://" not in page
-    for section in ("Summary", "over training", "Losses and Wasserstein estimate", "Samples", "Class coverage",
-                    "Time", "Training health", "Exact configurations", "Package versions"):
+    for section in ("Which is better, and how sure", "Samples side by side", "Every pair", "Summary", "over training",
+                    "Losses and Wasserstein estimate", "Samples", "Class coverage", "Time", "Training health",
+                    "Exact configurations", "Package versions"):
         assert section in page, section
     assert "data:image/gif;base64," in page  # the training GIF
 
@@ -68,9 +69,24 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
         decoded = page.evaluate("""async () => Promise.all(Array.from(document.images).map(async (img) => {
             try { await img.decode(); return img.naturalWidth > 0 && img.naturalHeight > 0; }
             catch (e) { return false; } }))""")
+        verdicts = page.locator("li.verdict").all_inner_texts()
+        side = page.evaluate("""() => Array.from(document.querySelectorAll('figure.side')).map(f => {
+            const img = f.querySelector('img'); const box = img.getBoundingClientRect();
+            return [f.innerText, img.complete && img.naturalWidth > 0, box.width > 100 && box.height > 100]; })""")
+        order = page.evaluate("""() => ['Which is better', 'Samples side by side', 'Summary'].map(t =>
+            Array.from(document.querySelectorAll('h2')).findIndex(h => h.innerText.startsWith(t)))""")
         screenshot = page.screenshot(full_page=True)
         browser.close()
     assert problems == []
+    # the answer first: a sentence per dataset and primary metric, before the samples and the tables
+    assert any(v.startswith("8gaussians: ") and "modes" in v for v in verdicts), verdicts
+    assert any(v.startswith("mnist: ") and "FID" in v for v in verdicts), verdicts
+    assert all("2 seeds the intervals cannot separate" in v or "no difference" in v for v in verdicts), verdicts
+    assert order == sorted(order) and order[0] >= 0, order
+    # every variant's samples, side by side, shown at a readable size
+    names = sorted(text.split(" ")[0] for text, _, _ in side)
+    assert names == ["GAN-B", "GAN-B", "gan", "gan"], side
+    assert all(ok and big for _, ok, big in side), side
     assert len(decoded) >= 10 and all(decoded), decoded
     pixels = np.asarray(Image.open(io.BytesIO(screenshot)).convert("L"), dtype=np.float64)
     assert pixels.shape[0] > 2000  # the whole page, not one screen

@@ -19,6 +19,9 @@ import numpy as np
 from scipy import stats
 
 from wganlab.runlog import read_metrics
+from wganlab.study.compare import Ranking, rank_variants, verdict
+from wganlab.study.numbers import header as metric_header
+from wganlab.study.numbers import interval_text, plus_minus, value_text
 from wganlab.study.runner import RUNS_DIR, read_manifest
 from wganlab.study.spec import experiment_axes, experiment_of
 from wganlab.study.task import read_result
@@ -32,6 +35,8 @@ SKIPPED = {"step", "samples", "reference_samples", "classes_total", "modes_total
 TIMES = ("seconds_per_step", "train_seconds")
 CHECKPOINTS = ("final", "best")
 BEST_COLUMNS = ("fid", "w1", "modes_covered")  # the wide tables show the best checkpoint for these; the CSV for all
+PRIMARY = ("fid", "modes_covered", "w1")  # what variants are ranked by, in this order, where a dataset has them
+TOTALS = {"modes_covered": "modes_total", "classes_covered": "classes_total"}
 
 
 @dataclass(frozen=True)
@@ -51,12 +56,10 @@ class Interval:
     def high(self) -> float:
         return self.mean + self.half_width
 
-    def text(self) -> str:
-        """``mean ± half-width`` (4 and 2 significant digits); the mean alone for one seed."""
-        if self.n == 0:
-            return "–"
-        mean = _fmt(self.mean, 4)
-        return mean if self.n == 1 else f"{mean} ± {_fmt(self.half_width, 2)}"
+    def text(self, metric: str = "") -> str:
+        """``mean ± half-width`` with the digits the interval supports (:mod:`wganlab.study.numbers`); the mean
+        alone for one seed."""
+        return interval_text(self.mean, self.half_width, self.n, metric)
 
 
 def t_interval(values: list[float] | np.ndarray, confidence: float = 0.95) -> Interval:
@@ -176,14 +179,23 @@ def write_tables(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[Pat
     for row in rows:
         writer.writerow({k: (_csv(v) if isinstance(v, float) else v) for k, v in row.items()})
     csv_path.write_text(buffer.getvalue(), encoding="utf-8")
-    lines = [f"# {results.manifest['name']} ({results.manifest['scale']})", "",
-             "Mean ± half-width of the 95% t-interval over seeds; `final` is each run's last checkpoint, `best` the "
-             "checkpoint its in-training evaluation ranked best."]
+    found = comparisons(results)
+    lines = [f"# {results.manifest['name']} ({results.manifest['scale']})", "", "## Verdicts", ""]
+    lines += [f"- {c.sentence}" for c in found] or ["- No run has finished yet."]
+    lines += ["", "Mean ± half-width of the 95% t-interval over seeds, with the digits the interval supports; "
+              "`final` is each run's last checkpoint, `best` the checkpoint its in-training evaluation ranked best."]
     for data, (header, table) in tables_by_data(results, rows).items():
-        lines += ["", f"## {data}" if data else "", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(cells) + " |" for cells in table]
+        lines += ["", f"## {data}" if data else "", "", *_markdown(header, table)]
+    for comparison in found:
+        ranking = comparison.ranking
+        lines += ["", f"### {ranking.dataset + ': ' if ranking.dataset else ''}pairs by {ranking.metric}", "",
+                  f"Ranked: {ranking_line(comparison)}", "", *_markdown(*comparison_table(comparison))]
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_path, md_path
+
+
+def _markdown(header: list[str], table: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *["| " + " | ".join(c) + " |" for c in table]]
 
 
 def wide_table(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -201,8 +213,8 @@ def wide_table(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[list[
         group = tuple(row[a] for a in axes)
         by_group[group][(row["metric"], row["checkpoint"])] = row["interval"]
         seeds[group] = f"{row['seeds']}/{row['runs']}"
-    header = [*axes, "seeds", *[m if c == "run" else f"{m} ({c})" for m, c in columns]]
-    table = [[*group, seeds[group], *[cells[c].text() if c in cells else "–" for c in columns]]
+    header = [*axes, "seeds", *[metric_header(m, c) for m, c in columns]]
+    table = [[*group, seeds[group], *[cells[c].text(c[0]) if c in cells else "–" for c in columns]]
              for group, cells in by_group.items()]
     return header, table
 
@@ -213,6 +225,75 @@ def tables_by_data(results: StudyResults, rows: list[dict[str, Any]]) -> dict[st
         return {"": wide_table(results, rows)}
     datasets = list(dict.fromkeys(row["data"] for row in rows))
     return {name: wide_table(results, [r for r in rows if r["data"] == name]) for name in datasets}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The variants of one dataset ranked by one metric, with each variant's final values over seeds."""
+
+    ranking: Ranking
+    values: dict[str, list[float]]
+
+    @property
+    def sentence(self) -> str:
+        return verdict(self.ranking, self.values)
+
+
+def comparisons(results: StudyResults) -> list[Comparison]:
+    """For each dataset and each primary metric it reports (:data:`PRIMARY`), the variants ranked by their final
+    checkpoints with every pair compared (:mod:`wganlab.study.compare`). A variant is an experiment's labels other
+    than the dataset, so any study axis (variant, trick, kernel size) is compared the same way."""
+    axes = results.group_axes
+    by_data: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
+    for run in results.runs:
+        if run.result is None:
+            continue
+        labels = dict(zip(axes, run.group, strict=True))
+        dataset = labels.pop("data", "")
+        by_data[dataset][", ".join(labels.values()) or dataset].append(run)
+    out = []
+    for dataset, variants in by_data.items():
+        everyone = [r for runs in variants.values() for r in runs]
+        for metric in PRIMARY:
+            values = {name: [v for v in (run_value(r, metric) for r in runs) if v is not None]
+                      for name, runs in variants.items()}
+            values = {k: v for k, v in values.items() if v}
+            if not values:
+                continue
+            total = next((((r.result or {}).get("final") or {}).get(TOTALS[metric]) for r in everyone
+                          if metric in TOTALS), None)
+            out.append(Comparison(rank_variants(dataset, metric, values, total), values))
+    return out
+
+
+def comparison_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Every pair of one ranking: the difference of means with its 95% Welch interval, raw and Holm p-values."""
+    ranking = comparison.ranking
+    metric = ranking.metric
+    header = ["pair", f"difference of means ({metric_header(metric)})", "95% interval", "p (raw)",
+              "p (Holm)", "test", "seeds", "verdict"]
+    rows = []
+    for pair in ranking.pairs:
+        half = (pair.high - pair.low) / 2
+        interval = f"{value_text(pair.low, metric)} to {value_text(pair.high, metric)}" if math.isfinite(half) \
+            else "–"
+        rows.append([f"{pair.first} − {pair.second}", plus_minus(pair.difference, half, metric), interval,
+                     _p(pair.p_value), _p(pair.p_holm), pair.test, f"{pair.n_first} vs {pair.n_second}",
+                     "different" if pair.significant else "not separable"])
+    return header, rows
+
+
+def ranking_line(comparison: Comparison) -> str:
+    """``1. wgan-gp 8 · 2. wgan-sn 7.6 · ...``: the order by mean, best first."""
+    ranking = comparison.ranking
+    return " · ".join(f"{i}. {name} {value_text(mean, ranking.metric)}"
+                      for i, (name, mean, _) in enumerate(ranking.order, start=1))
+
+
+def _p(p: float) -> str:
+    if not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def curve(runs: list[RunRecord], key: str, confidence: float = 0.95) -> dict[str, np.ndarray] | None:
@@ -239,10 +320,6 @@ def curve(runs: list[RunRecord], key: str, confidence: float = 0.95) -> dict[str
         seconds.append(float(np.mean(secs)) if secs else math.nan)
     return {"step": np.array(steps), "mean": np.array(mean), "low": np.array(low), "high": np.array(high),
             "seconds": np.array(seconds), "n": len(series)}
-
-
-def _fmt(value: float, digits: int) -> str:
-    return f"{value:.{digits}g}" if math.isfinite(value) else "nan"
 
 
 def _csv(value: float) -> str:

@@ -21,16 +21,21 @@ import numpy as np
 from wganlab.fileio import atomic_output, read_json
 from wganlab.study import figures
 from wganlab.study.aggregate import (
+    Comparison,
     RunRecord,
     StudyResults,
     collect,
+    comparison_table,
+    comparisons,
     lower_is_better,
     primary_metric,
+    ranking_line,
     run_value,
     summarize,
     tables_by_data,
     write_tables,
 )
+from wganlab.study.numbers import metric_info, value_text
 from wganlab.study.task import ERROR_FILE
 
 REPORT_FILE = "report.html"
@@ -46,7 +51,7 @@ th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-nume
 img{max-width:100%;border:1px solid #eee} .pair{display:flex;gap:1rem;flex-wrap:wrap}
 .pair figure{margin:0} figcaption{font-size:.8rem;color:#555} pre{background:#f7f7f7;padding:.6rem;
 overflow-x:auto;font-size:.78rem} .note{color:#555;font-size:.9rem} .bad{color:#a00}
-.wide{overflow-x:auto}
+.wide{overflow-x:auto} li.verdict{margin:.35rem 0;font-size:1.05rem} figure.side img{width:260px}
 """
 
 
@@ -56,9 +61,13 @@ def build_report(out: Path) -> Path:
     rows = summarize(results)
     write_tables(results, rows)
     manifest = results.manifest
+    found = comparisons(results)
     parts = [f"<h1>{_e(manifest['name'])} <small>({_e(manifest['scale'])} scale)</small></h1>",
              f"<p>{_e(manifest.get('description', ''))}</p>", _status(results)]
+    parts += _verdicts(found)
+    parts += _side_by_side(results)
     parts += _summary(results, rows)
+    parts += _pairs(found)
     parts += _curves(results)
     parts += _losses(results)
     parts += _samples(results)
@@ -88,6 +97,61 @@ def _status(results: StudyResults) -> str:
     else:
         text += ".</p>"
     return text
+
+
+def _verdicts(found: list[Comparison]) -> list[str]:
+    """The answer first: one sentence per dataset and primary metric (:func:`wganlab.study.compare.verdict`)."""
+    if not found:
+        return []
+    items = "".join(f"<li class=verdict>{_e(c.sentence)}</li>" for c in found)
+    return ["<h2>Which is better, and how sure</h2>", f"<ul>{items}</ul>",
+            "<p class=note>Each sentence compares the final checkpoints over seeds: differences of means with "
+            "Welch's t-test (the exact permutation test where no seed varied), p-values Holm-corrected over every "
+            "pair of the same dataset and metric; \"no difference detectable\" means these seeds cannot separate "
+            "the variants, not that they are equal. Every pair is in the tables below.</p>"]
+
+
+def _side_by_side(results: StudyResults) -> list[str]:
+    """Every variant's fixed-noise samples at the last step, one row per dataset (the typical seed of each)."""
+    rows: dict[str, list[str]] = {}
+    axes = results.group_axes
+    for group, runs in results.groups().items():
+        done = results.finished(runs)
+        if not done:
+            continue
+        labels = dict(zip(axes, group, strict=True))
+        dataset = labels.pop("data", "")
+        typical, _ = _typical_and_best(done)
+        frames = sorted((typical.run_dir / "samples").glob("step_*.png"))
+        if frames:
+            name = ", ".join(labels.values()) or dataset
+            rows.setdefault(dataset, []).append(
+                f"<figure class=side><img alt='samples of {_e(name)}' src='data:image/png;base64,"
+                f"{base64.b64encode(frames[-1].read_bytes()).decode()}'><figcaption><b>{_e(name)}</b> "
+                f"({_e(typical.name)}, typical seed)</figcaption></figure>")
+    if not rows:
+        return []
+    parts = ["<h2>Samples side by side</h2><p class=note>The last step's fixed-noise samples of each variant's "
+             "typical run (the median seed by the primary metric).</p>"]
+    for dataset, figures_html in rows.items():
+        parts.append((f"<h3>{_e(dataset)}</h3>" if dataset else "") + f"<div class=pair>{''.join(figures_html)}</div>")
+    return parts
+
+
+def _pairs(found: list[Comparison]) -> list[str]:
+    if not found:
+        return []
+    parts = ["<h2>Every pair</h2>"]
+    for comparison in found:
+        ranking = comparison.ranking
+        header, table = comparison_table(comparison)
+        head = "".join(f"<th>{_e(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td class={'num' if 0 < i < 7 else 'lab'}>{_e(c)}</td>"
+                                        for i, c in enumerate(cells)) + "</tr>" for cells in table)
+        title = f"{ranking.dataset}: {ranking.metric}" if ranking.dataset else ranking.metric
+        parts.append(f"<h3>{_e(title)}</h3><p>Ranked: {_e(ranking_line(comparison))}</p>"
+                     f"<div class=wide><table><tr>{head}</tr>{body}</table></div>")
+    return parts
 
 
 def _summary(results: StudyResults, rows: list[dict[str, Any]]) -> list[str]:
@@ -167,7 +231,8 @@ def _frame(run: RunRecord, role: str) -> str:
         return ""
     metric = primary_metric([run])
     value = run_value(run, metric) if metric else None
-    caption = f"{role}: {run.name}" + (f", final {metric} {value:.4g}" if value is not None else "")
+    caption = f"{role}: {run.name}" + (f", final {metric_info(metric).label} {value_text(value, metric)}"
+                                       if value is not None else "")
     return (f"<figure><img alt='{_e(role)} samples' src='data:image/png;base64,"
             f"{base64.b64encode(frames[-1].read_bytes()).decode()}'><figcaption>{_e(caption)}</figcaption></figure>")
 

@@ -1,0 +1,147 @@
+"""Numbers for people: each metric's name, unit and direction, and values printed with the digits their
+interval supports.
+
+A mean over 3 seeds with a 95% half-width of 9 is "72 ± 9", not "71.83 ± 9.127" nor "1880 ± 2.9e+03": the
+half-width keeps one significant digit (two when it starts with a 1, so 0.14 is not rounded to 0.1), and the
+mean is rounded to the same decimal place. Tables never use scientific notation; large numbers get thousands
+separators; counts over seeds with no spread stay whole numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How a metric reads in a table and a sentence."""
+
+    label: str  # column header
+    lower_is_better: bool
+    scale: float = 1.0  # shown as value x scale (KID x 10^3)
+    count: bool = False  # whole numbers per run (modes, classes)
+    unit: str = ""  # after the value in sentences ("of 8" is added for counts that know their total)
+    noun: str = ""  # "modes", for "covers more modes than"
+    bounds: tuple[float, float] | None = None  # the range every run's value lies in
+
+    @property
+    def direction(self) -> str:
+        return "lower is better" if self.lower_is_better else "higher is better"
+
+
+METRIC_INFO: dict[str, MetricInfo] = {
+    "fid": MetricInfo("FID", True, bounds=(0.0, math.inf)),
+    # Not x10^3: that custom fits Inception features (KID about 0.01); on wganlab's 28-px feature networks KID is
+    # in the hundreds, and a fixed scale per metric keeps every table's header true.
+    "kid": MetricInfo("KID", True),
+    "w1": MetricInfo("W1 to real points", True, bounds=(0.0, math.inf)),
+    "modes_covered": MetricInfo("modes covered", False, count=True, noun="modes", bounds=(0.0, math.inf)),
+    "high_quality": MetricInfo("high-quality share", False, bounds=(0.0, 1.0)),
+    "classes_covered": MetricInfo("classes covered", False, count=True, noun="classes", bounds=(0.0, math.inf)),
+    "class_kl": MetricInfo("class KL to real", True, bounds=(0.0, math.inf)),
+    "modes_kl": MetricInfo("mode KL to uniform", True, bounds=(0.0, math.inf)),
+    "precision": MetricInfo("precision", False, bounds=(0.0, 1.0)),
+    "recall": MetricInfo("recall", False, bounds=(0.0, 1.0)),
+    "density": MetricInfo("density", False, bounds=(0.0, math.inf)),
+    "coverage": MetricInfo("coverage", False, bounds=(0.0, 1.0)),
+    "seconds_per_step": MetricInfo("ms per generator step", True, scale=1000.0),
+    "train_seconds": MetricInfo("training s per run", True),
+}
+
+
+def metric_info(name: str) -> MetricInfo:
+    """The known metric's description, or a plain one (lower is better) for any other logged number."""
+    return METRIC_INFO.get(name) or MetricInfo(name.replace("_", " "), True)
+
+
+def header(name: str, checkpoint: str | None = None) -> str:
+    """``FID, final (lower is better)``: what the column holds, which checkpoint, and which way is good."""
+    info = metric_info(name)
+    where = f", {checkpoint}" if checkpoint and checkpoint != "run" else ""
+    return f"{info.label}{where} ({info.direction})"
+
+
+def number(value: float, decimals: int | None = None) -> str:
+    """A value in fixed notation with thousands separators: 3 significant digits unless ``decimals`` is given."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if decimals is None:  # significant digits: trailing zeros say nothing (3, not 3.00)
+        text = f"{value:,.{significant_decimals(value, 3)}f}"
+        return _no_negative_zero(text.rstrip("0").rstrip(".") if "." in text else text)
+    return _no_negative_zero(f"{value:,.{decimals}f}")
+
+
+def significant_decimals(value: float, digits: int) -> int:
+    """Decimal places that show ``digits`` significant digits of ``value`` (0 for values of that many digits)."""
+    if value == 0 or not math.isfinite(value):
+        return 0
+    return max(0, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def uncertainty_decimals(half_width: float) -> int | None:
+    """Decimal places of a half-width rounded to 1 significant digit (2 when its first digit is a 1); None for
+    a half-width of 0 or NaN. Negative results mean rounding left of the point (tens, hundreds)."""
+    if not math.isfinite(half_width) or half_width <= 0:
+        return None
+    exponent = math.floor(math.log10(half_width))
+    leading = half_width / 10**exponent
+    if round(leading) >= 10:  # 0.96 rounds to 1.0: one place to the left
+        exponent += 1
+        leading = 1.0
+    return -(exponent - 1) if round(leading, 6) < 2 else -exponent
+
+
+def interval_text(mean: float, half_width: float, n: int, name: str = "") -> str:
+    """``mean ± half-width`` of ``n`` seeds with the digits the interval supports; the mean alone for one seed
+    (whose spread is unknown) or when every seed agreed; ``–`` when there is no value."""
+    if n == 0:
+        return "–"
+    return plus_minus(mean, half_width if n > 1 else math.nan, name)
+
+
+def plus_minus(value: float, half_width: float, name: str = "") -> str:
+    """``value ± half-width`` rounded to the half-width's digits; the value alone when the half-width is NaN or 0."""
+    info = metric_info(name)
+    if value is None or not math.isfinite(value):
+        return "–"
+    value, half_width = value * info.scale, half_width * info.scale
+    places = uncertainty_decimals(half_width)
+    if places is None:  # no spread known
+        if info.count and float(value).is_integer():
+            return number(value, 0)
+        return number(value, 1 if info.count else None)
+    if info.count:
+        places = min(max(places, 0), 1)  # a mean of whole counts: whole numbers or one decimal
+    elif places < 0 and half_width >= abs(value):  # keep the mean visible: 1,900 ± 2,900, not 2,000 ± 3,000
+        places = min(0, -(math.floor(math.log10(half_width)) - 1))
+    if places >= 0:
+        return f"{number(value, places)} ± {number(half_width, places)}"
+    step = 10.0 ** (-places)  # round to tens, hundreds, ...
+    return f"{number(round(value / step) * step, 0)} ± {number(round(half_width / step) * step, 0)}"
+
+
+def value_text(value: float, name: str = "") -> str:
+    """One value of a metric as a sentence shows it: 3 significant digits, counts to one decimal."""
+    info = metric_info(name)
+    if value is None or not math.isfinite(value):
+        return "–"
+    scaled = value * info.scale
+    if info.count:
+        return number(scaled, 0 if float(scaled).is_integer() else 1)
+    return number(scaled, None if abs(scaled) < 1000 else 0)
+
+
+def p_text(p: float) -> str:
+    """``p = 0.002``, ``p < 0.001``, ``p = 0.31``: two significant digits, never scientific notation."""
+    if p is None or not math.isfinite(p):
+        return "p = –"
+    if p < 0.001:
+        return "p < 0.001"
+    if p >= 0.995:
+        return "p = 1"
+    return f"p = {number(p, max(2, significant_decimals(p, 2)) if p < 0.1 else 2)}"
+
+
+def _no_negative_zero(text: str) -> str:
+    return text[1:] if text.startswith("-") and text.strip("-0.,") == "" else text

@@ -1,0 +1,70 @@
+"""Numbers for people: the digits an interval supports, no scientific notation, counts as counts."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from wganlab.study.numbers import header, interval_text, number, p_text, plus_minus, uncertainty_decimals, value_text
+
+
+@pytest.mark.parametrize(("mean", "half", "n", "metric", "expected"), [
+    (71.83, 9.127, 3, "fid", "72 ± 9"),  # one significant digit of the half-width, the mean to the same place
+    (12.5, 0.96, 3, "fid", "12.5 ± 1.0"),  # 0.96 rounds up to 1.0: two digits, since it starts with a 1
+    (0.55, 0.14, 3, "precision", "0.55 ± 0.14"),  # a leading 1 keeps two digits
+    (150.0, 40.0, 3, "fid", "150 ± 40"),
+    (15_710.0, 4_300.0, 3, "fid", "16,000 ± 4,000"),  # thousands separators, rounded to the thousands
+    (1_880.0, 2_900.0, 2, "fid", "1,900 ± 2,900"),  # never 1.88e+03 ± 2.9e+03, and the mean stays visible
+    (7.667, 0.6, 3, "modes_covered", "7.7 ± 0.6"),
+    (3.0, 38.0, 2, "modes_covered", "3 ± 38"),  # counts are never rounded to tens
+    (8.0, 0.0, 3, "modes_covered", "8"),  # every seed agreed: a whole count
+    (10.0, math.nan, 1, "classes_covered", "10"),
+    (0.0123, 0.004, 3, "kid", "0.012 ± 0.004"),
+    (421.3, 160.0, 3, "kid", "420 ± 160"),
+    (1e-5, math.nan, 1, "fid", "0.00001"),  # one seed: three significant digits, fixed notation
+    (3.0, math.nan, 1, "", "3"),
+    (math.nan, 1.0, 3, "fid", "–"),
+    (5.0, 1.0, 0, "fid", "–"),
+])
+def test_interval_text_on_awkward_values(mean, half, n, metric, expected):
+    assert interval_text(mean, half, n, metric) == expected
+
+
+def test_no_scientific_notation_anywhere():
+    for value in (1e-5, 3.2e-4, 15_710.0, 1.571e4, 4.3e4, 2.5e7, -0.0):
+        for text in (number(value), value_text(value, "fid"), plus_minus(value, value / 3, "fid")):
+            assert "e" not in text.lower(), text
+    assert number(-0.0001, 2) == "0.00"  # no negative zero
+
+
+def test_uncertainty_decimals():
+    assert uncertainty_decimals(9.127) == 0
+    assert uncertainty_decimals(0.14) == 2
+    assert uncertainty_decimals(0.96) == 1
+    assert uncertainty_decimals(4_300) == -3
+    assert uncertainty_decimals(0.0) is None and uncertainty_decimals(math.nan) is None
+
+
+def test_headers_say_the_direction_and_the_scale():
+    assert header("fid", "final") == "FID, final (lower is better)"
+    assert header("modes_covered", "best") == "modes covered, best (higher is better)"
+    assert header("kid") == "KID (lower is better)"
+    assert header("seconds_per_step", "run") == "ms per generator step (lower is better)"
+
+
+def test_p_values():
+    assert p_text(0.0021) == "p = 0.0021"
+    assert p_text(0.00004) == "p < 0.001"
+    assert p_text(0.3123) == "p = 0.31"
+    assert p_text(0.049) == "p = 0.049"
+    assert p_text(1.0) == "p = 1"
+    assert p_text(math.nan) == "p = –"
+
+
+def test_values_in_sentences():
+    assert value_text(7.667, "modes_covered") == "7.7"
+    assert value_text(8.0, "modes_covered") == "8"
+    assert value_text(15_710.3, "fid") == "15,710"
+    assert value_text(42.123, "fid") == "42.1"
+    assert value_text(0.00123, "kid") == "0.00123"
