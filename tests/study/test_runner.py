@@ -135,3 +135,15 @@ def test_ctrl_c_stops_a_study_at_checkpoints_and_the_same_command_resumes(tmp_pa
     for name in stopped:
         steps = [json.loads(line)["step"] for line in (out / "runs" / name / "metrics.jsonl").open()]
         assert steps == list(range(5, 3001, 5))  # resumed, not restarted: every step logged once
+
+
+def test_longest_runs_start_first():
+    from wganlab.study.runner import _expected_cost
+
+    study = load_study("demo")
+    by_name = {spec.name: _expected_cost(spec) for spec in study.runs}
+    images = [cost for name, cost in by_name.items() if "__mnist__" in name]
+    toys = [cost for name, cost in by_name.items() if "__8gaussians__" in name]
+    assert min(images) > max(toys)  # image runs are the long ones
+    assert by_name["WGAN-GP__8gaussians__seed0"] == by_name["WGAN-WC__8gaussians__seed0"] > \
+        by_name["GAN__8gaussians__seed0"]  # 5 critic steps per generator step against 1

@@ -70,11 +70,44 @@ def test_a_scale_replaces_axis_values_and_adds_settings(tmp_path):
     ("axes: {variant: [gan, gan]}\n", "share the directory"),
     ("axes: {seed: [0]}\nwhen: [{match: {data: mnist}, set: {steps: 2}}]\n", "not an axis"),
     ("axes: {seed: [0]\n", "not valid YAML"),
+    ("axes: {seed: [0]}\nwhen: [{match: {seed: 0}, skip: yes please}]\n", "must be true or false"),
+    ("axes: {seed: [0]}\nwhen: [{match: {seed: 0}, sett: {steps: 2}}]\n", "unknown key 'sett'"),
 ])
 def test_bad_study_files_give_one_line_errors(tmp_path, text, message):
     with pytest.raises(StudyError, match=message) as err:
         load_study(write(tmp_path, text))
     assert "\n" not in str(err.value)
+
+
+SKIPPING = """
+    name: fewer-seeds-on-mnist
+    axes:
+      variant: [gan, wgan-gp]
+      data: [8gaussians, mnist]
+      seed: [0, 1, 2]
+    when:
+      - match: {data: mnist, seed: [1, 2]}
+        skip: true
+      - match: {data: mnist}
+        set: {steps: 20}
+"""
+
+
+def test_a_skip_rule_drops_the_matching_runs(tmp_path):
+    study = load_study(write(tmp_path, SKIPPING))
+    seeds = {(r.labels["data"], r.labels["seed"]) for r in study.runs}
+    assert seeds == {("8gaussians", "0"), ("8gaussians", "1"), ("8gaussians", "2"), ("mnist", "0")}
+    assert len(study.runs) == 2 * 4 and all(r.config().steps == 20 for r in study.runs if r.labels["data"] == "mnist")
+
+
+def test_the_demo_study_has_enough_seeds_for_its_verdicts():
+    study = load_study("demo")
+    seeds = {data: {r.labels["seed"] for r in study.runs if r.labels["data"] == data}
+             for data in ("8gaussians", "mnist")}
+    assert len(seeds["8gaussians"]) == 5 and len(seeds["mnist"]) == 3
+    assert {r.labels["variant"] for r in study.runs} == {"GAN", "WGAN-WC", "WGAN-GP", "WGAN-SN"}
+    widths = {r.config().model.width for r in study.runs if r.labels["data"] == "mnist"}
+    assert widths == {16}  # the same networks for every variant
 
 
 def test_unknown_scale_and_unknown_study_are_named(tmp_path):

@@ -17,7 +17,7 @@ from typing import Any
 from wganlab.errors import WganlabError
 from wganlab.fileio import read_json, write_json_atomic
 from wganlab.study.backends import Job, plan_placement, run_local, run_ray
-from wganlab.study.spec import Study
+from wganlab.study.spec import RunSpec, Study
 from wganlab.study.task import ERROR_FILE, run_state
 
 MANIFEST_FILE = "study.json"
@@ -68,6 +68,8 @@ def run_study(study: Study, out: Path, backend: str = "local", workers: int | No
             skipped += 1
             continue
         todo.append(Job(spec.name, str(run_dir), spec.preset, list(spec.overrides), study.evaluation_samples))
+    costs = {spec.name: _expected_cost(spec) for spec in study.runs}
+    todo.sort(key=lambda job: costs[job.name], reverse=True)  # longest first: no worker idles behind a long run
     placement = plan_placement(len(todo), workers)
     print(f"study {study.name} ({study.scale}): {len(study.runs)} runs, {skipped} already finished, {len(todo)} to "
           f"run on {backend} ({placement.workers} at a time x {placement.threads} threads"
@@ -86,6 +88,13 @@ def run_study(study: Study, out: Path, backend: str = "local", workers: int | No
               f"  ({time.perf_counter() - started:.0f} s)", file=log, flush=True)
     return {"runs": len(study.runs), "skipped": skipped, "ran": len(todo), "failed": failed,
             "interrupted": interrupted}
+
+
+def _expected_cost(spec: RunSpec) -> float:
+    """A rough relative cost, for ordering only: network passes times batch, images far above 2D points."""
+    config = spec.config()
+    passes = config.steps * (config.critic_steps + 1)
+    return passes * config.resolved_batch_size * (1.0 if config.is_toy else 100.0)
 
 
 def failed_runs(out: Path) -> dict[str, str]:

@@ -13,6 +13,8 @@ same networks and budget for all. The file says it once::
     when:                            # settings for the runs whose axis values match
       - match: {data: 8gaussians}
         set: {steps: 2000}
+      - match: {data: mnist, seed: 2}  # or no such run at all
+        skip: true
     evaluation: {samples: 10000}     # samples for each run's final (and best-checkpoint) metrics
     scales:                          # named variations: replace axes' values, add settings and rules
       quick: {axes: {seed: [0, 1]}, set: {steps: 200}}
@@ -41,6 +43,7 @@ VARIANT_AXIS = "variant"
 SEED_AXIS = "seed"
 TOP_KEYS = {"name", "description", "base", "set", "axes", "when", "evaluation", "scales"}
 SCALE_KEYS = {"axes", "set", "when", "evaluation", "description"}
+WHEN_KEYS = {"match", "set", "skip"}  # skip: true drops the matching runs (e.g. fewer seeds of an expensive dataset)
 
 
 def experiment_axes(axes: list[str]) -> list[str]:
@@ -160,9 +163,11 @@ def _expand(axes: dict[str, Any], base: str | None, settings: dict[str, Any],
         labels = {axis: _label(axis, value) for axis, value in combination}
         preset, overrides = base, [*_as_overrides(settings)]
         variant = dict(combination).get(VARIANT_AXIS)
-        for rule in rules:
-            if _matches(rule, labels):
-                overrides += _as_overrides(_mapping(rule.get("set"), "when ... set"))
+        matching = [rule for rule in rules if _matches(rule, labels)]
+        if any(rule.get("skip") is True for rule in matching):
+            continue
+        for rule in matching:
+            overrides += _as_overrides(_mapping(rule.get("set"), "when ... set"))
         if variant is not None:
             if isinstance(variant, dict):
                 preset = variant.get("preset", preset)
@@ -207,7 +212,10 @@ def _dir_part(axis: str, label: str) -> str:
 
 def _matches(rule: Any, labels: dict[str, str]) -> bool:
     if not isinstance(rule, dict) or "match" not in rule:
-        raise StudyError("every 'when' rule needs 'match: {axis: value}' and 'set: {key: value}'")
+        raise StudyError("every 'when' rule needs 'match: {axis: value}' and 'set: {key: value}' or 'skip: true'")
+    _check_keys(rule, WHEN_KEYS, "a 'when' rule")
+    if not isinstance(rule.get("skip", False), bool):
+        raise StudyError(f"'skip' in a 'when' rule must be true or false, got {rule['skip']!r}")
     match = _mapping(rule["match"], "when ... match")
     for axis, wanted in match.items():
         if axis not in labels:

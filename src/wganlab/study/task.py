@@ -73,7 +73,12 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
             "final": measure_checkpoint(path, None, evaluation_samples),
         }
         best = best_checkpoint_path(path)
-        result["best"] = measure_checkpoint(path, best, evaluation_samples) if best.is_file() else None
+        if not best.is_file():
+            result["best"] = None
+        elif trainer.best.get("step") == trainer.step:  # the best checkpoint is the final one: same weights
+            result["best"] = dict(result["final"])
+        else:
+            result["best"] = measure_checkpoint(path, best, evaluation_samples)
         result["wall_seconds"] = round(time.perf_counter() - started, 3)
         write_json_atomic(path / RESULT_FILE, result)
         return result
