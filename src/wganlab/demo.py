@@ -1,7 +1,8 @@
-"""``make demo``: the quick scale of the seed000 study, on 2 CPU cores in minutes.
+"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in about ten minutes.
 
-GAN, WGAN with weight clipping, WGAN-GP and WGAN-SN on the same networks, on the 8-gaussians toy and the embedded
-MNIST digits, two seeds each; then the seeds-averaged tables and the HTML report. Prints where the report is.
+GAN, WGAN with weight clipping, WGAN-GP and WGAN-SN on the same networks, on the 8-gaussians toy (5 seeds) and
+the embedded MNIST digits (3 seeds), each run trained until it converges at that budget; then the verdicts (which
+variant is better, and how sure), the seeds-averaged tables and the HTML report. Prints where the report is.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from wganlab.study.spec import load_study
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("runs/demo"))
-    parser.add_argument("--study", default="seed000", help="a shipped study or a study file (default seed000)")
-    parser.add_argument("--scale", default="quick")
+    parser.add_argument("--study", default="demo", help="a shipped study or a study file (default demo)")
+    parser.add_argument("--scale", default=None, help="one of the study's scales (default: the study as written)")
     parser.add_argument("--workers", type=int, help="runs at once (default: one per core)")
     parser.add_argument("--fresh", action="store_true", help="delete earlier demo runs instead of reusing them")
     args = parser.parse_args(argv)
