@@ -109,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="rebuild a study's report.html and summary tables")
     report.add_argument("study_dir", type=Path, metavar="STUDY_DIR")
 
+    reproduce = commands.add_parser("reproduce", help="write docs/reproduction.md: each source claim re-measured",
+                                    description=("Judge each claim of the source studies (src/wganlab/study/"
+                                                 "claims.yaml) against the shipped studies' outputs and write the "
+                                                 "page: measured mean ± 95%% interval, seeds, CPU time, verdict."))
+    reproduce.add_argument("--root", type=Path, default=Path("runs/studies"),
+                           help="where 'wganlab study' wrote the studies (default runs/studies; the demo: runs/demo)")
+    reproduce.add_argument("--out", type=Path, default=Path("docs/reproduction.md"))
+
     commands.add_parser("presets", help="list the presets with one line each")
     return parser
 
@@ -126,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         handlers = {"train": _train, "sample": _sample, "export": _export, "data": _data, "eval": _eval,
-                    "study": _study, "report": _report, "classifier": _classifier, "presets": _presets}
+                    "study": _study, "report": _report, "reproduce": _reproduce, "classifier": _classifier,
+                    "presets": _presets}
         return handlers[args.command](args)
     except WganlabError as err:
         from wganlab.train import TrainingDiverged
@@ -315,6 +324,16 @@ def _report(args: argparse.Namespace) -> int:
     from wganlab.study.report import build_report
 
     print(build_report(args.study_dir))
+    return 0
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from wganlab.study.reproduction import reproduce
+
+    out, rows = reproduce(args.out, args.root)
+    for row in rows:
+        print(f"{row.verdict:>13}  {row.source}: {row.claim}")
+    print(out)
     return 0
 
 

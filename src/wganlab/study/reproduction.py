@@ -1,0 +1,199 @@
+"""``docs/reproduction.md``: the source studies' claims, each re-measured by a shipped study, with a verdict.
+
+The page is written only from study outputs (``result.json`` of every run), so its numbers cannot drift from the
+runs: ``wganlab reproduce`` reads ``claims.yaml`` beside this module, finds each claim's study directory, and
+decides the verdict by a rule stated in the claims file:
+
+- ``beats``: the variant the claim says is better beats the other at Holm-corrected p < 0.05 over seeds (the same
+  pairwise comparison as the study's report); the reverse disagrees; anything else is "not separable" with the
+  seeds there are.
+- ``reaches``: every named variant's 95% interval lies on the good side of a threshold (for W1 on a toy: a
+  multiple of the W1 between two independent real samples of the same size, the sampling floor).
+- ``unmeasured``: the claim cannot be measured here, or has not been yet, and the row says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wganlab.errors import WganlabError
+from wganlab.study.aggregate import StudyResults, collect, comparisons, run_value, t_interval
+from wganlab.study.numbers import metric_info, p_text, plus_minus, value_text
+from wganlab.study.runner import MANIFEST_FILE
+
+CLAIMS_FILE = Path(__file__).parent / "claims.yaml"
+DEFAULT_ROOT = Path("runs/studies")
+AGREES, DISAGREES, UNSEPARATED, UNMEASURED = "agrees", "disagrees", "not separable", "not measured"
+
+
+@dataclass
+class ClaimRow:
+    source: str
+    claim: str
+    study: str
+    seeds: str
+    cpu_time: str
+    measured: str
+    verdict: str
+    why: str = ""
+
+
+def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
+    tree = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    claims = tree.get("claims") if isinstance(tree, dict) else None
+    if not isinstance(claims, list):
+        raise WganlabError(f"'{path}' must hold 'claims:', a list of claims")
+    return claims
+
+
+def study_directory(claim: dict[str, Any], root: Path = DEFAULT_ROOT) -> Path:
+    """The claim's ``out`` (e.g. ``runs/demo``, where ``make demo`` writes), else ``ROOT/STUDY-full``, where
+    ``wganlab study STUDY`` writes by default."""
+    return Path(claim["out"]) if claim.get("out") else Path(root) / f"{claim['study']}-full"
+
+
+def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> ClaimRow:
+    """One row of the page: what was measured for this claim and whether it agrees."""
+    test = claim["test"]
+    row = ClaimRow(claim["source"], " ".join(str(claim["claim"]).split()), claim["study"], "–", "–", "–",
+                   UNMEASURED)
+    if test["kind"] == "unmeasured":
+        row.why = " ".join(str(test["reason"]).split())
+        return row
+    if results is None:
+        row.why = f"not run yet: `wganlab study {claim['study']} --out {where}`"
+        return row
+    datasets = test["data"] if isinstance(test["data"], list) else [test["data"]]
+    variants = test.get("variants") or [test["better"], test["worse"]]
+    runs = [r for r in results.runs if r.result is not None and r.labels.get("data") in datasets
+            and r.labels.get("variant") in variants]
+    if not runs:
+        row.why = f"the study at {where} has no finished run of {', '.join(variants)} on {', '.join(datasets)}"
+        return row
+    seeds = sorted({sum(1 for r in runs if r.labels["data"] == d and r.labels["variant"] == v)
+                    for d in datasets for v in variants})
+    row.seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
+    row.cpu_time = _minutes(sum(r.result.get("train_seconds", 0.0) for r in runs))
+    judged = [_judge_reaches(test, d, runs, results) if test["kind"] == "reaches" else
+              _judge_beats(test, d, results) for d in datasets]
+    row.measured = "; ".join(text for text, _ in judged)
+    verdicts = {v for _, v in judged}
+    row.verdict = DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
+    return row
+
+
+def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> tuple[str, str]:
+    metric = test["metric"]
+    info = metric_info(metric)
+    if "floor_multiple" in test:
+        floor = real_floor(dataset, metric, results.manifest.get("evaluation_samples", 2000))
+        threshold = float(test["floor_multiple"]) * floor
+        bound = (f"≤ {value_text(threshold, metric)} ({test['floor_multiple']} × real-vs-real "
+                 f"{value_text(floor, metric)})")
+    else:
+        threshold = float(test.get("at_most", test.get("at_least")))
+        bound = f"{'≤' if 'at_most' in test else '≥'} {value_text(threshold, metric)}"
+    parts, verdicts = [], []
+    for variant in test["variants"]:
+        values = [run_value(r, metric) for r in runs if r.labels["data"] == dataset and r.labels["variant"] == variant]
+        interval = t_interval([v for v in values if v is not None])
+        parts.append(f"{variant} {interval.text(metric)}")
+        good_side = (interval.high <= threshold) if info.lower_is_better else (interval.low >= threshold)
+        bad_side = (interval.low > threshold) if info.lower_is_better else (interval.high < threshold)
+        if interval.n > 1 and good_side:
+            verdicts.append(AGREES)
+        elif interval.n > 1 and bad_side:
+            verdicts.append(DISAGREES)
+        else:
+            verdicts.append(UNSEPARATED)
+    verdict = DISAGREES if DISAGREES in verdicts else AGREES if set(verdicts) == {AGREES} else UNSEPARATED
+    return f"{dataset} {info.label} (goal {bound}): {', '.join(parts)}", verdict
+
+
+def _judge_beats(test: dict[str, Any], dataset: str, results: StudyResults) -> tuple[str, str]:
+    metric, better, worse = test["metric"], test["better"], test["worse"]
+    found = [c for c in comparisons(results) if c.ranking.dataset == dataset and c.ranking.metric == metric]
+    pair = found[0].ranking.pair(better, worse) if found else None
+    if pair is None:
+        return f"{dataset}: {better} or {worse} has no {metric}", UNSEPARATED
+    means = {name: mean for name, mean, _ in found[0].ranking.order}
+    info = metric_info(metric)
+    text = (f"{dataset} {info.label}: {better} {value_text(means[better], metric)} vs {worse} "
+            f"{value_text(means[worse], metric)}, difference {_signed(pair, metric)}, {p_text(pair.p_holm)} (Holm)")
+    if not pair.significant:
+        return text, UNSEPARATED
+    better_is_better = (pair.difference < 0) == info.lower_is_better
+    return text, AGREES if better_is_better else DISAGREES
+
+
+def real_floor(dataset: str, metric: str, samples: int) -> float:
+    """The metric between two independent real samples of the evaluation's size: what a perfect generator gets."""
+    if metric != "w1":
+        raise WganlabError(f"floor_multiple is defined for w1 only, not {metric}")
+    import torch
+
+    from wganlab.config import DataConfig
+    from wganlab.data import make_source
+    from wganlab.fileio import isolated_rng
+    from wganlab.metrics.toy import wasserstein1_exact
+
+    source = make_source(DataConfig(name=dataset), torch.device("cpu"))
+    count = min(samples, 5000)  # as the evaluation does
+    with isolated_rng(0):
+        reference = source.sample(count)  # the same reference points the runs were measured against
+    with isolated_rng(1):
+        other = source.sample(count)
+    return wasserstein1_exact(other, reference)
+
+
+def build_page(rows: list[ClaimRow], command: str) -> str:
+    counts = {v: sum(r.verdict == v for r in rows) for v in (AGREES, DISAGREES, UNSEPARATED, UNMEASURED)}
+    lines = [
+        "# The studies' claims, re-measured",
+        "",
+        f"Written by `{command}` on {date.today().isoformat()} from the studies' outputs; do not edit by hand. "
+        "Each row is one claim of a source study, the shipped study that re-measures it, the seeds and CPU time "
+        "its runs took (training only), what was measured (mean ± 95% t-interval over seeds) and the verdict: "
+        "*agrees* / *disagrees* (decided by the rule in `src/wganlab/study/claims.yaml`: Holm-corrected p < 0.05 "
+        "for comparisons, the whole interval past the goal for thresholds), *not separable* (these seeds cannot "
+        "decide it) or *not measured* (and why).",
+        "",
+        f"{counts[AGREES]} agree, {counts[DISAGREES]} disagree, {counts[UNSEPARATED]} not separable, "
+        f"{counts[UNMEASURED]} not measured.",
+        "",
+        "| source | claim | study | seeds | CPU time | measured | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        verdict = f"**{row.verdict}**" + (f": {row.why}" if row.why else "")
+        lines.append(f"| {row.source} | {row.claim} | `{row.study}` | {row.seeds} | {row.cpu_time} | "
+                     f"{row.measured} | {verdict} |")
+    lines += ["", "Each study's report (`report.html` in its directory) shows the samples and curves behind its rows."]
+    return "\n".join(lines) + "\n"
+
+
+def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_FILE) -> tuple[Path, list[ClaimRow]]:
+    """Judge every claim against the study outputs under ``root`` (and ``runs/demo``) and write the page."""
+    rows, cache = [], {}
+    for claim in load_claims(claims_file):
+        where = study_directory(claim, root)
+        if where not in cache:
+            cache[where] = collect(where) if (where / MANIFEST_FILE).is_file() else None
+        rows.append(judge(claim, cache[where], where))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(build_page(rows, f"wganlab reproduce --out {out}"), encoding="utf-8")
+    return out, rows
+
+
+def _signed(pair, metric: str) -> str:
+    return plus_minus(pair.difference, (pair.high - pair.low) / 2, metric)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 600 else f"{seconds / 60:.1f} min"

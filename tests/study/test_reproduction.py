@@ -1,0 +1,86 @@
+"""docs/reproduction.md's verdicts: decided from study results by the rule each claim names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wganlab.study.aggregate import RunRecord, StudyResults
+from wganlab.study.reproduction import (
+    AGREES,
+    DISAGREES,
+    UNMEASURED,
+    UNSEPARATED,
+    build_page,
+    judge,
+    load_claims,
+    real_floor,
+    reproduce,
+)
+
+AXES = ["variant", "data", "seed"]
+
+
+def results(values: dict[tuple[str, str], list[float]], metric: str) -> StudyResults:
+    runs = []
+    for (variant, data), seeds in values.items():
+        for seed, value in enumerate(seeds):
+            labels = {"variant": variant, "data": data, "seed": str(seed)}
+            result = {"train_seconds": 30.0, "final": {metric: value, "modes_total": 8}}
+            runs.append(RunRecord(f"{variant}-{data}-{seed}", labels, "", Path("."), result))
+    return StudyResults(Path("."), {"axes": AXES, "evaluation_samples": 500, "name": "t", "scale": "full"}, runs)
+
+
+BEATS = {"source": "s", "claim": "GP covers more modes than the GAN", "study": "demo",
+         "test": {"kind": "beats", "data": "8gaussians", "metric": "modes_covered", "better": "GP", "worse": "GAN"}}
+
+
+def test_beats_agrees_disagrees_or_cannot_separate():
+    clear = results({("GP", "8gaussians"): [8, 8, 7, 8, 8], ("GAN", "8gaussians"): [3, 4, 2, 3, 4]}, "modes_covered")
+    row = judge(BEATS, clear, Path("x"))
+    assert row.verdict == AGREES and row.seeds == "5" and row.cpu_time == "5.0 min"
+    assert "GP 7.8 vs GAN 3.2" in row.measured and "(Holm)" in row.measured
+    reverse = results({("GP", "8gaussians"): [3, 4, 2, 3, 4], ("GAN", "8gaussians"): [8, 8, 7, 8, 8]},
+                      "modes_covered")
+    assert judge(BEATS, reverse, Path("x")).verdict == DISAGREES
+    noisy = results({("GP", "8gaussians"): [8, 2, 7], ("GAN", "8gaussians"): [3, 8, 2]}, "modes_covered")
+    assert judge(BEATS, noisy, Path("x")).verdict == UNSEPARATED
+
+
+def test_reaches_needs_the_whole_interval_past_the_goal():
+    claim = {"source": "s", "claim": "all fit", "study": "toy",
+             "test": {"kind": "reaches", "data": ["moons"], "metric": "w1", "variants": ["A", "B"], "at_most": 0.1}}
+    good = results({("A", "moons"): [0.05, 0.06, 0.04], ("B", "moons"): [0.07, 0.08, 0.06]}, "w1")
+    assert judge(claim, good, Path("x")).verdict == AGREES
+    bad = results({("A", "moons"): [0.05, 0.06, 0.04], ("B", "moons"): [0.3, 0.32, 0.31]}, "w1")
+    assert judge(claim, bad, Path("x")).verdict == DISAGREES
+    straddles = results({("A", "moons"): [0.05, 0.06, 0.04], ("B", "moons"): [0.02, 0.2, 0.09]}, "w1")
+    assert judge(claim, straddles, Path("x")).verdict == UNSEPARATED
+
+
+def test_unmeasured_and_not_yet_run_rows_say_why(tmp_path):
+    unmeasured = {"source": "s", "claim": "c", "study": "x", "test": {"kind": "unmeasured", "reason": "no data"}}
+    assert judge(unmeasured, None, tmp_path).why == "no data"
+    row = judge(BEATS, None, tmp_path / "demo")
+    assert row.verdict == UNMEASURED and f"wganlab study demo --out {tmp_path / 'demo'}" in row.why
+    page = build_page([row], "wganlab reproduce")
+    assert "0 agree, 0 disagree, 0 not separable, 1 not measured." in page and "| `demo` |" in page
+
+
+def test_the_real_floor_is_the_w1_of_two_real_samples():
+    floor = real_floor("8gaussians", "w1", 300)
+    assert 0 < floor < 0.2
+    with pytest.raises(Exception, match="w1 only"):
+        real_floor("8gaussians", "fid", 300)
+
+
+def test_every_shipped_claim_parses_and_names_a_shipped_study(tmp_path):
+    from wganlab.study.spec import shipped_studies
+
+    claims = load_claims()
+    assert len(claims) >= 10
+    assert {c["study"] for c in claims} <= set(shipped_studies())
+    out, rows = reproduce(tmp_path / "reproduction.md", tmp_path / "nothing-here")
+    assert out.is_file() and len(rows) == len(claims)
+    assert all(r.why for r in rows if r.verdict == UNMEASURED)
