@@ -84,3 +84,12 @@ def test_every_shipped_claim_parses_and_names_a_shipped_study(tmp_path):
     out, rows = reproduce(tmp_path / "reproduction.md", tmp_path / "nothing-here")
     assert out.is_file() and len(rows) == len(claims)
     assert all(r.why for r in rows if r.verdict == UNMEASURED)
+
+
+def test_reaches_all_modes_reads_the_total_from_the_runs():
+    claim = {"source": "s", "claim": "every mode", "study": "toy",
+             "test": {"kind": "reaches", "data": ["8gaussians"], "metric": "modes_covered", "variants": ["A"],
+                      "at_least": "all"}}
+    assert judge(claim, results({("A", "8gaussians"): [8, 8, 8]}, "modes_covered"), Path("x")).verdict == AGREES
+    row = judge(claim, results({("A", "8gaussians"): [4, 5, 3]}, "modes_covered"), Path("x"))
+    assert row.verdict == DISAGREES and "goal all 8" in row.measured

@@ -51,7 +51,7 @@ th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-nume
 img{max-width:100%;border:1px solid #eee} .pair{display:flex;gap:1rem;flex-wrap:wrap}
 .pair figure{margin:0} figcaption{font-size:.8rem;color:#555} pre{background:#f7f7f7;padding:.6rem;
 overflow-x:auto;font-size:.78rem} .note{color:#555;font-size:.9rem} .bad{color:#a00}
-.wide{overflow-x:auto} li.verdict{margin:.35rem 0;font-size:1.05rem} figure.side img{width:260px}
+.wide{overflow-x:auto} li.verdict{margin:.35rem 0;font-size:1.05rem} figure.side{width:240px} figure.side img{width:240px}
 """
 
 
@@ -127,8 +127,8 @@ def _side_by_side(results: StudyResults) -> list[str]:
             name = ", ".join(labels.values()) or dataset
             rows.setdefault(dataset, []).append(
                 f"<figure class=side><img alt='samples of {_e(name)}' src='data:image/png;base64,"
-                f"{base64.b64encode(frames[-1].read_bytes()).decode()}'><figcaption><b>{_e(name)}</b> "
-                f"({_e(typical.name)}, typical seed)</figcaption></figure>")
+                f"{base64.b64encode(frames[-1].read_bytes()).decode()}'><figcaption><b>{_e(name)}</b> · typical "
+                f"seed ({_e(typical.labels.get('seed', typical.name))})</figcaption></figure>")
     if not rows:
         return []
     parts = ["<h2>Samples side by side</h2><p class=note>The last step's fixed-noise samples of each variant's "

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from wganlab.errors import WganlabError
-from wganlab.study.aggregate import StudyResults, collect, comparisons, run_value, t_interval
+from wganlab.study.aggregate import TOTALS, StudyResults, collect, comparisons, run_value, t_interval
 from wganlab.study.numbers import metric_info, p_text, plus_minus, value_text
 from wganlab.study.runner import MANIFEST_FILE
 
@@ -95,6 +95,11 @@ def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Stud
         threshold = float(test["floor_multiple"]) * floor
         bound = (f"≤ {value_text(threshold, metric)} ({test['floor_multiple']} × real-vs-real "
                  f"{value_text(floor, metric)})")
+    elif test.get("at_least") == "all":  # every mode (or class) of the dataset: the total its runs report
+        total = next((r.result["final"].get(TOTALS[metric]) for r in runs if r.labels["data"] == dataset), None)
+        if total is None:
+            raise WganlabError(f"'at_least: all' needs a count metric with a total (modes_covered), not {metric}")
+        threshold, bound = float(total), f"all {total}"
     else:
         threshold = float(test.get("at_most", test.get("at_least")))
         bound = f"{'≤' if 'at_most' in test else '≥'} {value_text(threshold, metric)}"
