@@ -96,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     study = commands.add_parser("study", help="run a grid of variants x datasets x seeds and write its report",
                                 description=(
         "Run every run of a study (a YAML file, or a shipped study: demo, toy-claims, seed000, guide-tricks, "
-        "loss-matters, mnist-gan-vs-wgangp), skipping finished runs and resuming interrupted ones, then aggregate over seeds "
-        "(mean ± 95%% t-interval) and write OUT/report.html, summary.csv and summary.md."))
+        "loss-matters, mnist-gan-vs-wgangp), skipping finished runs and resuming interrupted ones, then aggregate "
+        "over seeds (mean ± 95%% t-interval) and write OUT/report.html, summary.csv and summary.md."))
     study.add_argument("file", metavar="STUDY_OR_YAML")
     study.add_argument("--out", type=Path, help="study directory (default runs/studies/NAME-SCALE)")
     study.add_argument("--scale", default="full", help="a scale the study defines, e.g. quick (default full)")

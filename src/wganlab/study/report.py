@@ -51,7 +51,8 @@ th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-nume
 img{max-width:100%;border:1px solid #eee} .pair{display:flex;gap:1rem;flex-wrap:wrap}
 .pair figure{margin:0} figcaption{font-size:.8rem;color:#555} pre{background:#f7f7f7;padding:.6rem;
 overflow-x:auto;font-size:.78rem} .note{color:#555;font-size:.9rem} .bad{color:#a00}
-.wide{overflow-x:auto} li.verdict{margin:.35rem 0;font-size:1.05rem} figure.side{width:240px} figure.side img{width:240px}
+.wide{overflow-x:auto} li.verdict{margin:.35rem 0;font-size:1.05rem} figure.side{width:240px}
+figure.side img{width:240px}
 """
 
 
