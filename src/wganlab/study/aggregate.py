@@ -239,10 +239,9 @@ class Comparison:
         return verdict(self.ranking, self.values)
 
 
-def comparisons(results: StudyResults) -> list[Comparison]:
-    """For each dataset and each primary metric it reports (:data:`PRIMARY`), the variants ranked by their final
-    checkpoints with every pair compared (:mod:`wganlab.study.compare`). A variant is an experiment's labels other
-    than the dataset, so any study axis (variant, trick, kernel size) is compared the same way."""
+def variants_by_dataset(results: StudyResults) -> dict[str, dict[str, list[RunRecord]]]:
+    """Finished runs by dataset (the ``data`` axis, "" without one), then by variant: the experiment's other
+    labels joined ("wgan-gp", or "wgan-gp, k5" with a second axis), in the study's order."""
     axes = results.group_axes
     by_data: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     for run in results.runs:
@@ -251,8 +250,15 @@ def comparisons(results: StudyResults) -> list[Comparison]:
         labels = dict(zip(axes, run.group, strict=True))
         dataset = labels.pop("data", "")
         by_data[dataset][", ".join(labels.values()) or dataset].append(run)
+    return {dataset: dict(variants) for dataset, variants in by_data.items()}
+
+
+def comparisons(results: StudyResults) -> list[Comparison]:
+    """For each dataset and each primary metric it reports (:data:`PRIMARY`), the variants ranked by their final
+    checkpoints with every pair compared (:mod:`wganlab.study.compare`). A variant is an experiment's labels other
+    than the dataset, so any study axis (variant, trick, kernel size) is compared the same way."""
     out = []
-    for dataset, variants in by_data.items():
+    for dataset, variants in variants_by_dataset(results).items():
         everyone = [r for runs in variants.values() for r in runs]
         for metric in PRIMARY:
             values = {name: [v for v in (run_value(r, metric) for r in runs) if v is not None]

@@ -33,6 +33,7 @@ from wganlab.study.aggregate import (
     run_value,
     summarize,
     tables_by_data,
+    variants_by_dataset,
     write_tables,
 )
 from wganlab.study.numbers import metric_info, value_text
@@ -115,21 +116,16 @@ def _verdicts(found: list[Comparison]) -> list[str]:
 def _side_by_side(results: StudyResults) -> list[str]:
     """Every variant's fixed-noise samples at the last step, one row per dataset (the typical seed of each)."""
     rows: dict[str, list[str]] = {}
-    axes = results.group_axes
-    for group, runs in results.groups().items():
-        done = results.finished(runs)
-        if not done:
-            continue
-        labels = dict(zip(axes, group, strict=True))
-        dataset = labels.pop("data", "")
-        typical, _ = _typical_and_best(done)
-        frames = sorted((typical.run_dir / "samples").glob("step_*.png"))
-        if frames:
-            name = ", ".join(labels.values()) or dataset
+    for dataset, variants in variants_by_dataset(results).items():
+        for name, done in variants.items():
+            typical, _ = _typical_and_best(done)
+            frames = sorted((typical.run_dir / "samples").glob("step_*.png"))
+            if not frames:
+                continue
             rows.setdefault(dataset, []).append(
                 f"<figure class=side><img alt='samples of {_e(name)}' src='data:image/png;base64,"
-                f"{base64.b64encode(frames[-1].read_bytes()).decode()}'><figcaption><b>{_e(name)}</b> · typical "
-                f"seed ({_e(typical.labels.get('seed', typical.name))})</figcaption></figure>")
+                f"{base64.b64encode(frames[-1].read_bytes()).decode()}'><figcaption><b>{_e(name)}</b> · "
+                f"typical seed ({_e(typical.labels.get('seed', typical.name))})</figcaption></figure>")
     if not rows:
         return []
     parts = ["<h2>Samples side by side</h2><p class=note>The last step's fixed-noise samples of each variant's "

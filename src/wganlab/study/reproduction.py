@@ -22,7 +22,15 @@ from typing import Any
 import yaml
 
 from wganlab.errors import WganlabError
-from wganlab.study.aggregate import TOTALS, StudyResults, collect, comparisons, run_value, t_interval
+from wganlab.study.aggregate import (
+    TOTALS,
+    Comparison,
+    StudyResults,
+    collect,
+    comparisons,
+    run_value,
+    t_interval,
+)
 from wganlab.study.numbers import metric_info, p_text, plus_minus, value_text
 from wganlab.study.runner import MANIFEST_FILE
 
@@ -79,8 +87,9 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
                     for d in datasets for v in variants})
     row.seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
     row.cpu_time = _minutes(sum(r.result.get("train_seconds", 0.0) for r in runs))
+    found = comparisons(results) if test["kind"] == "beats" else []
     judged = [_judge_reaches(test, d, runs, results) if test["kind"] == "reaches" else
-              _judge_beats(test, d, results) for d in datasets]
+              _judge_beats(test, d, found) for d in datasets]
     row.measured = "; ".join(text for text, _ in judged)
     verdicts = {v for _, v in judged}
     row.verdict = DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
@@ -120,9 +129,9 @@ def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Stud
     return f"{dataset} {info.label} (goal {bound}): {', '.join(parts)}", verdict
 
 
-def _judge_beats(test: dict[str, Any], dataset: str, results: StudyResults) -> tuple[str, str]:
+def _judge_beats(test: dict[str, Any], dataset: str, found: list[Comparison]) -> tuple[str, str]:
     metric, better, worse = test["metric"], test["better"], test["worse"]
-    found = [c for c in comparisons(results) if c.ranking.dataset == dataset and c.ranking.metric == metric]
+    found = [c for c in found if c.ranking.dataset == dataset and c.ranking.metric == metric]
     pair = found[0].ranking.pair(better, worse) if found else None
     if pair is None:
         return f"{dataset}: {better} or {worse} has no {metric}", UNSEPARATED

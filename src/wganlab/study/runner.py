@@ -61,15 +61,16 @@ def run_study(study: Study, out: Path, backend: str = "local", workers: int | No
     """Run every unfinished run of ``study`` under ``out``; returns counts and the failed runs' errors."""
     out.mkdir(parents=True, exist_ok=True)
     write_manifest(study, out)
-    todo, skipped = [], 0
+    pending, skipped = [], 0
     for spec in study.runs:
         run_dir = out / RUNS_DIR / spec.name
         if run_state(run_dir) == "finished":
             skipped += 1
             continue
-        todo.append(Job(spec.name, str(run_dir), spec.preset, list(spec.overrides), study.evaluation_samples))
-    costs = {spec.name: _expected_cost(spec) for spec in study.runs}
-    todo.sort(key=lambda job: costs[job.name], reverse=True)  # longest first: no worker idles behind a long run
+        job = Job(spec.name, str(run_dir), spec.preset, list(spec.overrides), study.evaluation_samples)
+        pending.append((_expected_cost(spec), job))
+    pending.sort(key=lambda pair: pair[0], reverse=True)  # longest first: no worker idles behind a long run
+    todo = [job for _, job in pending]
     placement = plan_placement(len(todo), workers)
     print(f"study {study.name} ({study.scale}): {len(study.runs)} runs, {skipped} already finished, {len(todo)} to "
           f"run on {backend} ({placement.workers} at a time x {placement.threads} threads"
