@@ -7,13 +7,14 @@ import json
 import textwrap
 
 import pytest
+import torch
 
 from wganlab.study.aggregate import collect, summarize
 from wganlab.study.backends import Placement, plan_placement
 from wganlab.study.report import build_report
 from wganlab.study.runner import failed_runs, run_study
 from wganlab.study.spec import load_study
-from wganlab.study.task import read_result, run_state
+from wganlab.study.task import execute_run, read_result, run_state
 from wganlab.train import start_run
 
 TINY = """
@@ -59,6 +60,19 @@ def test_local_study_runs_skips_finished_and_reports(tmp_path):
     assert "| gan |" in table and "| wgan-gp |" in table and " ± " in table
     rows = [r for r in summarize(collect(out)) if r["metric"] == "w1" and r["checkpoint"] == "final"]
     assert [(r["variant"], r["seeds"]) for r in rows] == [("gan", 2), ("wgan-gp", 2)]
+
+
+def test_a_worker_that_trains_run_after_run_gives_each_the_result_of_a_fresh_process(tmp_path):
+    study, out = tiny_study(tmp_path), tmp_path / "out"
+    assert run_study(study, out, backend="local", workers=1, log=io.StringIO())["ran"] == 4  # one process, 4 runs
+    threads, before = plan_placement(4, workers=1).threads, torch.get_num_threads()  # the worker's thread count
+    try:
+        for spec in study.runs:
+            alone = execute_run(str(tmp_path / "alone" / spec.name), spec.preset, list(spec.overrides), threads,
+                                evaluation_samples=study.evaluation_samples)
+            assert alone["final"] == read_result(out / "runs" / spec.name)["final"], spec.name
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_a_failed_run_is_reported_and_the_others_finish(tmp_path):
