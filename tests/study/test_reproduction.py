@@ -17,7 +17,9 @@ from wganlab.study.reproduction import (
     load_claims,
     real_floor,
     reproduce,
+    study_directory,
 )
+from wganlab.study.spec import load_study
 
 AXES = ["variant", "data", "seed"]
 
@@ -66,6 +68,18 @@ def test_unmeasured_and_not_yet_run_rows_say_why(tmp_path):
     assert row.verdict == UNMEASURED and f"wganlab study demo --out {tmp_path / 'demo'}" in row.why
     page = build_page([row], "wganlab reproduce")
     assert "0 agree, 0 disagree, 0 not separable, 1 not measured." in page and "| `demo` |" in page
+
+
+def test_a_claim_on_a_scale_reads_and_names_that_scale(tmp_path):
+    claim = {**BEATS, "study": "loss-matters", "scale": "fashion"}
+    where = study_directory(claim, tmp_path)
+    assert where == tmp_path / "loss-matters-fashion"  # where `wganlab study loss-matters --scale fashion` writes
+    assert study_directory(BEATS, tmp_path) == tmp_path / "demo-full"
+    row = judge(claim, None, where)
+    assert f"wganlab study loss-matters --scale fashion --out {where}" in row.why
+    assert row.study == "loss-matters --scale fashion"
+    for shipped in (c for c in load_claims() if c.get("scale")):  # every scale a claim names exists
+        assert load_study(shipped["study"], shipped["scale"]).scale == shipped["scale"]
 
 
 def test_the_real_floor_is_the_w1_of_two_real_samples():

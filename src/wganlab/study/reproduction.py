@@ -60,21 +60,33 @@ def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
 
 
 def study_directory(claim: dict[str, Any], root: Path = DEFAULT_ROOT) -> Path:
-    """The claim's ``out`` (e.g. ``runs/demo``, where ``make demo`` writes), else ``ROOT/STUDY-full``, where
-    ``wganlab study STUDY`` writes by default."""
-    return Path(claim["out"]) if claim.get("out") else Path(root) / f"{claim['study']}-full"
+    """The claim's ``out`` (e.g. ``runs/demo``, where ``make demo`` writes), else ``ROOT/STUDY-SCALE``, where
+    ``wganlab study STUDY [--scale SCALE]`` writes by default (the scale named by the claim, else full)."""
+    if claim.get("out"):
+        return Path(claim["out"])
+    return Path(root) / f"{claim['study']}-{claim.get('scale') or 'full'}"
+
+
+def study_label(claim: dict[str, Any]) -> str:
+    """``loss-matters --scale fashion``: the claim's study as the study command names it."""
+    return claim["study"] + (f" --scale {claim['scale']}" if claim.get("scale") else "")
+
+
+def study_command(claim: dict[str, Any], where: Path) -> str:
+    """The command that writes the claim's study where ``wganlab reproduce`` looks for it."""
+    return f"wganlab study {study_label(claim)} --out {where}"
 
 
 def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> ClaimRow:
     """One row of the page: what was measured for this claim and whether it agrees."""
     test = claim["test"]
-    row = ClaimRow(claim["source"], " ".join(str(claim["claim"]).split()), claim["study"], "–", "–", "–",
+    row = ClaimRow(claim["source"], " ".join(str(claim["claim"]).split()), study_label(claim), "–", "–", "–",
                    UNMEASURED)
     if test["kind"] == "unmeasured":
         row.why = " ".join(str(test["reason"]).split())
         return row
     if results is None:
-        row.why = f"not run yet: `wganlab study {claim['study']} --out {where}`"
+        row.why = f"not run yet: `{study_command(claim, where)}`"
         return row
     datasets = test["data"] if isinstance(test["data"], list) else [test["data"]]
     variants = test.get("variants") or [test["better"], test["worse"]]
