@@ -316,7 +316,7 @@ def _study(args: argparse.Namespace) -> int:
     print(f"summary: {out / 'summary.md'}")
     print(f"report:  {report}")
     if outcome["interrupted"]:  # stopped by a signal that reached the runs (Ctrl-C, SIGTERM): not finished
-        print("interrupted runs resume when the same command is run again", file=sys.stderr)
+        print("interrupted runs saved a checkpoint: run the same command again to resume them", file=sys.stderr)
         return 130
     return EXIT_FAILED if outcome["failed"] else 0
 
