@@ -304,9 +304,8 @@ def _study(args: argparse.Namespace) -> int:
     out = args.out or default_out(study)
     try:
         outcome = run_study(study, out, backend=args.backend, workers=args.workers, address=args.address)
-    except KeyboardInterrupt:
-        print(f"wganlab: interrupted; the running runs saved a checkpoint: run the same command again to resume "
-              f"(finished runs are kept in {out})", file=sys.stderr)
+    except KeyboardInterrupt:  # the Ctrl-C reached this process's wait
+        print(f"wganlab: interrupted; {_resume_hint(out)}", file=sys.stderr)
         return 130
     report = build_report(out)
     print(f"{outcome['runs']} runs: {outcome['skipped']} skipped as finished, {outcome['ran']} run, "
@@ -315,10 +314,15 @@ def _study(args: argparse.Namespace) -> int:
         print(f"  failed: {name}: {error}")
     print(f"summary: {out / 'summary.md'}")
     print(f"report:  {report}")
-    if outcome["interrupted"]:  # stopped by a signal that reached the runs (Ctrl-C, SIGTERM): not finished
-        print("interrupted runs saved a checkpoint: run the same command again to resume them", file=sys.stderr)
+    if outcome["interrupted"]:  # the signal reached only the runs, which returned: the study is not finished
+        print(f"wganlab: interrupted; {_resume_hint(out)}", file=sys.stderr)
         return 130
     return EXIT_FAILED if outcome["failed"] else 0
+
+
+def _resume_hint(out: Path) -> str:
+    return (f"the running runs saved a checkpoint: run the same command again to resume (finished runs are kept "
+            f"in {out})")
 
 
 def _report(args: argparse.Namespace) -> int:
