@@ -59,4 +59,91 @@ def test_full_disk_keeps_previous_checkpoint_and_says_so(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert [s for s, _ in ckpt.list_checkpoints(tmp_path)] == [1]
     assert ckpt.latest_checkpoint(tmp_path)[1]["step"] == 1
-    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_00000001.pt"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_00000001.pt",
+                                                                            "step_00000001.pt.sha256"]
+
+
+def test_each_checkpoint_records_its_sha256_and_a_changed_byte_is_named(tmp_path, capsys):
+    import hashlib
+
+    ckpt.save_checkpoint({"step": 1, "w": torch.ones(100)}, tmp_path, 1, keep=5)
+    ckpt.save_checkpoint({"step": 2, "w": torch.ones(100)}, tmp_path, 2, keep=5)
+    newest = ckpt.checkpoint_path(tmp_path, 2)
+    recorded = ckpt.checksum_path(newest).read_text(encoding="utf-8")
+    assert recorded == f"{hashlib.sha256(newest.read_bytes()).hexdigest()}  step_00000002.pt\n"  # sha256sum -c
+    assert ckpt.verify_checksum(newest) == "verified"
+    data = bytearray(newest.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped bit pattern, same size: torch might still read it
+    newest.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="does not match its recorded SHA-256"):
+        ckpt.load_checkpoint(newest)
+    step, _ = ckpt.latest_checkpoint(tmp_path)
+    assert step == 1
+    warning = capsys.readouterr().err
+    assert "'step_00000002.pt' left in place" in warning and "using the checkpoint of step 1 instead (1 steps lost)" \
+        in warning
+    assert newest.is_file()  # reading never moves or deletes anything
+
+
+def test_pruning_removes_the_checksums_with_their_checkpoints(tmp_path):
+    for step in range(4):
+        ckpt.save_checkpoint({"step": step}, tmp_path, step, keep=2)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
+        "step_00000002.pt", "step_00000002.pt.sha256", "step_00000003.pt", "step_00000003.pt.sha256"]
+
+
+def test_a_checkpoint_written_before_checksums_still_loads_unverified(tmp_path):
+    path = ckpt.checkpoint_path(tmp_path, 5)
+    path.parent.mkdir(parents=True)
+    torch.save({"step": 5}, path)
+    assert ckpt.verify_checksum(path) == "no checksum"
+    assert ckpt.latest_checkpoint(tmp_path) == (5, {"step": 5})
+
+
+def test_resume_names_a_truncated_newest_checkpoint_uses_the_previous_and_keeps_the_file(tmp_path, capsys):
+    import json
+
+    from tests.conftest import tiny_toy
+    from wganlab.train import resume_run, start_run
+
+    run_dir = tmp_path / "r"
+    start_run(tiny_toy("steps=30", "checkpoint_every=10", "keep_checkpoints=5"), run_dir,
+              tensorboard=False).run(progress=False)
+    torn = ckpt.checkpoint_path(run_dir, 30)
+    torn.write_bytes(torn.read_bytes()[:1024])
+    trainer = resume_run(run_dir, steps=40, tensorboard=False)
+    assert trainer.step == 20
+    warning = capsys.readouterr().err
+    assert "step_00000030.pt" in warning and "using the checkpoint of step 20 instead (10 steps lost)" in warning
+    assert "kept as 'step_00000030.pt.damaged'" in warning
+    kept = torn.with_name("step_00000030.pt.damaged")
+    assert kept.stat().st_size == 1024 and ckpt.checksum_path(kept).is_file()
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").open()]
+    assert [e["event"] for e in events] == ["damaged checkpoint", "resumed with other settings"]
+    assert events[1]["changed"] == {"steps": [30, 40]}
+    trainer.run(progress=False)
+    assert ckpt.verify_checksum(torn) == "verified" and kept.stat().st_size == 1024  # rewritten beside it
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").open()]
+    assert steps == list(range(10, 41, 10))  # the lost steps were trained again and logged once
+
+
+def test_inspect_names_nan_weights_and_truncated_files(tmp_path):
+    state = {"step": 3, "generator": {"w": torch.tensor([1.0, float("nan")]), "n": torch.tensor(4)},
+             "discriminator": {"w": torch.ones(2)}, "generator_ema": None}
+    ckpt.save_checkpoint(state, tmp_path, 3, keep=3)
+    report = ckpt.inspect_checkpoint(ckpt.checkpoint_path(tmp_path, 3))
+    assert (report.step, report.checksum, report.weights, report.ok) == (3, "verified", "not finite (generator.w)",
+                                                                         False)
+    state["generator"]["w"] = torch.ones(2)
+    ckpt.save_checkpoint(state, tmp_path, 4, keep=3)
+    assert ckpt.inspect_checkpoint(ckpt.checkpoint_path(tmp_path, 4)).ok
+    torn = ckpt.checkpoint_path(tmp_path, 4)
+    ckpt.checksum_path(torn).unlink()
+    torn.write_bytes(torn.read_bytes()[:100])
+    report = ckpt.inspect_checkpoint(torn)
+    assert (report.checksum, report.weights, report.ok) == ("no checksum", "unreadable", False)
+
+
+def test_human_sizes():
+    assert [ckpt.human_size(n) for n in (880, 1024, 1_300_000, 5 * 2**30)] == ["880 B", "1.0 KiB", "1.2 MiB",
+                                                                                 "5.0 GiB"]

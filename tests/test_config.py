@@ -132,3 +132,9 @@ def test_roundtrip_through_dict():
 
     c = load_config("wgan-wc", ["data=8gaussians", "seed=3"])
     assert from_tree(c.to_dict()) == c
+
+
+def test_compile_off_on_the_command_line_is_the_string_off_not_yamls_false():
+    assert load_config("wgan-gp", ["compile=off"]).compile == "off"
+    with pytest.raises(ConfigError, match="'objective' must be a string, got False"):
+        load_config("wgan-gp", ["objective=no"])

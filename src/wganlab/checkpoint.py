@@ -1,16 +1,22 @@
-"""Checkpoints written atomically and read without running any pickled code.
+"""Checkpoints written atomically, checksummed, and read without running any pickled code.
 
 A checkpoint is written to a temporary file in the same directory, fsync'ed, then renamed over its final name,
-so a crash or power loss at any moment leaves either the old or the new file, never half of one. Loading uses
-``torch.load(weights_only=True)``, which refuses pickled objects other than tensors and plain containers.
+so a crash or power loss at any moment leaves either the old or the new file, never half of one. Beside it,
+``NAME.pt.sha256`` records the SHA-256 of its bytes in ``sha256sum`` format (``sha256sum -c`` checks it too), so
+a file damaged later (a torn copy, a bad disk, a sync tool) is named as damaged instead of being half-read.
+Loading uses ``torch.load(weights_only=True)``, which refuses pickled objects other than tensors and plain
+containers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
+import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +44,11 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
             torch.save(obj, handle)
             handle.flush()
             os.fsync(handle.fileno())
+        digest = file_sha256(Path(tmp))
+        # the old checksum goes first: a crash before the new one is written leaves "no checksum", not a mismatch
+        checksum_path(path).unlink(missing_ok=True)
         os.replace(tmp, path)
+        _write_checksum(path, digest)
     except (OSError, RuntimeError) as err:
         Path(tmp).unlink(missing_ok=True)
         reason = (getattr(err, "strerror", None) or str(err).splitlines()[0])[:160]
@@ -60,6 +70,43 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def checksum_path(path: Path) -> Path:
+    """Where the SHA-256 of checkpoint ``path`` is recorded."""
+    return path.with_name(path.name + ".sha256")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_checksum(path: Path, digest: str) -> None:
+    target = checksum_path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(f"{digest}  {path.name}\n", encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def verify_checksum(path: Path) -> str:
+    """'verified' or 'no checksum' (written before checksums, or a crash between the two files); raises
+    :class:`CheckpointError` when the bytes differ from the recorded SHA-256."""
+    try:
+        recorded = checksum_path(path).read_text(encoding="utf-8").split()[0].lower()
+    except (OSError, IndexError):
+        return "no checksum"
+    try:
+        actual = file_sha256(path)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint '{path}' does not exist") from None
+    if actual != recorded:
+        raise CheckpointError(f"checkpoint '{path}' does not match its recorded SHA-256 ({recorded[:12]}..., the "
+                              f"file has {actual[:12]}...): it was damaged or changed after it was written")
+    return "verified"
 
 
 def checkpoint_path(run_dir: Path, step: int) -> Path:
@@ -86,6 +133,7 @@ def save_checkpoint(state: dict[str, Any], run_dir: Path, step: int, keep: int) 
         raise CheckpointError(f"{err}; {kept}: free disk space, then 'wganlab train --resume {run_dir}'") from None
     for _, old in list_checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
+        checksum_path(old).unlink(missing_ok=True)
     return path
 
 
@@ -95,7 +143,9 @@ def best_checkpoint_path(run_dir: Path) -> Path:
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Read a checkpoint safely; raises :class:`CheckpointError` for unreadable or unsafe files."""
+    """Read a checkpoint safely after checking its SHA-256; raises :class:`CheckpointError` for damaged,
+    unreadable or unsafe files."""
+    verify_checksum(path)
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
@@ -106,14 +156,106 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
                               "it is corrupt, truncated or not a wganlab checkpoint") from None
 
 
-def latest_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> tuple[int, dict[str, Any]] | None:
-    """The newest checkpoint that loads; a damaged newest file falls back to the one before it."""
-    errors = []
+@dataclass(frozen=True)
+class Skipped:
+    """A checkpoint newer than the one used, and why it could not be."""
+
+    step: int
+    path: Path
+    reason: str
+
+
+def newest_readable(run_dir: Path, device: torch.device | str = "cpu"
+                    ) -> tuple[tuple[int, dict[str, Any]] | None, list[Skipped]]:
+    """The newest checkpoint that verifies and loads, and every newer one that did not (newest first)."""
+    skipped = []
     for step, path in reversed(list_checkpoints(run_dir)):
         try:
-            return step, load_checkpoint(path, device)
+            return (step, load_checkpoint(path, device)), skipped
         except CheckpointError as err:
-            errors.append(str(err))
-    if errors:
-        raise CheckpointError(f"no readable checkpoint in '{run_dir}': {errors[0]}")
-    return None
+            skipped.append(Skipped(step, path, str(err)))
+    if skipped:
+        raise CheckpointError(f"no readable checkpoint in '{run_dir}': {skipped[0].reason}")
+    return None, skipped
+
+
+def latest_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> tuple[int, dict[str, Any]] | None:
+    """The newest checkpoint that loads; a damaged newer file is named on stderr and the one before it used."""
+    found, skipped = newest_readable(run_dir, device)
+    if skipped and found is not None:
+        print(f"wganlab: warning: {fallback_message(skipped, found[0])}", file=sys.stderr)
+    return found
+
+
+def fallback_message(skipped: list[Skipped], step: int, kept_as: list[str] | None = None) -> str:
+    """What a fall-back to the checkpoint of ``step`` lost, and where the damaged files are (never deleted)."""
+    lost = skipped[0].step - step
+    where = (f"kept as {', '.join(repr(name) for name in kept_as)}" if kept_as else
+             f"{', '.join(repr(s.path.name) for s in skipped)} left in place")
+    return (f"{skipped[0].reason}; using the checkpoint of step {step} instead"
+            f"{f' ({lost} steps lost)' if lost > 0 else ''}; {where} for inspection")
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged checkpoint (and its checksum) to ``NAME.damaged`` so that training does not write over
+    it when it reaches that step again; nothing is deleted."""
+    target = path.with_name(path.name + ".damaged")
+    os.replace(path, target)
+    if checksum_path(path).exists():
+        os.replace(checksum_path(path), checksum_path(target))
+    return target
+
+
+@dataclass(frozen=True)
+class CheckpointReport:
+    """What ``wganlab check`` says about one checkpoint file."""
+
+    path: Path
+    step: int | None
+    size: int
+    checksum: str  # verified, no checksum, mismatch, missing
+    weights: str  # finite, not finite (NAMES), unreadable
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.checksum != "mismatch" and self.weights == "finite"
+
+
+NETWORK_KEYS = ("generator", "discriminator", "generator_ema")
+
+
+def inspect_checkpoint(path: Path) -> CheckpointReport:
+    """Step, size, checksum and whether every floating-point weight of the networks is finite."""
+    size = path.stat().st_size if path.exists() else 0
+    match = re.match(r"step_(\d+)\.pt", path.name)
+    step = int(match.group(1)) if match else None
+    try:
+        checksum = verify_checksum(path)
+    except CheckpointError as err:
+        return CheckpointReport(path, step, size, "mismatch", "unreadable", str(err))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # the same families of errors as load_checkpoint
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return CheckpointReport(path, step, size, checksum, "unreadable", first[:200])
+    if not isinstance(state, dict):
+        return CheckpointReport(path, step, size, checksum, "unreadable", "not a wganlab checkpoint")
+    step = int(state.get("step", step if step is not None else -1))
+    bad = [f"{network}.{name}" for network in NETWORK_KEYS if isinstance(state.get(network), dict)
+           for name, tensor in state[network].items()
+           if torch.is_tensor(tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    weights = "finite" if not bad else f"not finite ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})"
+    return CheckpointReport(path, step, size, checksum, weights)
+
+
+def human_size(size: int) -> str:
+    """1.2 MiB, 880 B: file sizes as ``ls -h`` would print them."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+

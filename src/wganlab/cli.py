@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("overrides", nargs="*", metavar="key=value")
     train.add_argument("--run-dir", type=Path, help="where the run is written (default runs/<preset>-<data>-...)")
     train.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                       help="continue a run from its newest checkpoint (only steps=N may be overridden)")
+                       help="continue a run from its newest checkpoint; key=value may change how it executes "
+                       "(steps, threads, device, precision, compile, channels_last and the log, sample, "
+                       "checkpoint and eval intervals), not what it trains")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sample = commands.add_parser("sample", help="generate samples from a run or an exported generator",
@@ -118,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", type=Path, default=Path("docs/reproduction.md"))
 
     commands.add_parser("presets", help="list the presets with one line each")
+
+    check = commands.add_parser("check", help="verify a run's checkpoints (checksum, readable, finite weights)",
+                                description=(
+        "List every checkpoint of RUN_DIR with its step, size, whether its SHA-256 matches the one recorded when "
+        "it was written, and whether its weights are finite. Exits 1 when the newest checkpoint (the one "
+        "'--resume' would use) is bad, 0 otherwise."))
+    check.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     return parser
 
 
@@ -135,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handlers = {"train": _train, "sample": _sample, "export": _export, "data": _data, "eval": _eval,
                     "study": _study, "report": _report, "reproduce": _reproduce, "classifier": _classifier,
-                    "presets": _presets}
+                    "presets": _presets, "check": _check}
         return handlers[args.command](args)
     except WganlabError as err:
         from wganlab.train import TrainingDiverged
@@ -170,15 +179,11 @@ def _train_in(args: argparse.Namespace, group: Distributed) -> int:
 
     say = (lambda text: print(text, file=sys.stderr)) if group.is_main else (lambda text: None)
     if args.resume is not None:
-        steps = None
+        if args.config is not None and "=" not in args.config:
+            raise ConfigError(f"--resume continues the run's own config, so '{args.config}' cannot be given; "
+                              "start a new run to train another preset or file")
         extra = ([args.config] if args.config else []) + list(args.overrides)
-        for item in extra:
-            key, value = parse_override(item)
-            if key != "steps" or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"only steps=N (N >= 1) may be changed when resuming, got '{item}'; "
-                                  "start a new run to change anything else")
-            steps = value
-        trainer = resume_run(args.resume, steps=steps)
+        trainer = resume_run(args.resume, settings=dict(parse_override(item) for item in extra))
         say(f"resuming {trainer.run_dir} at step {trainer.step} of {trainer.config.steps}")
     else:
         if args.config is None:
@@ -353,6 +358,42 @@ def _classifier(args: argparse.Namespace) -> int:
     record = classifier.train_and_save(name, root or None, out, epochs=args.epochs, seed=args.seed)
     print(json.dumps(record, indent=2))
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from wganlab.checkpoint import (
+        CHECKPOINT_DIR,
+        best_checkpoint_path,
+        human_size,
+        inspect_checkpoint,
+        list_checkpoints,
+    )
+    from wganlab.train import CONFIG_FILE
+
+    run_dir = args.run_dir
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise ConfigError(f"'{run_dir}' is not a wganlab run directory (no {CONFIG_FILE}); give the directory "
+                          "that 'wganlab train' printed")
+    reports = [inspect_checkpoint(path) for _, path in list_checkpoints(run_dir)]
+    extra = [best_checkpoint_path(run_dir), *sorted((run_dir / CHECKPOINT_DIR).glob("*.damaged"))]
+    others = [inspect_checkpoint(path) for path in extra if path.is_file()]
+    print(f"checkpoints of {run_dir} (oldest first):")
+    print(f"  {'file':<26} {'step':>8} {'size':>10}  {'checksum':<12} weights")
+    for report in [*reports, *others]:
+        step = "?" if report.step is None else str(report.step)
+        print(f"  {report.path.name:<26} {step:>8} {human_size(report.size):>10}  {report.checksum:<12} "
+              f"{report.weights}" + (f"  ({report.problem})" if report.problem else ""))
+    if not reports:
+        print("no checkpoint yet: '--resume' starts the run from step 0")
+        return 0
+    newest = reports[-1]
+    if newest.ok:
+        print(f"newest (step {newest.step}) is good: '--resume' continues from it")
+        return 0
+    good = [r for r in reports if r.ok]
+    fallback = f"'--resume' would use step {good[-1].step}" if good else "no checkpoint is good"
+    print(f"newest ({newest.path.name}) is bad: {fallback}")
+    return EXIT_FAILED
 
 
 def _presets(args: argparse.Namespace) -> int:

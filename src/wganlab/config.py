@@ -28,6 +28,11 @@ IMAGE_DATASETS = ("mnist", "fashion-mnist", "idx", "cifar10", "cifar100", "celeb
 # all lower-is-better; fid and w1 need eval_every; auto: fid for images, w1 for 2D toys, whichever is evaluated
 BEST_METRICS = ("fid", "w1", "wasserstein_estimate", "auto")
 TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the user's own overrides
+# How a run executes, not what it computes: a run may resume with other values of these (on another machine, on a
+# GPU, with other intervals). Everything else (networks, objective, constraints, optimizers, data, batch, seed)
+# defines the algorithm and is fixed when the run starts.
+EXECUTION_KEYS = ("steps", "threads", "device", "precision", "compile", "channels_last", "log_every",
+                  "sample_every", "checkpoint_every", "keep_checkpoints", "eval_every")
 ARCHITECTURES = (
     "auto", "mlp", "dcgan", "seed000", "guide-dcgan", "tf-tutorial",
     "gulrajani-toy", "gulrajani-mnist", "arjovsky-dcgan64",
@@ -312,6 +317,21 @@ def from_tree(tree: dict[str, Any]) -> RunConfig:
     return config
 
 
+def with_execution_settings(config: RunConfig, settings: dict[str, Any]) -> tuple[RunConfig, dict[str, list[Any]]]:
+    """``config`` with the execution ``settings`` applied (validated as at the start), and ``{key: [old, new]}``
+    for those that changed; a key that defines the algorithm raises :class:`ConfigError`."""
+    tree = config.to_dict()
+    for key, value in settings.items():
+        if key not in EXECUTION_KEYS:
+            raise ConfigError(f"'{key}' defines the algorithm, so it cannot change when a run resumes; start a new "
+                              f"run to change it (a resume may change {', '.join(EXECUTION_KEYS)})")
+        tree[key] = value
+    updated = from_tree(tree)
+    changed = {key: [getattr(config, key), getattr(updated, key)] for key in EXECUTION_KEYS
+               if getattr(config, key) != getattr(updated, key)}
+    return updated, changed
+
+
 def parse_override(item: str) -> tuple[str, Any]:
     """``section.key=value`` -> (``section.key``, YAML-parsed value)."""
     if "=" not in item:
@@ -450,10 +470,16 @@ def _coerce(value: Any, kind: Any, path: str) -> Any:
             return float(value)
         raise ConfigError(f"'{path}' must be a finite number, got {value!r}")
     if kind is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        if isinstance(value, bool):  # YAML 1.1 reads off/no/on/yes as booleans: compile=off means "off"
+            return "off" if value is False and path.endswith("compile") else _not_a_string(path, value)
+        if isinstance(value, (str, int, float)):
             return str(value)
-        raise ConfigError(f"'{path}' must be a string, got {value!r}")
+        _not_a_string(path, value)
     raise ConfigError(f"'{path}' has an unsupported type")  # pragma: no cover - a bug in the dataclasses
+
+
+def _not_a_string(path: str, value: Any) -> str:
+    raise ConfigError(f"'{path}' must be a string, got {value!r}")
 
 
 def _check_field(spec: dataclasses.Field, value: Any, path: str) -> None:

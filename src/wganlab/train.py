@@ -27,8 +27,16 @@ import torch
 from tqdm import tqdm
 
 from wganlab import __version__, plots
-from wganlab.checkpoint import atomic_torch_save, best_checkpoint_path, latest_checkpoint, save_checkpoint
-from wganlab.config import RunConfig, from_tree, save_config
+from wganlab.checkpoint import (
+    atomic_torch_save,
+    best_checkpoint_path,
+    fallback_message,
+    latest_checkpoint,
+    newest_readable,
+    save_checkpoint,
+    set_aside,
+)
+from wganlab.config import RunConfig, from_tree, save_config, with_execution_settings
 from wganlab.data import DataSource, make_source
 from wganlab.data.images import to_float, to_uint8
 from wganlab.diagnostics import WINDOW, health_flags, sample_diversity
@@ -41,6 +49,7 @@ from wganlab.metrics.during import TrainingEvaluator
 from wganlab.nets import build_networks, eval_mode
 from wganlab.objectives import make_objective
 from wganlab.optim import make_lr_schedule, make_optimizer
+from wganlab.runlock import DirectoryInUse, DirectoryLock
 from wganlab.runlog import RunLog, read_metrics, truncate_metrics
 from wganlab.schedule import CriticSchedule
 from wganlab.tricks.averaging import HistoricalAverage
@@ -168,6 +177,7 @@ class Trainer:
         evaluates = config.eval_every and self.group.is_main
         self.evaluator = TrainingEvaluator(config, self.latent_dim, self.source, self.device) if evaluates else None
         self.log = RunLog(self.run_dir, tensorboard=tensorboard and self.group.is_main, resumed_at=resumed_at)
+        self.lock: DirectoryLock | None = None  # set by start_run/resume_run on rank 0, released by close()
 
     # ------------------------------------------------------------------------------------------ updates
 
@@ -494,9 +504,8 @@ class Trainer:
         if not self.group.is_main:
             return
         truncate_metrics(self.run_dir, self.step)
-        event = {"step": self.step, "event": "rollback", "reason": str(reason), "lr_scale": self.lr_scale}
-        with (self.run_dir / EVENTS_FILE).open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(event) + "\n")
+        _append_event(self.run_dir, {"step": self.step, "event": "rollback", "reason": str(reason),
+                                     "lr_scale": self.lr_scale})
         print(f"wganlab: {reason}; rolled back to step {self.step} with learning rates x{self.lr_scale:g}",
               file=sys.stderr)
 
@@ -530,7 +539,7 @@ class Trainer:
                         continue
                     saved_at = self.step if saved else saved_at
         except BaseException:
-            self.log.close()
+            self.close()
             raise
         finally:
             bar.close()
@@ -565,14 +574,21 @@ class Trainer:
         return False
 
     def finish(self) -> None:
-        """Loss curves and the GIF of all sample frames so far; closes the TensorBoard writer."""
-        if not self.group.is_main:
-            return
-        records = read_metrics(self.run_dir)
-        plots.loss_curves(records, self.run_dir / "loss_curves.png", title=self.run_dir.name)
-        frames = sorted((self.run_dir / "samples").glob("step_*.png"))
-        plots.save_gif(frames, self.run_dir / "samples" / "progress.gif")
+        """Loss curves and the GIF of all sample frames so far; closes the TensorBoard writer and the lock."""
+        try:
+            if self.group.is_main:
+                records = read_metrics(self.run_dir)
+                plots.loss_curves(records, self.run_dir / "loss_curves.png", title=self.run_dir.name)
+                frames = sorted((self.run_dir / "samples").glob("step_*.png"))
+                plots.save_gif(frames, self.run_dir / "samples" / "progress.gif")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the logs and let another process write the run directory; the trainer cannot train after."""
         self.log.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 # ---------------------------------------------------------------------------------------- run directories
@@ -586,21 +602,25 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
     """
     group = group if group is not None else from_environment()
     run_dir = Path(run_dir)
-    problem = None
+    problem, lock = None, None
     if group.is_main:
-        if (run_dir / CONFIG_FILE).exists():
-            problem = (f"run directory '{run_dir}' already holds a run; continue it with "
-                       f"'wganlab train --resume {run_dir}' or choose a new --run-dir")
-        else:
-            try:
-                run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            lock = _lock_run(run_dir)
+            if (run_dir / CONFIG_FILE).exists():
+                problem = (f"run directory '{run_dir}' already holds a run; continue it with "
+                           f"'wganlab train --resume {run_dir}' or choose a new --run-dir")
+            else:
                 save_config(config, run_dir / CONFIG_FILE)
-            except OSError as err:
-                problem = f"cannot create run directory '{run_dir}': {err.strerror or err}"
+        except DirectoryInUse as err:
+            problem = str(err)
+        except OSError as err:
+            problem = f"cannot create run directory '{run_dir}': {err.strerror or err}"
     problem = group.broadcast_object(problem)
     if problem:
+        if lock is not None:
+            lock.release()
         raise CheckpointError(problem)
-    trainer = Trainer(config, run_dir, tensorboard=tensorboard, group=group)
+    trainer = _holding(lock, lambda: Trainer(config, run_dir, tensorboard=tensorboard, group=group))
     info = {
         "wganlab": __version__,
         "torch": torch.__version__,
@@ -623,24 +643,81 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
 
 
 def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True,
-               group: Distributed | None = None) -> Trainer:
-    """A trainer restored from the newest readable checkpoint of ``run_dir``, optionally with more ``steps``.
+               group: Distributed | None = None, settings: dict[str, Any] | None = None) -> Trainer:
+    """A trainer restored from the newest readable checkpoint of ``run_dir``.
 
-    Any number of torchrun processes may resume any run: the checkpoint holds the whole (global) state.
+    ``settings`` may change how the run executes (:data:`~wganlab.config.EXECUTION_KEYS`: steps, threads, device,
+    precision, compile, the intervals); ``steps`` is short for ``settings={"steps": N}``. What changed is written
+    to ``config.yaml`` and, with the step, to the run's event log. Any number of torchrun processes may resume any
+    run: the checkpoint holds the whole (global) state.
     """
     group = group if group is not None else from_environment()
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
-    if steps is not None:
-        config.steps = steps
-    found = latest_checkpoint(run_dir)
-    step = 0 if found is None else found[0]
-    trainer = Trainer(config, run_dir, tensorboard=tensorboard, resumed_at=step, group=group)
-    if found is not None:  # none: killed before its step-0 checkpoint; a fresh trainer is that state exactly
-        trainer.load_state_dict(_to_device(found[1], trainer.device))
+    settings = {**(settings or {}), **({"steps": steps} if steps is not None else {})}
+    config, changed = with_execution_settings(config, settings)
+    problem, lock = None, None
     if group.is_main:
-        truncate_metrics(run_dir, trainer.step)
+        try:
+            lock = _lock_run(run_dir)
+        except DirectoryInUse as err:
+            problem = str(err)
+    problem = group.broadcast_object(problem)
+    if problem:
+        raise DirectoryInUse(problem)
+
+    def restore() -> Trainer:
+        found = _newest_checkpoint_setting_aside_damaged(run_dir, group)
+        step = 0 if found is None else found[0]
+        trainer = Trainer(config, run_dir, tensorboard=tensorboard, resumed_at=step, group=group)
+        if found is not None:  # none: killed before its step-0 checkpoint; a fresh trainer is that state exactly
+            trainer.load_state_dict(_to_device(found[1], trainer.device))
+        if group.is_main:
+            truncate_metrics(run_dir, trainer.step)
+            if changed:
+                save_config(config, run_dir / CONFIG_FILE)
+                _append_event(run_dir, {"step": trainer.step, "event": "resumed with other settings",
+                                        "changed": changed})
+        return trainer
+
+    trainer = _holding(lock, restore)
     group.barrier()
+    return trainer
+
+
+def _newest_checkpoint_setting_aside_damaged(run_dir: Path, group: Distributed) -> tuple[int, dict] | None:
+    """The checkpoint to resume from. Newer ones that do not verify or load are named (stderr and the event log)
+    and renamed to ``*.damaged`` by rank 0, so that the resumed run cannot write over them."""
+    found, skipped = newest_readable(run_dir)
+    if skipped and found is not None and group.is_main:
+        kept = [set_aside(item.path).name for item in skipped]
+        message = fallback_message(skipped, found[0], kept)
+        print(f"wganlab: warning: {message}", file=sys.stderr)
+        _append_event(run_dir, {"step": found[0], "event": "damaged checkpoint", "reason": message,
+                                "set_aside": kept})
+    group.barrier()
+    return found
+
+
+def _append_event(run_dir: Path, event: dict[str, Any]) -> None:
+    with (run_dir / EVENTS_FILE).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(event) + "\n")
+
+
+def _lock_run(run_dir: Path) -> DirectoryLock:
+    """The run directory's lock, taken by the process that writes it (rank 0 under torchrun)."""
+    return DirectoryLock(run_dir, "the training of this run").acquire()
+
+
+def _holding(lock: DirectoryLock | None, make: Any) -> Trainer:
+    """``make()``'s trainer, which from then on owns ``lock``; the lock is released if ``make`` fails."""
+    try:
+        trainer = make()
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    trainer.lock = lock
     return trainer
 
 
@@ -732,8 +809,12 @@ def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-    if state.get("training_device") is not None and device.type == "cuda":
+    if device.type != "cuda":
+        return  # a GPU run continued on the CPU draws from the CPU stream it saved
+    if state.get("training_device") is not None:
         torch.cuda.set_rng_state(state["training_device"], device)
+    else:  # a CPU run continued on a GPU: its CUDA stream is seeded from the restored CPU stream, reproducibly
+        torch.cuda.manual_seed(int(torch.randint(0, 2**62, (1,))))
 
 
 class _StopFlag:

@@ -102,7 +102,7 @@ def test_an_interrupted_run_is_resumed_not_restarted(tmp_path):
 def test_a_changed_study_does_not_silently_reuse_a_different_run(tmp_path):
     study, out = tiny_study(tmp_path), tmp_path / "out"
     spec = study.runs[0]
-    start_run(spec.config(), out / "runs" / spec.name, tensorboard=False)
+    start_run(spec.config(), out / "runs" / spec.name, tensorboard=False).close()  # lets the study write it
     changed = tiny_study(tmp_path, TINY.replace("steps: 20", "steps: 30").replace("seed: [0, 1]", "seed: [0]"))
     outcome = run_study(changed, out, workers=1, log=io.StringIO())
     assert "different config (steps changed)" in outcome["failed"][spec.name]
@@ -126,7 +126,7 @@ def test_ctrl_c_stops_a_study_at_checkpoints_and_the_same_command_resumes(tmp_pa
     import sys
     import time
 
-    text = TINY.replace("steps: 20", "steps: 3000").replace("checkpoint_every: 10", "checkpoint_every: 500") \
+    text = TINY.replace("steps: 20", "steps: 1500").replace("checkpoint_every: 10", "checkpoint_every: 500") \
         .replace("variant: [gan, wgan-gp]", "variant: [wgan-gp]")
     path = tmp_path / "long.yaml"
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -148,7 +148,7 @@ def test_ctrl_c_stops_a_study_at_checkpoints_and_the_same_command_resumes(tmp_pa
     assert again.returncode == 0, again.stderr
     for name in stopped:
         steps = [json.loads(line)["step"] for line in (out / "runs" / name / "metrics.jsonl").open()]
-        assert steps == list(range(5, 3001, 5))  # resumed, not restarted: every step logged once
+        assert steps == list(range(5, 1501, 5))  # resumed, not restarted: every step logged once
 
 
 def test_longest_runs_start_first():
@@ -161,3 +161,50 @@ def test_longest_runs_start_first():
     assert min(images) > max(toys)  # image runs are the long ones
     assert by_name["WGAN-GP__8gaussians__seed0"] == by_name["WGAN-WC__8gaussians__seed0"] > \
         by_name["GAN__8gaussians__seed0"]  # 5 critic steps per generator step against 1
+
+
+def test_a_run_killed_by_sigkill_is_reported_while_the_others_finish_and_the_same_command_resumes_it(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from wganlab.runlock import read_holder
+
+    text = TINY.replace("steps: 20", "steps: 200").replace("checkpoint_every: 10", "checkpoint_every: 50") \
+        .replace("variant: [gan, wgan-gp]", "variant: [wgan-gp]").replace("seed: [0, 1]", "seed: [0, 1, 2]") \
+        .replace("sample_every: 10", "sample_every: 1000").replace("eval_every: 10", "eval_every: 0")
+    path = tmp_path / "killed.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    out, victim = tmp_path / "out", "wgan-gp__seed0"
+    command = [sys.executable, "-m", "wganlab", "study", str(path), "--out", str(out), "--workers", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "runs" / victim / "checkpoints" / "step_00000050.pt").is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker = read_holder(out / "runs" / victim)["pid"]
+    assert worker != process.pid  # the run's own worker process holds its lock
+    os.kill(worker, signal.SIGKILL)  # as the out-of-memory killer does
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    assert f"failed: {victim}: killed by signal 9 (out of memory?); run the same study command again to resume it " \
+           "from its checkpoint at step" in stdout
+    assert [run_state(out / "runs" / f"wgan-gp__seed{seed}") for seed in (1, 2)] == ["finished", "finished"]
+    assert run_state(out / "runs" / victim) == "started" and "killed by signal 9" in failed_runs(out)[victim]
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "2 skipped as finished, 1 run, 0 failed" in again.stdout
+    assert f"(PID {worker} on " in again.stderr and "no longer running; taking the lock over" in again.stderr
+    steps = [json.loads(line)["step"] for line in (out / "runs" / victim / "metrics.jsonl").open()]
+    assert steps == list(range(5, 201, 5))  # resumed from its checkpoint: every step logged once
+    assert failed_runs(out) == {}
+
+
+def test_worker_exits_are_described_in_words():
+    from wganlab.study.backends import describe_exit
+
+    assert describe_exit(-9) == "killed by signal 9 (out of memory?)"
+    assert describe_exit(-15) == "killed by signal 15 (SIGTERM)"
+    assert describe_exit(3) == "its worker process exited with code 3"

@@ -7,14 +7,17 @@ is filled with processes x threads (two torch processes with a thread per core e
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from multiprocessing import connection
+from pathlib import Path
 from typing import Any
 
-from wganlab.study.task import execute_run
+from wganlab.study.task import ERROR_FILE, execute_run
 
 
 @dataclass(frozen=True)
@@ -62,42 +65,159 @@ def run_local(jobs: list[Job], placement: Placement) -> Iterator[tuple[Job, dict
     4 s, a tenth of a short run. Each run seeds every generator and sets its threads itself, so nothing of one run
     carries into the next. On GPUs each run gets a fresh process, which must see its one device before CUDA starts.
 
-    A run is submitted only when a worker is free, so on Ctrl-C nothing is queued behind the running runs: they
+    A worker that dies (SIGKILL from the out-of-memory killer, a crash in native code) takes only its own run with
+    it: that run is reported with the signal, a new worker takes the next run, and the others go on. (A
+    ``concurrent.futures`` pool would instead break and end every run at once.)
+
+    A run is handed out only when a worker is free, so on Ctrl-C nothing is queued behind the running runs: they
     receive the same SIGINT (one process group), write a checkpoint and return, and no new run starts.
     """
     context = multiprocessing.get_context("spawn")
     waiting = list(enumerate(jobs))
-    with ProcessPoolExecutor(max_workers=placement.workers, mp_context=context,
-                             max_tasks_per_child=1 if placement.gpus else None) as pool:
-        running: dict[Future, Job] = {}
+    reuse = not placement.gpus
+    idle: list[_Worker] = []
+    busy: dict[_Worker, Job] = {}
 
-        def submit_next() -> None:
-            index, job = waiting.pop(0)
-            gpu = index % placement.gpus if placement.gpus else None
-            running[pool.submit(execute_run, job.run_dir, job.preset, job.overrides, placement.threads, gpu,
-                                job.evaluation_samples)] = job
+    def hand_out() -> None:
+        index, job = waiting.pop(0)
+        gpu = index % placement.gpus if placement.gpus else None
+        task = (job.run_dir, job.preset, job.overrides, placement.threads, gpu, job.evaluation_samples)
+        while idle:
+            worker = idle.pop()
+            if worker.give(task):
+                busy[worker] = job
+                return
+        worker = _Worker(context, reuse)
+        if not worker.give(task):  # pragma: no cover - a worker that died before its first run
+            raise RuntimeError("a study worker process ended before it could start a run")
+        busy[worker] = job
 
-        while waiting and len(running) < placement.workers:
-            submit_next()
+    try:
+        while waiting and len(busy) < placement.workers:
+            hand_out()
+        while busy:
+            ready = set(connection.wait([handle for worker in busy for handle in worker.handles]))
+            for worker in [w for w in busy if ready & set(w.handles)]:
+                job = busy.pop(worker)
+                result = worker.take_result(job)
+                if reuse and worker.alive:
+                    idle.append(worker)
+                else:
+                    worker.stop()
+                yield job, result
+                if waiting:
+                    hand_out()
+    except BaseException:
+        waiting.clear()  # the running runs checkpoint on the same Ctrl-C: let them finish writing it
+        for worker in busy:
+            worker.wait_quietly()
+        raise
+    finally:
+        for worker in [*idle, *busy]:
+            worker.stop()
+
+
+class _Worker:
+    """One spawned process that trains the runs it is given, one at a time, over a pipe."""
+
+    def __init__(self, context: Any, reuse: bool) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_loop, args=(child, reuse), daemon=True)
+        self.process.start()
+        child.close()
+
+    @property
+    def handles(self) -> tuple[Any, Any]:
+        return self.conn, self.process.sentinel
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def give(self, task: tuple[Any, ...]) -> bool:
+        """Send a run; False when the process has ended (e.g. an idle worker that a Ctrl-C stopped)."""
+        if not self.alive:
+            return False
         try:
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield running.pop(future), _outcome(future)
-                    if waiting:
-                        submit_next()
-        except BaseException:
-            waiting.clear()  # the running runs checkpoint on the same Ctrl-C; the pool waits for them
-            raise
+            self.conn.send(task)
+        except (BrokenPipeError, EOFError, OSError):
+            return False
+        return True
+
+    def take_result(self, job: Job) -> dict[str, Any]:
+        """The run's result, or, when the process died during it, a failure that names how it died."""
+        try:
+            if self.conn.poll():
+                return self.conn.recv()
+        except (EOFError, OSError):
+            pass
+        self.process.join(timeout=5)
+        reason = describe_exit(self.process.exitcode)
+        result = {"status": "failed", "error": f"{reason}; run the same study command again to resume it"
+                                               f"{_from_checkpoint(job.run_dir)}"}
+        _record_failure(job.run_dir, result["error"])
+        return result
+
+    def wait_quietly(self) -> None:
+        try:
+            if self.conn.poll(None):
+                self.conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            pass
+
+    def stop(self) -> None:
+        if self.alive:
+            with contextlib.suppress(BrokenPipeError, EOFError, OSError):
+                self.conn.send(None)
+            self.process.join(timeout=5)
+        if self.alive:
+            self.process.terminate()
+            self.process.join(timeout=5)
+        self.conn.close()
 
 
-def _outcome(future: Future) -> dict[str, Any]:
-    if future.cancelled():
-        return {"status": "interrupted"}
-    error = future.exception()
-    if error is not None:  # the worker process itself died (killed, out of memory)
-        return {"status": "failed", "error": f"worker process ended: {type(error).__name__}: {error}"}
-    return future.result()
+def _worker_loop(conn: Any, reuse: bool) -> None:
+    """A worker's life: run what arrives until told to stop (None), the parent goes, or a Ctrl-C while idle."""
+    try:
+        while (task := conn.recv()) is not None:
+            conn.send(execute_run(*task))
+            if not reuse:
+                return
+    except (EOFError, KeyboardInterrupt, BrokenPipeError):
+        return
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """How a worker process ended, in words: 'killed by signal 9 (out of memory?)', 'exited with code 3'."""
+    if exitcode is None:
+        return "its worker process stopped answering"
+    if exitcode < 0:
+        number = -exitcode
+        if number == signal.SIGKILL:
+            return "killed by signal 9 (out of memory?)"
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = "unknown signal"
+        return f"killed by signal {number} ({name})"
+    return f"its worker process exited with code {exitcode}"
+
+
+def _from_checkpoint(run_dir: str) -> str:
+    from wganlab.checkpoint import list_checkpoints
+
+    found = list_checkpoints(Path(run_dir))
+    return f" from its checkpoint at step {found[-1][0]}" if found else " from the start"
+
+
+def _record_failure(run_dir: str, message: str) -> None:
+    """The run's ``error.txt``, as a run that fails by itself writes it, so reports list this failure too."""
+    path = Path(run_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / ERROR_FILE).write_text(message + "\n", encoding="utf-8")
+    except OSError:  # pragma: no cover - the study still reports it
+        pass
 
 
 def run_ray(jobs: list[Job], placement: Placement, address: str | None = None) -> Iterator[tuple[Job, dict[str, Any]]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from wganlab.errors import WganlabError
 from wganlab.fileio import read_json, write_json_atomic
+from wganlab.runlock import DirectoryLock
 from wganlab.study.backends import Job, plan_placement, run_local, run_ray
 from wganlab.study.spec import RunSpec, Study
 from wganlab.study.task import ERROR_FILE, run_state
@@ -58,8 +59,16 @@ def read_manifest(out: Path) -> dict[str, Any]:
 
 def run_study(study: Study, out: Path, backend: str = "local", workers: int | None = None,
               address: str | None = None, log: Any = sys.stderr) -> dict[str, Any]:
-    """Run every unfinished run of ``study`` under ``out``; returns counts and the failed runs' errors."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Run every unfinished run of ``study`` under ``out``; returns counts and the failed runs' errors.
+
+    ``out`` is locked while the study runs: a second study process on it is refused with the holder's name.
+    """
+    with DirectoryLock(out, "a study writing this directory"):
+        return _run_unfinished(study, out, backend, workers, address, log)
+
+
+def _run_unfinished(study: Study, out: Path, backend: str, workers: int | None, address: str | None,
+                    log: Any) -> dict[str, Any]:
     write_manifest(study, out)
     pending, skipped = [], 0
     for spec in study.runs:

@@ -59,8 +59,8 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
         if run_state(path) == "new":
             trainer = start_run(config, path, source=preset or "study", tensorboard=True)
         else:
-            _check_same_config(load_run_config(path).to_dict(), config.to_dict(), path)
-            trainer = resume_run(path)
+            settings = _execution_changes(load_run_config(path).to_dict(), config.to_dict(), path)
+            trainer = resume_run(path, settings=settings)
         outcome = trainer.run(progress=False)
         if outcome.interrupted:
             return {"status": "interrupted", "step": outcome.step}
@@ -119,13 +119,16 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     return out
 
 
-def _check_same_config(saved: dict[str, Any], wanted: dict[str, Any], run_dir: Path) -> None:
-    for volatile in ("threads", "device"):
-        saved.pop(volatile, None)
-        wanted.pop(volatile, None)
-    if saved != wanted:
-        changed = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
-        from wganlab.errors import CheckpointError
+def _execution_changes(saved: dict[str, Any], wanted: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """The execution settings (threads, intervals...) the study now wants for a started run. Any other change
+    means the study file changed what the run trains, which resuming cannot honour; so does ``steps``, which a
+    finished run of the same study could not follow."""
+    from wganlab.config import EXECUTION_KEYS
+    from wganlab.errors import CheckpointError
 
-        raise CheckpointError(f"'{run_dir}' holds a run with a different config ({', '.join(changed)} changed); "
+    changed = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+    algorithm = [key for key in changed if key not in EXECUTION_KEYS or key == "steps"]
+    if algorithm:
+        raise CheckpointError(f"'{run_dir}' holds a run with a different config ({', '.join(algorithm)} changed); "
                               "delete that run directory or write the study to another --out")
+    return {key: wanted[key] for key in changed}
