@@ -3,8 +3,8 @@ import pytest
 from wganlab.config import available_presets, load_config, parse_override
 from wganlab.errors import ConfigError
 
-ISSUE_PRESETS = ["gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn", "seed000-gan", "seed000-wc", "seed000-gp",
-                 "seed000-sn"]
+ISSUE_PRESETS = ["gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn", "dtu-gan", "dtu-wgan-wc", "dtu-wgan-gp",
+                 "dtu-wgan-sn"]
 
 
 def test_issue_presets_exist_with_descriptions():
@@ -45,12 +45,12 @@ def test_wgan_sn_preset_keeps_five_critic_steps_on_toys_only():
     assert toy.g_optimizer.lr == pytest.approx(1e-3) and images.g_optimizer.lr == pytest.approx(5e-4)
 
 
-def test_seed000_presets_share_networks_and_clip_002():
-    configs = {n: load_config(n) for n in ("seed000-gan", "seed000-wc", "seed000-gp", "seed000-sn")}
-    assert {c.model.arch for c in configs.values()} == {"seed000"}
-    assert configs["seed000-wc"].lipschitz.clip == 0.02
-    assert configs["seed000-sn"].lipschitz.spectral_norm and configs["seed000-sn"].model.d_norm == "layer"
-    assert configs["seed000-gp"].model.d_norm == "batch"
+def test_dtu_presets_share_networks_and_clip_002():
+    configs = {n: load_config(n) for n in ("dtu-gan", "dtu-wgan-wc", "dtu-wgan-gp", "dtu-wgan-sn")}
+    assert {c.model.arch for c in configs.values()} == {"dtu-dcgan"}
+    assert configs["dtu-wgan-wc"].lipschitz.clip == 0.02
+    assert configs["dtu-wgan-sn"].lipschitz.spectral_norm and configs["dtu-wgan-sn"].model.d_norm == "layer"
+    assert configs["dtu-wgan-gp"].model.d_norm == "batch"
 
 
 def test_overrides_nested_and_typed():
@@ -138,3 +138,29 @@ def test_compile_off_on_the_command_line_is_the_string_off_not_yamls_false():
     assert load_config("wgan-gp", ["compile=off"]).compile == "off"
     with pytest.raises(ConfigError, match="'objective' must be a string, got False"):
         load_config("wgan-gp", ["objective=no"])
+
+
+def test_an_unknown_key_suggests_the_section_it_belongs_to():
+    for item, hint in [("arch=tf-tutorial", "did you mean 'model.arch'?"),
+                       ("clip=0.1", "did you mean 'lipschitz.clip'?"),
+                       ("lr=1e-3", "did you mean 'g_optimizer.lr' or 'd_optimizer.lr'?"),
+                       ("gradient_penalty.weight=5", "did you mean 'lipschitz.gradient_penalty'?"),
+                       ("lipschitz.clp=0.1", "did you mean 'clip'?"),
+                       ("modle.width=3", "did you mean 'model'?")]:
+        with pytest.raises(ConfigError) as err:
+            load_config("wgan-gp", [item])
+        assert hint in str(err.value), item
+
+
+def test_the_dtu_presets_old_names_still_work_and_say_their_new_name(capsys):
+    assert load_config("seed000-gp").to_dict() == load_config("dtu-wgan-gp").to_dict()
+    assert "preset 'seed000-gp' is now called 'dtu-wgan-gp'" in capsys.readouterr().err
+    assert not {"seed000-gan", "seed000-gp"} & set(available_presets())
+
+
+def test_a_config_saved_with_the_old_architecture_name_loads():
+    from wganlab.config import from_tree
+
+    tree = load_config("dtu-gan").to_dict()
+    tree["model"]["arch"] = "seed000"  # a config.yaml written before the rename
+    assert from_tree(tree).model.arch == "dtu-dcgan"

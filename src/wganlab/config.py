@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import difflib
 import math
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -34,9 +35,15 @@ TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the us
 EXECUTION_KEYS = ("steps", "threads", "device", "precision", "compile", "channels_last", "log_every",
                   "sample_every", "checkpoint_every", "keep_checkpoints", "eval_every")
 ARCHITECTURES = (
-    "auto", "mlp", "dcgan", "seed000", "guide-dcgan", "tf-tutorial",
+    "auto", "mlp", "dcgan", "dtu-dcgan", "guide-dcgan", "tf-tutorial",
     "gulrajani-toy", "gulrajani-mnist", "arjovsky-dcgan64",
 )  # fmt: skip
+
+
+# Old names that still work: each prints its new name (a saved config.yaml's arch is mapped silently).
+PRESET_RENAMES = {"seed000-gan": "dtu-gan", "seed000-wc": "dtu-wgan-wc", "seed000-gp": "dtu-wgan-gp",
+                  "seed000-sn": "dtu-wgan-sn"}
+ARCH_RENAMES = {"seed000": "dtu-dcgan"}
 
 
 def _opt(default: Any = None, *, choices: tuple | None = None, low: float | None = None,
@@ -312,6 +319,10 @@ def _data_name(data: Any) -> str:
 
 def from_tree(tree: dict[str, Any]) -> RunConfig:
     """Validate a plain nested dict (as written to ``config.yaml``) into a :class:`RunConfig`."""
+    model = tree.get("model")
+    if isinstance(model, dict) and isinstance(model.get("arch"), str) and model["arch"] in ARCH_RENAMES:
+        # a config.yaml written before the rename
+        tree = {**tree, "model": {**model, "arch": ARCH_RENAMES[model["arch"]]}}
     config = _build(RunConfig, tree, "")
     _check_cross_field(config)
     return config
@@ -354,6 +365,9 @@ def _resolve_source(source: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
             raise ConfigError(f"config file '{source}' does not exist; give a preset name or a path to a YAML file")
         tree = _read_yaml(path)
     else:
+        if source in PRESET_RENAMES:
+            print(f"wganlab: note: preset '{source}' is now called '{PRESET_RENAMES[source]}'", file=sys.stderr)
+            source = PRESET_RENAMES[source]
         preset = PRESET_DIR / f"{source}.yaml"
         if not preset.is_file():
             raise ConfigError(f"unknown preset '{source}'{_suggest(source, available_presets())}; "
@@ -424,7 +438,7 @@ def _build(cls: type, value: Any, path: str) -> Any:
     kwargs = {}
     for key, item in value.items():
         if key not in known:
-            raise ConfigError(f"unknown key '{path}{key}'{_suggest(str(key), known)}")
+            raise ConfigError(f"unknown key '{path}{key}'{_suggest_key(str(key), path, known)}")
         kind = hints[key]
         if dataclasses.is_dataclass(kind):
             kwargs[key] = _build(kind, item, f"{path}{key}.")
@@ -531,6 +545,28 @@ def _check_cross_field(config: RunConfig) -> None:
     if config.is_toy and config.model.arch not in ("auto", "mlp", "gulrajani-toy"):
         raise ConfigError(f"arch={config.model.arch} is for images but data={config.data.name} is a 2D toy; "
                           "use arch=mlp or arch=gulrajani-toy")
+
+
+def _suggest_key(key: str, section: str, known: Any) -> str:
+    """The key the user meant: the same name in another section first (``arch`` -> ``model.arch``), then a
+    near spelling in this section, then a near spelling anywhere."""
+    everywhere = _dotted_keys(RunConfig)
+    elsewhere = [dotted for dotted in everywhere if dotted.rsplit(".", 1)[-1] == key and dotted != section + key]
+    if elsewhere:
+        return f"; did you mean {' or '.join(repr(d) for d in elsewhere[:3])}?"
+    return _suggest(key, known) or _suggest(section + key, everywhere)
+
+
+def _dotted_keys(cls: type, prefix: str = "") -> list[str]:
+    """Every key of ``cls`` as ``section.key``: sections and the settings inside them."""
+    keys = []
+    hints = get_type_hints(cls)
+    for spec in dataclasses.fields(cls):
+        kind = hints[spec.name]
+        keys.append(prefix + spec.name)
+        if dataclasses.is_dataclass(kind):
+            keys.extend(_dotted_keys(kind, f"{prefix}{spec.name}."))
+    return keys
 
 
 def _suggest(word: str, options: Any) -> str:

@@ -53,7 +53,21 @@ def test_cli_eval_errors_are_one_line(tmp_path):
     np.savez(tmp_path / "p.npz", points=np.zeros((10, 2), np.float32))
     for args, fragment in (([str(tmp_path / "p.npz")], "needs --data"),
                            ([str(tmp_path / "p.npz"), "--data", "8gaussians", "--metrics", "fid"], "unknown metric"),
-                           ([str(tmp_path / "p.npz"), "--data", "mnist"], "cannot be evaluated")):
+                           ([str(tmp_path / "p.npz"), "--data", "mnist"], "cannot be evaluated"),
+                           ([str(tmp_path / "p.npz"), "--data", "swissroll", "--metrics", "modes"], "ask for 'w1'")):
         result = run_cli("eval", *args)
         assert result.returncode == 2 and fragment in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_metric_that_does_not_apply_to_the_data_is_named_with_the_one_that_does():
+    def why(metrics, data, network=None):
+        return evaluate.inapplicable(tuple(metrics), DataConfig(name=data), network)
+
+    assert "for data=mnist ask for 'classes'" in why(["fid", "modes"], "mnist")
+    assert "for data=cifar10 ask for 'pr' (recall)" in why(["modes"], "cifar10")
+    assert "stacked triples are 'modes'" in why(["classes"], "stacked-mnist")
+    assert "with inception features ask for 'is' or 'pr'" in why(["classes"], "cifar10")
+    assert "data=moons has none: ask for 'w1'" in why(["modes"], "moons")
+    assert why(["fid", "classes"], "mnist") is None and why(["modes"], "stacked-mnist") is None
+    assert why(["modes", "w1"], "8gaussians") is None

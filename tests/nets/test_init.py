@@ -21,7 +21,7 @@ def test_dcgan_init_is_normal_002():
 def test_init_reaches_spectrally_normalized_layers():
     """Seed 000's ``m.weight.data.normal_`` missed SN layers; ours must write the raw weight."""
     torch.manual_seed(0)
-    nets = build_networks(load_config("seed000-sn"), (1, 28, 28))
+    nets = build_networks(load_config("dtu-wgan-sn"), (1, 28, 28))
     sn_layers = [m for m in nets.discriminator.modules() if hasattr(m, "parametrizations")]
     assert len(sn_layers) == 4
     for layer in sn_layers:

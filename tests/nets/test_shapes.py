@@ -87,8 +87,8 @@ def test_tf_same_padding_is_tensorflows():
 
 @pytest.mark.parametrize(("size", "channels"), [(28, 1), (32, 3), (64, 3)])
 @pytest.mark.parametrize("d_norm", ["batch", "layer"])
-def test_seed000_networks(size, channels, d_norm):
-    nets = build("model.arch=seed000", f"model.d_norm={d_norm}", preset="seed000-gan", shape=(channels, size, size))
+def test_dtu_networks(size, channels, d_norm):
+    nets = build("model.arch=dtu-dcgan", f"model.d_norm={d_norm}", preset="dtu-gan", shape=(channels, size, size))
     check(nets, (channels, size, size))
     assert nets.latent_dim == 100
     first = next(m for m in nets.generator.modules() if isinstance(m, nn.ConvTranspose2d))

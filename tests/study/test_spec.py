@@ -117,10 +117,15 @@ def test_unknown_scale_and_unknown_study_are_named(tmp_path):
         load_study("no-such-study")
 
 
-@pytest.mark.parametrize("name", ["seed000", "guide-tricks", "loss-matters", "mnist-gan-vs-wgangp"])
+@pytest.mark.parametrize("name", ["dtu-comparison", "guide-tricks", "loss-matters", "mnist-gan-vs-wgangp"])
 def test_shipped_studies_expand_at_both_scales(name):
     assert name in shipped_studies()
     full, quick = load_study(name), load_study(name, scale="quick")
     assert len(full.runs) > len(quick.runs) >= 4
     assert {r.labels["data"] for r in quick.runs} <= {"8gaussians", "mnist", "scurve", "moons", "25gaussians"}
     assert len({r.labels["seed"] for r in quick.runs}) >= 2
+
+
+def test_the_dtu_studys_old_name_still_works_and_says_its_new_name(capsys):
+    assert load_study("seed000").name == "dtu-comparison"
+    assert "study 'seed000' is now called 'dtu-comparison'" in capsys.readouterr().err

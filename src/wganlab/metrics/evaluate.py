@@ -20,6 +20,7 @@ import torch
 from wganlab.config import TOY_DATASETS, DataConfig
 from wganlab.data import make_source
 from wganlab.data.images import to_float, to_uint8
+from wganlab.data.toy import MIXTURES
 from wganlab.errors import ConfigError, DataError
 from wganlab.fileio import atomic_output, isolated_rng
 from wganlab.metrics.classifier import load_classifier, predict
@@ -97,9 +98,49 @@ def real_images(data: DataConfig, count: int, seed: int = 0) -> torch.Tensor:
         return source.sample(count)
 
 
+def requested_metrics(metrics: tuple[str, ...] | None, data: DataConfig, toy: bool,
+                      network: str | None = None) -> tuple[str, ...]:
+    """The metrics to measure: every one that applies when none are named; the named ones after checking that
+    each exists for the kind of samples and applies to ``data`` (:class:`ConfigError` naming the right one)."""
+    allowed = TOY_METRICS if toy else IMAGE_METRICS
+    if not metrics:
+        return allowed
+    unknown = [m for m in metrics if m not in allowed]
+    if unknown:
+        raise ConfigError(f"unknown metric {unknown[0]!r} for {'2D points' if toy else 'images'}; "
+                          f"choose from {','.join(allowed)}")
+    why = inapplicable(tuple(metrics), data, None if toy else network)
+    if why:
+        raise ConfigError(why)
+    return tuple(metrics)
+
+
+def inapplicable(metrics: tuple[str, ...], data: DataConfig, network: str | None = None) -> str | None:
+    """Why one of ``metrics`` cannot be measured on ``data`` (with that feature network) and what to ask for
+    instead; None when all apply. Asked for by name, such a metric is an error, never left out silently."""
+    toy = data.name in TOY_DATASETS
+    if toy:
+        if "modes" in metrics and data.name not in MIXTURES:
+            return (f"'modes' counts the components of a Gaussian mixture (8gaussians, 25gaussians); data={data.name} "
+                    "has none: ask for 'w1'")
+        return None
+    network = feature_network_for(data, network)
+    if "modes" in metrics and not (data.name == "stacked-mnist" and network == "mnist"):
+        instead = "'classes' (how many of its classes appear)" if network != "inception" else "'pr' (recall)"
+        return (f"'modes' counts the 1,000 digit triples of data=stacked-mnist; for data={data.name} ask for "
+                f"{instead}")
+    if "classes" in metrics and (network == "inception" or data.name == "stacked-mnist"):
+        why = "uses a classifier of single 28x28 digits or clothes" if network == "inception" else \
+            "would count single digits; stacked triples are 'modes'"
+        return f"'classes' {why}; for data={data.name} with {network} features ask for " + \
+            ("'modes'" if data.name == "stacked-mnist" else "'is' or 'pr'")
+    return None
+
+
 def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ...], network: str | None = None,
                     reference_count: int = 10_000, inception_weights: str | Path | None = None) -> dict[str, Any]:
-    """The requested metrics for float images in [-1, 1] against ``reference_count`` real ones."""
+    """The requested metrics for float images in [-1, 1] against ``reference_count`` real ones; a metric that does
+    not apply to ``data`` is skipped (see :func:`inapplicable` for refusing it instead)."""
     featurizer = Featurizer(feature_network_for(data, network), inception_weights)
     real_features, real_probs = reference_features(data, featurizer, reference_count)
     fake_features, fake_probs = featurizer(fake)

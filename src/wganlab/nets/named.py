@@ -35,13 +35,14 @@ def _require(name: str, shape: Shape, sizes: tuple[int, ...]) -> tuple[int, int]
     return shape[0], shape[1]
 
 
-def seed000(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
-    """Seed 000's ``models_file.py`` (latent 100, nch 12): MNIST at 28 px, CIFAR-10 at 32, CelebA at 64.
+def dtu_dcgan(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
+    """The DTU study's ``models_file.py`` (Gribsvad & Bundgaard-Nielsen; latent 100, nch 12): MNIST at 28 px,
+    CIFAR-10 at 32, CelebA at 64.
 
     Critic normalization follows ``model.d_norm``: the study used batch norm, and full-shape LayerNorm for its
-    spectral-norm critic (preset ``seed000-sn``).
+    spectral-norm critic (preset ``dtu-wgan-sn``).
     """
-    channels, size = _require("seed000", shape, (28, 32, 64))
+    channels, size = _require("dtu-dcgan", shape, (28, 32, 64))
     nch, latent = 12, 100
 
     def dnorm(ch: int, spatial: int) -> nn.Module:
@@ -179,7 +180,7 @@ def arjovsky_dcgan64(model: ModelConfig, shape: Shape, pixel_range: str) -> Buil
 
 
 NAMED: dict[str, Callable[[ModelConfig, Shape, str], Built]] = {
-    "seed000": seed000,
+    "dtu-dcgan": dtu_dcgan,
     "guide-dcgan": guide_dcgan,
     "tf-tutorial": tf_tutorial,
     "gulrajani-toy": gulrajani_toy,

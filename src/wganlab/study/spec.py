@@ -3,11 +3,11 @@
 A study is what every source paper actually ran: several variants on several datasets over several seeds, the
 same networks and budget for all. The file says it once::
 
-    name: seed000
-    base: seed000-gan                # preset or YAML file every run starts from (a variant may name its own)
+    name: dtu-comparison
+    base: dtu-gan                    # preset or YAML file every run starts from (a variant may name its own)
     set: {sample_every: 500}         # settings for every run
     axes:                            # cross product, in this order; any config key can be an axis
-      variant: [seed000-gan, seed000-wc, {name: gp1, preset: seed000-gp, set: {lipschitz.gradient_penalty.weight: 1}}]
+      variant: [dtu-gan, dtu-wgan-wc, {name: gp1, preset: dtu-wgan-gp, set: {lipschitz.gradient_penalty.weight: 1}}]
       data: [8gaussians, mnist]
       seed: [0, 1, 2]                # a value may be a mapping, shown by its 'label': {label: anime, name: folder, ...}
     when:                            # settings for the runs whose axis values match
@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,10 +103,16 @@ def shipped_studies() -> dict[str, str]:
     return {p.stem: str(_read(p).get("description", "")) for p in sorted(SHIPPED_DIR.glob("*.yaml"))}
 
 
+STUDY_RENAMES = {"seed000": "dtu-comparison"}  # old names that still work, printing the new one
+
+
 def resolve_study_path(source: str | Path) -> Path:
     path = Path(source)
     if path.is_file():
         return path
+    if str(source) in STUDY_RENAMES:
+        print(f"wganlab: note: study '{source}' is now called '{STUDY_RENAMES[str(source)]}'", file=sys.stderr)
+        source = STUDY_RENAMES[str(source)]
     shipped = SHIPPED_DIR / f"{source}.yaml"
     if shipped.is_file():
         return shipped
