@@ -26,7 +26,7 @@ import torch
 from wganlab.config import load_config
 from wganlab.metrics.conditional import class_accuracy
 from wganlab.sampling import load_generator
-from wganlab.train import start_run
+from wganlab.trainer import start_run
 
 
 def trained(preset: str, overrides: list[str], run_dir: Path) -> tuple[float, Path]:

@@ -31,7 +31,7 @@ def test_presets_lists_one_line_each():
     result = run_cli("presets")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert {"gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn", "seed000-gp"} <= set(names)
+    assert {"gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn", "dtu-wgan-gp"} <= set(names)
 
 
 def test_unknown_preset(tmp_path):
@@ -133,7 +133,7 @@ def test_run_dir_that_is_a_file(tmp_path):
 
 def test_sample_a_class_of_a_conditional_run(tmp_path):
     from tests.conftest import tiny_mnist
-    from wganlab.train import start_run
+    from wganlab.trainer import start_run
 
     run = tmp_path / "cond"
     start_run(tiny_mnist("steps=2", "conditioning.mode=concat", preset="dcgan"), run, tensorboard=False).run(

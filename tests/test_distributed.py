@@ -69,7 +69,7 @@ def test_a_single_process_group_is_a_no_op() -> None:
 
 def test_sync_batch_norm_without_cuda_is_refused_with_the_reason(tmp_path: Path) -> None:
     from tests.conftest import tiny_mnist
-    from wganlab.train import Trainer
+    from wganlab.trainer import Trainer
 
     with pytest.raises(ConfigError, match="sync_batch_norm needs CUDA"):
         Trainer(tiny_mnist("sync_batch_norm=true", "device=cpu", preset="dcgan"), tmp_path, tensorboard=False)
@@ -77,7 +77,7 @@ def test_sync_batch_norm_without_cuda_is_refused_with_the_reason(tmp_path: Path)
 
 def test_replay_is_refused_across_processes(tmp_path: Path) -> None:
     from tests.conftest import tiny_toy
-    from wganlab.train import Trainer
+    from wganlab.trainer import Trainer
 
     config = tiny_toy("tricks.replay.mode=pool", preset="dcgan")
     with pytest.raises(ConfigError, match=r"tricks\.replay keeps one process's past fakes"):

@@ -9,7 +9,7 @@ from torch.nn.utils.parametrizations import _SpectralNorm
 from tests.conftest import tiny_mnist, tiny_toy
 from wganlab import engine
 from wganlab.lipschitz import apply_spectral_norm
-from wganlab.train import Trainer
+from wganlab.trainer import Trainer
 
 
 def losses_after(config, tmp_path, steps: int = 3) -> list[float]:

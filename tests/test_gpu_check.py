@@ -14,7 +14,7 @@ def test_the_gpu_check_runs_its_plumbing_on_the_cpu_and_every_check_passes(tmp_p
     out = tmp_path / "gpu-check.json"
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), "--device", "cpu", "--out",
                            str(out)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report == json.loads(done.stdout) and report["passed"] is True

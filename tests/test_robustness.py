@@ -18,7 +18,7 @@ from wganlab.checkpoint import latest_checkpoint, list_checkpoints
 from wganlab.config import RunConfig, load_config
 from wganlab.errors import ConfigError
 from wganlab.runlog import read_metrics
-from wganlab.train import TrainingDiverged, start_run
+from wganlab.trainer import TrainingDiverged, start_run
 
 KILL_RUN = ["wgan-gp", "data=8gaussians", "steps=2000", "seed=11", "model.width=128", "batch_size=256",
             "log_every=10", "checkpoint_every=50", "sample_every=500", "threads=1"]  # 2000 steps: ~45 s here

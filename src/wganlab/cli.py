@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("source", type=Path, metavar="RUN_DIR|SAMPLES.npz")
     evaluate.add_argument("--data", help="reference dataset, as in data=... (required for .npz)")
     evaluate.add_argument("--metrics", help="comma-separated: fid,kid,is,pr,classes,modes for images; modes,w1 "
-                          "for 2D toys (default: all)")
+                          "for 2D toys (default: all that apply to the data; one asked for that does not is an error)")
     evaluate.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--features", choices=("mnist", "fashion-mnist", "inception"),
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = commands.add_parser("study", help="run a grid of variants x datasets x seeds and write its report",
                                 description=(
-        "Run every run of a study (a YAML file, or a shipped study: demo, toy-claims, seed000, guide-tricks, "
+        "Run every run of a study (a YAML file, or a shipped study: demo, toy-claims, dtu-comparison, guide-tricks, "
         "loss-matters, mnist-gan-vs-wgangp), skipping finished runs and resuming interrupted ones, then aggregate "
         "over seeds (mean ± 95%% t-interval) and write OUT/report.html, summary.csv and summary.md."))
     study.add_argument("file", metavar="STUDY_OR_YAML")
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                     "presets": _presets, "check": _check}
         return handlers[args.command](args)
     except WganlabError as err:
-        from wganlab.train import TrainingDiverged
+        from wganlab.trainer import TrainingDiverged
 
         print(f"wganlab: error: {err}", file=sys.stderr)
         return EXIT_FAILED if isinstance(err, TrainingDiverged) else EXIT_USAGE
@@ -175,7 +175,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_in(args: argparse.Namespace, group: Distributed) -> int:
     from wganlab.config import load_config, parse_override
-    from wganlab.train import default_run_dir, resume_run, start_run
+    from wganlab.trainer import default_run_dir, resume_run, start_run
 
     say = (lambda text: print(text, file=sys.stderr)) if group.is_main else (lambda text: None)
     if args.resume is not None:
@@ -274,13 +274,8 @@ def _eval(args: argparse.Namespace) -> int:
         data = data or loaded.config.data
         samples = to_symmetric(generate(loaded, args.n, seed=args.seed), loaded.config.data.pixel_range)
     toy = samples.ndim == 2
-    names = tuple(m.strip() for m in args.metrics.split(",")) if args.metrics else (
-        evaluate.TOY_METRICS if toy else evaluate.IMAGE_METRICS)
-    allowed = evaluate.TOY_METRICS if toy else evaluate.IMAGE_METRICS
-    unknown = [m for m in names if m not in allowed]
-    if unknown:
-        raise ConfigError(f"unknown metric {unknown[0]!r} for {'2D points' if toy else 'images'}; "
-                          f"choose from {','.join(allowed)}")
+    asked = tuple(m.strip() for m in args.metrics.split(",")) if args.metrics else None
+    names = evaluate.requested_metrics(asked, data, toy, args.features)
     if toy:
         result = evaluate.evaluate_points(samples, data, names)
     else:
@@ -368,7 +363,7 @@ def _check(args: argparse.Namespace) -> int:
         inspect_checkpoint,
         list_checkpoints,
     )
-    from wganlab.train import CONFIG_FILE
+    from wganlab.trainer import CONFIG_FILE
 
     run_dir = args.run_dir
     if not (run_dir / CONFIG_FILE).is_file():

@@ -15,7 +15,7 @@ from wganlab.study.report import build_report
 from wganlab.study.runner import failed_runs, run_study
 from wganlab.study.spec import load_study
 from wganlab.study.task import execute_run, read_result, run_state
-from wganlab.train import start_run
+from wganlab.trainer import start_run
 
 TINY = """
     name: tiny

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from tests.conftest import tiny_mnist
-from wganlab.train import Trainer, feature_matching_loss
+from wganlab.trainer import Trainer, feature_matching_loss
 
 
 def test_loss_is_zero_when_features_match_and_the_squared_gap_otherwise():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from tests.conftest import tiny_mnist
-from wganlab.train import Trainer
+from wganlab.trainer import Trainer
 from wganlab.tricks.replay import ImagePool, ReplayBuffer, default_replay_every
 
 

@@ -6,7 +6,7 @@ import torch
 from tests.conftest import tiny_mnist, tiny_toy
 from wganlab.checkpoint import list_checkpoints
 from wganlab.runlog import read_metrics
-from wganlab.train import Trainer, resume_run, start_run
+from wganlab.trainer import Trainer, resume_run, start_run
 
 
 def weights(trainer):
@@ -127,7 +127,7 @@ def test_spectral_norm_keeps_sigma_one(tmp_path):
 
 
 def test_gradient_penalty_with_batch_norm_critic_runs_separately(tmp_path):
-    trainer = train(tiny_mnist("steps=3", preset="seed000-gp"), tmp_path / "r")
+    trainer = train(tiny_mnist("steps=3", preset="dtu-wgan-gp"), tmp_path / "r")
     assert not trainer.joint_critic_pass
     record = read_metrics(tmp_path / "r")[-1]
     assert record["gradient_penalty"] > 0
@@ -164,7 +164,7 @@ def test_start_run_refuses_existing_run(tmp_path):
 
 
 def test_nan_stops_with_a_message(tmp_path):
-    from wganlab.train import TrainingDiverged
+    from wganlab.trainer import TrainingDiverged
 
     trainer = start_run(tiny_toy("steps=20", "log_every=5"), tmp_path / "r", tensorboard=False)
     trainer.run(progress=False, stop_at=5)

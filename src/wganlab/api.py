@@ -1,0 +1,146 @@
+"""The Python API, for notebooks and scripts: what the command line does, as functions that return objects.
+
+    import wganlab
+
+    run = wganlab.train("wgan-gp", "data=8gaussians", "steps=2000")    # a preset (or YAML file) and overrides
+    points = run.sample(1000, seed=0)                                   # a tensor on the CPU
+    print(run.evaluate(n=2000))                                         # {"modes_covered": 8, "w1": ...}
+    run = wganlab.open_run("runs/wgan-gp-8gaussians-seed0-...")        # any run directory, finished or not
+    run.resume(steps=4000)                                              # train it further
+    run.metrics()[-1], run.events(), run.checkpoints()
+
+Errors are the same typed exceptions the command line turns into one line (:class:`wganlab.ConfigError`,
+:class:`wganlab.CheckpointError`, ...). Training here holds the run directory's lock as the CLI does, so a run
+cannot be trained by a notebook and a terminal at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wganlab.config import RunConfig, load_config
+
+if TYPE_CHECKING:  # torch loads when a function needs it: 'import wganlab' stays light
+    import torch
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run directory: its config, logs, checkpoints and generator."""
+
+    run_dir: Path
+
+    @property
+    def config(self) -> RunConfig:
+        from wganlab.trainer import load_run_config
+
+        return load_run_config(self.run_dir)
+
+    @property
+    def step(self) -> int:
+        """The step of the newest checkpoint (0 before the first)."""
+        from wganlab.checkpoint import list_checkpoints
+
+        found = list_checkpoints(self.run_dir)
+        return found[-1][0] if found else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.step >= self.config.steps
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """Every logged record of ``metrics.jsonl`` (losses, the critic's estimate, FID when evaluated)."""
+        from wganlab.runlog import read_metrics
+
+        return read_metrics(self.run_dir)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Rollbacks, damaged checkpoints and resumes with other settings, as the run's event log holds them."""
+        from wganlab.trainer import EVENTS_FILE
+
+        path = self.run_dir / EVENTS_FILE
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """What ``wganlab check`` reports for each checkpoint: step, bytes, checksum, finite weights."""
+        from wganlab.checkpoint import inspect_checkpoint, list_checkpoints
+
+        reports = [inspect_checkpoint(path) for _, path in list_checkpoints(self.run_dir)]
+        return [{"file": r.path.name, "step": r.step, "bytes": r.size, "checksum": r.checksum,
+                 "weights": r.weights, "ok": r.ok} for r in reports]
+
+    def sample(self, n: int = 64, seed: int = 0, label: int | None = None) -> torch.Tensor:
+        """``n`` samples of the newest checkpoint (EMA weights when kept): images in the data's pixel range, or
+        N x 2 points. ``label`` picks a conditional run's class (default: every class in turn)."""
+        return sample(self.run_dir, n, seed=seed, label=label)
+
+    def evaluate(self, n: int = 10_000, metrics: tuple[str, ...] | None = None, seed: int = 0) -> dict[str, Any]:
+        """The run's metrics on ``n`` samples: FID, KID, classes... for images, modes and W1 for 2D toys."""
+        return evaluate(self.run_dir, n=n, metrics=metrics, seed=seed)
+
+    def resume(self, progress: bool = True, **settings: Any) -> Run:
+        """Train on from the newest checkpoint; ``settings`` may change how it executes (``steps=``,
+        ``threads=``, ``device=``, the intervals...), as ``wganlab train --resume RUN key=value`` does."""
+        from wganlab.trainer import resume_run
+
+        resume_run(self.run_dir, settings=settings).run(progress=progress)
+        return self
+
+
+def train(source: str | Path | dict[str, Any], *overrides: str, run_dir: str | Path | None = None,
+          progress: bool = True) -> Run:
+    """Train a preset name, a YAML file or a config dict, with ``key=value`` overrides, to its ``steps``.
+
+    ``run_dir`` defaults to ``runs/<preset>-<data>-seed<N>-<time>``, as ``wganlab train`` chooses it. Ctrl-C stops
+    at the end of the current step with a checkpoint; the returned run then has ``finished == False``.
+    """
+    from wganlab.trainer import default_run_dir, start_run
+
+    config = load_config(source, list(overrides))
+    name = str(source) if not isinstance(source, dict) else ""
+    directory = Path(run_dir) if run_dir is not None else default_run_dir(config, name)
+    start_run(config, directory, source=name).run(progress=progress)
+    return Run(directory)
+
+
+def open_run(run_dir: str | Path) -> Run:
+    """An existing run directory (raises :class:`wganlab.CheckpointError` if it is not one)."""
+    from wganlab.trainer import load_run_config
+
+    directory = Path(run_dir)
+    load_run_config(directory)
+    return Run(directory)
+
+
+def sample(source: str | Path, n: int = 64, seed: int = 0, label: int | None = None) -> torch.Tensor:
+    """Samples from a run directory, one of its ``.pt`` checkpoints or an exported ``.safetensors`` generator;
+    the same ``seed`` gives the same samples."""
+    from wganlab.sampling import generate, load_generator
+
+    return generate(load_generator(Path(source)), n, seed=seed, label=label)
+
+
+def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | None = None, seed: int = 0,
+             data: str | None = None) -> dict[str, Any]:
+    """What ``wganlab eval SOURCE`` prints, as a dict; ``data`` (as in ``data=...``) replaces the run's own.
+
+    A metric asked for by name that does not apply to the data raises :class:`wganlab.ConfigError` naming the
+    one that does; without ``metrics``, every metric that applies is measured.
+    """
+    from wganlab.data.images import to_symmetric
+    from wganlab.metrics import evaluate as measure
+    from wganlab.sampling import generate, load_generator
+
+    loaded = load_generator(Path(source))
+    reference = load_config(None, [f"data={data}"]).data if data else loaded.config.data
+    samples = generate(loaded, n, seed=seed)
+    toy = samples.ndim == 2
+    names = measure.requested_metrics(tuple(metrics) if metrics else None, reference, toy)
+    if toy:
+        return measure.evaluate_points(samples, reference, names)
+    return measure.evaluate_images(to_symmetric(samples, loaded.config.data.pixel_range), reference, names)
