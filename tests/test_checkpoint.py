@@ -104,7 +104,7 @@ def test_resume_names_a_truncated_newest_checkpoint_uses_the_previous_and_keeps_
     import json
 
     from tests.conftest import tiny_toy
-    from wganlab.train import resume_run, start_run
+    from wganlab.trainer import resume_run, start_run
 
     run_dir = tmp_path / "r"
     start_run(tiny_toy("steps=30", "checkpoint_every=10", "keep_checkpoints=5"), run_dir,
@@ -147,3 +147,22 @@ def test_inspect_names_nan_weights_and_truncated_files(tmp_path):
 def test_human_sizes():
     assert [ckpt.human_size(n) for n in (880, 1024, 1_300_000, 5 * 2**30)] == ["880 B", "1.0 KiB", "1.2 MiB",
                                                                                  "5.0 GiB"]
+
+
+def test_a_run_written_by_the_2026_12_01_code_still_resumes_and_samples(tmp_path):
+    """tests/golden/run-2026-12-01: a 10-step toy run (checkpoint format 1) kept as written that day."""
+    import shutil
+
+    from tests.conftest import REPO
+    from wganlab.sampling import generate, load_generator
+    from wganlab.trainer import resume_run
+
+    run_dir = tmp_path / "old"
+    shutil.copytree(REPO / "tests" / "golden" / "run-2026-12-01", run_dir)
+    assert ckpt.verify_checksum(ckpt.checkpoint_path(run_dir, 10)) == "verified"
+    before = generate(load_generator(run_dir), 5, seed=1)
+    trainer = resume_run(run_dir, steps=15, tensorboard=False)
+    assert trainer.step == 10
+    trainer.run(progress=False)
+    assert ckpt.latest_checkpoint(run_dir)[0] == 15
+    assert not torch.equal(before, generate(load_generator(run_dir), 5, seed=1))  # it trained on

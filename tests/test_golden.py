@@ -1,0 +1,77 @@
+"""Golden weights: fixed-seed 200-step CPU runs whose final weights must not change when the code is refactored.
+
+The step is being recomposed from named parts (hooks, registries); these six runs — the five variants and a
+conditional model with two tricks — pin what it computes today, bit for bit. Float rounding differs between CPU
+instruction sets and torch builds, so the hashes are compared only on the machine fingerprint they were recorded
+on (elsewhere the test says so and skips); ``python -m tests.test_golden`` records them anew.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from wganlab.config import load_config
+from wganlab.trainer import start_run
+
+RECORD = Path(__file__).parent / "golden" / "weights.json"
+BASE = ["data=mnist", "model.width=4", "batch_size=8", "steps=200", "seed=0", "log_every=50", "eval_every=0",
+        "sample_every=1000", "checkpoint_every=1000", "threads=1"]
+RUNS = {
+    "gan": ("gan", []),
+    "dcgan": ("dcgan", []),
+    "wgan-wc": ("wgan-wc", ["critic_burst_steps=10"]),
+    "wgan-gp": ("wgan-gp", []),
+    "wgan-sn": ("wgan-sn", []),
+    "cdcgan-smoothing-pool": ("dcgan", ["conditioning.mode=projection", "tricks.labels.real=0.9",
+                                        "tricks.replay.mode=pool", "tricks.replay.pool_size=16"]),
+}
+
+
+def fingerprint() -> dict[str, str]:
+    model = platform.processor()
+    with contextlib.suppress(OSError, StopIteration):
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    return {"torch": torch.__version__, "cpu": model, "capability": torch.backends.cpu.get_cpu_capability()}
+
+
+def weights_hash(name: str) -> str:
+    preset, extra = RUNS[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = start_run(load_config(preset, [*BASE, *extra]), Path(tmp) / name, tensorboard=False)
+        trainer.run(progress=False)
+        digest = hashlib.sha256()
+        for network in (trainer.generator, trainer.discriminator):
+            for key, tensor in network.state_dict().items():
+                digest.update(key.encode())
+                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_fixed_seed_run_ends_with_the_recorded_weights(name):
+    recorded = json.loads(RECORD.read_text(encoding="utf-8"))
+    if recorded["fingerprint"] != fingerprint():
+        pytest.skip(f"golden weights were recorded on {recorded['fingerprint']}, this is {fingerprint()}")
+    before = torch.get_num_threads()
+    try:
+        assert weights_hash(name) == recorded["runs"][name]
+    finally:
+        torch.set_num_threads(before)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    RECORD.parent.mkdir(exist_ok=True)
+    runs = {name: weights_hash(name) for name in sorted(RUNS)}
+    RECORD.write_text(json.dumps({"fingerprint": fingerprint(), "runs": runs}, indent=2) + "\n", encoding="utf-8")
+    print(f"recorded {len(runs)} runs in {RECORD}", file=sys.stderr)
