@@ -30,9 +30,10 @@ chromium:
 	  { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q chromium >/dev/null 2>&1; } || \
 	  echo "warning: could not install Debian's chromium; the report's browser test will be skipped"; }
 
+# Tests run on every core (pytest-xdist): most hold one torch thread, so one worker per core fills the machine.
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

@@ -12,7 +12,7 @@ from wganlab.metrics.toy import mode_coverage
 @pytest.mark.slow
 def test_wgan_gp_covers_all_eight_gaussians(tmp_path):
     run_dir = tmp_path / "run"
-    result = run_cli("train", "wgan-gp", "data=8gaussians", "steps=2000", "seed=0", "--run-dir", str(run_dir),
+    result = run_cli("train", "wgan-gp", "data=8gaussians", "steps=1000", "seed=0", "--run-dir", str(run_dir),
                      "--quiet", "threads=2", cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "samples.npz"
