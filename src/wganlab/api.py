@@ -16,7 +16,6 @@ cannot be trained by a notebook and a terminal at once.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,7 @@ class Run:
 
     @property
     def config(self) -> RunConfig:
-        from wganlab.trainer import load_run_config
+        from wganlab.rundir import load_run_config
 
         return load_run_config(self.run_dir)
 
@@ -59,12 +58,9 @@ class Run:
 
     def events(self) -> list[dict[str, Any]]:
         """Rollbacks, damaged checkpoints and resumes with other settings, as the run's event log holds them."""
-        from wganlab.trainer import EVENTS_FILE
+        from wganlab.rundir import read_events
 
-        path = self.run_dir / EVENTS_FILE
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return read_events(self.run_dir)
 
     def checkpoints(self) -> list[dict[str, Any]]:
         """What ``wganlab check`` reports for each checkpoint: step, bytes, checksum, finite weights."""
@@ -99,7 +95,8 @@ def train(source: str | Path | dict[str, Any], *overrides: str, run_dir: str | P
     ``run_dir`` defaults to ``runs/<preset>-<data>-seed<N>-<time>``, as ``wganlab train`` chooses it. Ctrl-C stops
     at the end of the current step with a checkpoint; the returned run then has ``finished == False``.
     """
-    from wganlab.trainer import default_run_dir, start_run
+    from wganlab.rundir import default_run_dir
+    from wganlab.trainer import start_run
 
     config = load_config(source, list(overrides))
     name = str(source) if not isinstance(source, dict) else ""
@@ -110,7 +107,7 @@ def train(source: str | Path | dict[str, Any], *overrides: str, run_dir: str | P
 
 def open_run(run_dir: str | Path) -> Run:
     """An existing run directory (raises :class:`wganlab.CheckpointError` if it is not one)."""
-    from wganlab.trainer import load_run_config
+    from wganlab.rundir import load_run_config
 
     directory = Path(run_dir)
     load_run_config(directory)

@@ -175,7 +175,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_in(args: argparse.Namespace, group: Distributed) -> int:
     from wganlab.config import load_config, parse_override
-    from wganlab.trainer import default_run_dir, resume_run, start_run
+    from wganlab.rundir import default_run_dir
+    from wganlab.trainer import resume_run, start_run
 
     say = (lambda text: print(text, file=sys.stderr)) if group.is_main else (lambda text: None)
     if args.resume is not None:
@@ -363,7 +364,7 @@ def _check(args: argparse.Namespace) -> int:
         inspect_checkpoint,
         list_checkpoints,
     )
-    from wganlab.trainer import CONFIG_FILE
+    from wganlab.rundir import CONFIG_FILE
 
     run_dir = args.run_dir
     if not (run_dir / CONFIG_FILE).is_file():

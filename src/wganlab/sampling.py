@@ -21,7 +21,7 @@ from wganlab.data.images import to_uint8
 from wganlab.errors import CheckpointError, WganlabError
 from wganlab.fileio import atomic_output
 from wganlab.nets import build_networks, generate_chunks
-from wganlab.trainer import CONFIG_FILE, RUN_INFO_FILE, load_run_config
+from wganlab.rundir import CONFIG_FILE, RUN_INFO_FILE, load_run_config
 
 EXPORT_FORMAT = "wganlab-generator/1"
 

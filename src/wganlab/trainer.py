@@ -12,11 +12,9 @@ import functools
 import json
 import platform
 import random
-import signal
 import sys
 import time
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,17 +24,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from wganlab import __version__, plots
+from wganlab import __version__, plots, rng
 from wganlab.checkpoint import (
     atomic_torch_save,
     best_checkpoint_path,
-    fallback_message,
     latest_checkpoint,
-    newest_readable,
     save_checkpoint,
-    set_aside,
 )
-from wganlab.config import RunConfig, from_tree, save_config, with_execution_settings
+from wganlab.config import RunConfig, save_config, with_execution_settings
 from wganlab.data import DataSource, make_source
 from wganlab.data.images import to_float, to_uint8
 from wganlab.diagnostics import WINDOW, health_flags, sample_diversity
@@ -49,18 +44,24 @@ from wganlab.metrics.during import TrainingEvaluator
 from wganlab.nets import build_networks, eval_mode
 from wganlab.objectives import make_objective
 from wganlab.optim import make_lr_schedule, make_optimizer
+from wganlab.rundir import (
+    BEST_FILE,
+    CONFIG_FILE,
+    HEALTH_FILE,
+    RUN_INFO_FILE,
+    append_event,
+    load_run_config,
+    lock_run,
+    resume_point,
+)
 from wganlab.runlock import DirectoryInUse, DirectoryLock
 from wganlab.runlog import RunLog, read_metrics, truncate_metrics
 from wganlab.schedule import CriticSchedule
+from wganlab.signals import stop_requests
 from wganlab.tricks.averaging import HistoricalAverage
 from wganlab.tricks.labels import LabelTargets
 from wganlab.tricks.replay import ImagePool, ReplayBuffer, default_replay_every
 
-CONFIG_FILE = "config.yaml"
-RUN_INFO_FILE = "run.json"
-EVENTS_FILE = "events.jsonl"
-BEST_FILE = "best.json"
-HEALTH_FILE = "health.json"
 GRID_SAMPLES = 64
 GRID_COLUMNS = 8
 TOY_SAMPLES = 1000
@@ -442,7 +443,7 @@ class Trainer:
             "health": {k: dict(v) for k, v in self.health.items()},
             "tricks": {name: None if part is None else part.state_dict() for name, part in self._trick_parts().items()},
             "replay_steps": self.replay_steps,
-            "rng": _rng_state(self.device),
+            "rng": rng.capture(self.device),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -471,7 +472,7 @@ class Trainer:
         self.replay_steps = int(state.get("replay_steps", 0))
         self._first_bad_step.fill_(-1)
         self._first_bad_keys.zero_()
-        _set_rng_state(state["rng"], self.device)
+        rng.restore(state["rng"], self.device)
 
     def _trick_parts(self) -> dict[str, Any]:
         return {"replay": self.replay, "pool": self.pool, "g_history": self.g_history, "d_history": self.d_history}
@@ -504,7 +505,7 @@ class Trainer:
         if not self.group.is_main:
             return
         truncate_metrics(self.run_dir, self.step)
-        _append_event(self.run_dir, {"step": self.step, "event": "rollback", "reason": str(reason),
+        append_event(self.run_dir, {"step": self.step, "event": "rollback", "reason": str(reason),
                                      "lr_scale": self.lr_scale})
         print(f"wganlab: {reason}; rolled back to step {self.step} with learning rates x{self.lr_scale:g}",
               file=sys.stderr)
@@ -524,7 +525,7 @@ class Trainer:
         saved_at = None
         try:
             # torchrun forwards the terminal's SIGINT to its workers, so under it a second SIGINT is no abort
-            with _stop_requests(second_sigint_aborts=not self.group.enabled) as stop:
+            with stop_requests(second_sigint_aborts=not self.group.enabled) as stop:
                 while self.step < target and not self.group.any(stop.requested, self.device):
                     try:
                         saved = self._step_and_bookkeeping(bar)
@@ -605,7 +606,7 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
     problem, lock = None, None
     if group.is_main:
         try:
-            lock = _lock_run(run_dir)
+            lock = lock_run(run_dir)
             if (run_dir / CONFIG_FILE).exists():
                 problem = (f"run directory '{run_dir}' already holds a run; continue it with "
                            f"'wganlab train --resume {run_dir}' or choose a new --run-dir")
@@ -659,7 +660,7 @@ def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True
     problem, lock = None, None
     if group.is_main:
         try:
-            lock = _lock_run(run_dir)
+            lock = lock_run(run_dir)
         except DirectoryInUse as err:
             problem = str(err)
     problem = group.broadcast_object(problem)
@@ -667,7 +668,8 @@ def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True
         raise DirectoryInUse(problem)
 
     def restore() -> Trainer:
-        found = _newest_checkpoint_setting_aside_damaged(run_dir, group)
+        found = resume_point(run_dir, group.is_main)
+        group.barrier()
         step = 0 if found is None else found[0]
         trainer = Trainer(config, run_dir, tensorboard=tensorboard, resumed_at=step, group=group)
         if found is not None:  # none: killed before its step-0 checkpoint; a fresh trainer is that state exactly
@@ -676,37 +678,13 @@ def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True
             truncate_metrics(run_dir, trainer.step)
             if changed:
                 save_config(config, run_dir / CONFIG_FILE)
-                _append_event(run_dir, {"step": trainer.step, "event": "resumed with other settings",
+                append_event(run_dir, {"step": trainer.step, "event": "resumed with other settings",
                                         "changed": changed})
         return trainer
 
     trainer = _holding(lock, restore)
     group.barrier()
     return trainer
-
-
-def _newest_checkpoint_setting_aside_damaged(run_dir: Path, group: Distributed) -> tuple[int, dict] | None:
-    """The checkpoint to resume from. Newer ones that do not verify or load are named (stderr and the event log)
-    and renamed to ``*.damaged`` by rank 0, so that the resumed run cannot write over them."""
-    found, skipped = newest_readable(run_dir)
-    if skipped and found is not None and group.is_main:
-        kept = [set_aside(item.path).name for item in skipped]
-        message = fallback_message(skipped, found[0], kept)
-        print(f"wganlab: warning: {message}", file=sys.stderr)
-        _append_event(run_dir, {"step": found[0], "event": "damaged checkpoint", "reason": message,
-                                "set_aside": kept})
-    group.barrier()
-    return found
-
-
-def _append_event(run_dir: Path, event: dict[str, Any]) -> None:
-    with (run_dir / EVENTS_FILE).open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(event) + "\n")
-
-
-def _lock_run(run_dir: Path) -> DirectoryLock:
-    """The run directory's lock, taken by the process that writes it (rank 0 under torchrun)."""
-    return DirectoryLock(run_dir, "the training of this run").acquire()
 
 
 def _holding(lock: DirectoryLock | None, make: Any) -> Trainer:
@@ -719,22 +697,6 @@ def _holding(lock: DirectoryLock | None, make: Any) -> Trainer:
         raise
     trainer.lock = lock
     return trainer
-
-
-def load_run_config(run_dir: Path) -> RunConfig:
-    import yaml
-
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise CheckpointError(f"'{run_dir}' is not a wganlab run directory (no {CONFIG_FILE}); "
-                              "give the directory that 'wganlab train' printed")
-    return from_tree(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-
-
-def default_run_dir(config: RunConfig, source: str) -> Path:
-    name = Path(source).stem if source else "run"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{name}-{config.data.name}-seed{config.seed}-{stamp}"
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -783,62 +745,3 @@ def _grad_norm(network: torch.nn.Module) -> float:
 
 def _count(network: torch.nn.Module) -> int:
     return sum(p.numel() for p in network.parameters())
-
-
-def _rng_state(device: torch.device) -> dict[str, Any]:
-    """Every random stream training draws from. ``training_device`` is the CUDA stream of the device this
-    process trains on: under torchrun each process draws the shared stream on its own GPU, so a resumed
-    process restores rank 0's stream onto whichever GPU it has."""
-    np_state = np.random.get_state()
-    return {
-        "python": random.getstate(),
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "training_device": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-    }
-
-
-def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
-    python = state["python"]
-    random.setstate((python[0], tuple(python[1]), python[2]))
-    np_state = state["numpy"]
-    np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
-                         np_state["has_gauss"], np_state["gauss"]))
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    if device.type != "cuda":
-        return  # a GPU run continued on the CPU draws from the CPU stream it saved
-    if state.get("training_device") is not None:
-        torch.cuda.set_rng_state(state["training_device"], device)
-    else:  # a CPU run continued on a GPU: its CUDA stream is seeded from the restored CPU stream, reproducibly
-        torch.cuda.manual_seed(int(torch.randint(0, 2**62, (1,))))
-
-
-class _StopFlag:
-    requested = False
-
-
-@contextmanager
-def _stop_requests(second_sigint_aborts: bool = True):
-    """Turn the first SIGINT/SIGTERM into a request to stop after the current step; a second SIGINT aborts."""
-    flag = _StopFlag()
-    previous = {}
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag.requested and signum == signal.SIGINT and second_sigint_aborts:
-            raise KeyboardInterrupt
-        flag.requested = True
-
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handler)
-    except ValueError:  # not the main thread: signals stay with whoever owns them
-        previous.clear()
-    try:
-        yield flag
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

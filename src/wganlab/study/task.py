@@ -47,7 +47,8 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
     from wganlab.checkpoint import best_checkpoint_path
     from wganlab.config import load_config
     from wganlab.errors import WganlabError
-    from wganlab.trainer import load_run_config, resume_run, start_run
+    from wganlab.rundir import load_run_config
+    from wganlab.trainer import resume_run, start_run
 
     path = Path(run_dir)
     started = time.perf_counter()

@@ -1,0 +1,37 @@
+"""SIGINT and SIGTERM as a request to stop after the current step, so that training ends at a checkpoint."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class StopFlag:
+    """Set by the first SIGINT or SIGTERM; the loop reads it between steps."""
+
+    requested = False
+
+
+@contextmanager
+def stop_requests(second_sigint_aborts: bool = True) -> Iterator[StopFlag]:
+    """Turn the first SIGINT/SIGTERM into a request to stop after the current step; a second SIGINT aborts."""
+    flag = StopFlag()
+    previous = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag.requested and signum == signal.SIGINT and second_sigint_aborts:
+            raise KeyboardInterrupt
+        flag.requested = True
+
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: signals stay with whoever owns them
+        previous.clear()
+    try:
+        yield flag
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
