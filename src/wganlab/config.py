@@ -22,6 +22,8 @@ from typing import Any, get_args, get_origin, get_type_hints
 import yaml
 
 from wganlab.errors import ConfigError
+from wganlab.registry import ARCHITECTURES as REGISTERED_ARCHITECTURES
+from wganlab.registry import OBJECTIVES
 
 PRESET_DIR = Path(__file__).parent / "presets"
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "scurve", "moons")
@@ -34,10 +36,6 @@ TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the us
 # defines the algorithm and is fixed when the run starts.
 EXECUTION_KEYS = ("steps", "threads", "device", "precision", "compile", "channels_last", "log_every",
                   "sample_every", "checkpoint_every", "keep_checkpoints", "eval_every")
-ARCHITECTURES = (
-    "auto", "mlp", "dcgan", "dtu-dcgan", "guide-dcgan", "tf-tutorial",
-    "gulrajani-toy", "gulrajani-mnist", "arjovsky-dcgan64",
-)  # fmt: skip
 
 
 # Old names that still work: each prints its new name (a saved config.yaml's arch is mapped silently).
@@ -76,7 +74,7 @@ class DataConfig:
 class ModelConfig:
     """Generator and discriminator networks. ``arch`` picks a family or one of the studies' exact networks."""
 
-    arch: str = _opt("auto", choices=ARCHITECTURES,
+    arch: str = _opt("auto", choices=REGISTERED_ARCHITECTURES.names,
                      why="auto is an MLP for 2D toys and the DCGAN family for images")
     latent_dim: int = _opt(100, low=1)
     width: int = _opt(64, low=1, why="hidden units of an MLP, or channels of the widest DCGAN layer / 4")
@@ -214,7 +212,7 @@ class RunConfig:
                                 "the global batch, split evenly over the processes")
     seed: int = _opt(0, low=0, high=2**63 - 1)
     model: ModelConfig = field(default_factory=ModelConfig)
-    objective: str = _opt("non-saturating", choices=("minimax", "non-saturating", "wasserstein"))
+    objective: str = _opt("non-saturating", choices=OBJECTIVES.names)  # read when validating: registrable
     lipschitz: LipschitzConfig = field(default_factory=LipschitzConfig)
     critic_steps: int = _opt(1, low=1, why="n_critic: discriminator updates per generator update")
     critic_burst: bool = False
@@ -502,6 +500,8 @@ def _check_field(spec: dataclasses.Field, value: Any, path: str) -> None:
         return
     why = f" ({meta['why']})" if meta.get("why") else ""
     choices = meta.get("choices")
+    if callable(choices):  # a registry's names, as they are now
+        choices = choices()
     if choices is not None and value not in choices:
         listed = ", ".join(str(c) for c in choices)
         raise ConfigError(f"'{path}' must be one of {listed}; got {value!r}{_suggest(str(value), choices)}")
@@ -527,24 +527,28 @@ def _check_cross_field(config: RunConfig) -> None:
     crop = config.data.crop
     if crop not in ("auto", "square", "none") and not (crop.isdigit() and int(crop) > 0):
         raise ConfigError(f"'data.crop' must be auto, square, none or a positive number of pixels, got {crop!r}")
-    if not config.is_toy and config.model.arch == "gulrajani-toy":
+    if not config.is_toy and not REGISTERED_ARCHITECTURES.can(config.model.arch, "images"):
         raise ConfigError(f"arch={config.model.arch} is a 2D toy network; pick an image arch such as dcgan")
     tricks = config.tricks
-    if config.objective == "wasserstein" and (tricks.labels.real, tricks.labels.fake, tricks.labels.flip) != (1, 0, 0):
-        raise ConfigError("tricks.labels (smoothing, noisy labels) change the targets of the GAN objectives; a "
-                          "Wasserstein critic has none: use objective=non-saturating or drop tricks.labels")
+    labelled = (tricks.labels.real, tricks.labels.fake, tricks.labels.flip) != (1, 0, 0)
+    if labelled and not OBJECTIVES.can(config.objective, "label_targets"):
+        raise ConfigError(f"tricks.labels (smoothing, noisy labels) change the targets of the GAN objectives; "
+                          f"objective={config.objective} has none: use one of "
+                          f"{', '.join(OBJECTIVES.having('label_targets'))}, or drop tricks.labels")
     if tricks.labels.fake >= tricks.labels.real:
         raise ConfigError(f"tricks.labels.fake ({tricks.labels.fake}) must be below tricks.labels.real "
                           f"({tricks.labels.real})")
     special = ("virtual", "reference")
     composed = config.headed_discriminator or config.model.g_norm in special or config.model.d_norm in special
-    if composed and config.model.arch not in ("auto", "mlp", "dcgan", "guide-dcgan"):
+    if composed and not REGISTERED_ARCHITECTURES.can(config.model.arch, "composable"):
+        choices = [name for name in REGISTERED_ARCHITECTURES.having("composable") if name != "auto"]
         raise ConfigError(f"arch={config.model.arch} is a study's exact network; conditioning, minibatch "
-                          "discrimination, feature matching, d_dense and virtual batch norm need arch=dcgan, "
-                          "guide-dcgan or mlp")
-    if config.is_toy and config.model.arch not in ("auto", "mlp", "gulrajani-toy"):
+                          "discrimination, feature matching, d_dense and virtual batch norm need arch="
+                          f"{', '.join(choices)}")
+    if config.is_toy and not REGISTERED_ARCHITECTURES.can(config.model.arch, "points"):
+        choices = [name for name in REGISTERED_ARCHITECTURES.having("points") if name != "auto"]
         raise ConfigError(f"arch={config.model.arch} is for images but data={config.data.name} is a 2D toy; "
-                          "use arch=mlp or arch=gulrajani-toy")
+                          f"use arch={' or arch='.join(choices)}")
 
 
 def _suggest_key(key: str, section: str, known: Any) -> str:

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from wganlab.registry import OBJECTIVES
+
 WINDOW = 5
-GAN_OBJECTIVES = ("minimax", "non-saturating")
 
 
 def sample_diversity(samples: torch.Tensor) -> float:
@@ -37,7 +38,7 @@ def health_flags(records: Sequence[dict[str, Any]], objective: str) -> dict[str,
     if len(recent) < WINDOW:
         return flags
     start = recent[0]["step"]
-    if objective in GAN_OBJECTIVES:
+    if OBJECTIVES.can(objective, "probability"):  # cross-entropies: a loss near 0 has a meaning
         d = np.array([r["d_loss"] for r in recent], dtype=float)
         g = np.array([r["g_loss"] for r in recent], dtype=float)
         if (d < 0.05).all():

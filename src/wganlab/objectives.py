@@ -13,6 +13,8 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from wganlab.registry import OBJECTIVES
+
 
 class Objective(Protocol):
     name: str
@@ -81,8 +83,6 @@ class Wasserstein:
         return -fake.mean()
 
 
-OBJECTIVES = {cls.name: cls for cls in (Minimax, NonSaturating, Wasserstein)}
-
-
 def make_objective(name: str) -> Objective:
-    return OBJECTIVES[name]()
+    """The objective registered as ``name`` (:data:`wganlab.registry.OBJECTIVES`)."""
+    return OBJECTIVES.load(name)()

@@ -49,7 +49,7 @@ def test_flip_rate_is_within_a_binomial_tolerance():
 
 
 def test_label_tricks_are_refused_for_a_wasserstein_critic():
-    with pytest.raises(ConfigError, match="Wasserstein critic has none"):
+    with pytest.raises(ConfigError, match="objective=wasserstein has none"):
         load_config("wgan-gp", ["tricks.labels.real=0.9"])
     with pytest.raises(ConfigError, match="must be below"):
         load_config("dcgan", ["tricks.labels.real=0.4", "tricks.labels.fake=0.5"])

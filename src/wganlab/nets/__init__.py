@@ -17,7 +17,7 @@ from wganlab.nets.heads import ConditionalGenerator, HeadedDiscriminator, split_
 from wganlab.nets.init import init_weights
 from wganlab.nets.layers import output_activation
 from wganlab.nets.mlp import mlp_discriminator, mlp_generator
-from wganlab.nets.named import NAMED
+from wganlab.registry import ARCHITECTURES
 from wganlab.tricks.vbn import WithReference, swap_batch_norm
 
 
@@ -108,10 +108,11 @@ def _plain_networks(model: ModelConfig, config: RunConfig, g_shape: tuple[int, .
     arch = model.arch
     if arch == "auto":
         arch = "mlp" if len(g_shape) == 1 else "dcgan"
-    if arch in NAMED:
-        generator, discriminator, latent_dim, init = NAMED[arch](model, g_shape, pixel_range)
+    if ARCHITECTURES.get(arch).target is not None:  # a study's exact networks (wganlab.nets.named)
+        build = ARCHITECTURES.load(arch)
+        generator, discriminator, latent_dim, init = build(model, g_shape, pixel_range)
         if d_shape != g_shape:  # label channels widen the discriminator's input only
-            discriminator = NAMED[arch](model, d_shape, pixel_range)[1]
+            discriminator = build(model, d_shape, pixel_range)[1]
         return generator, discriminator, latent_dim, init
     if arch == "mlp":
         out_act = output_activation(pixel_range) if len(g_shape) > 1 else None

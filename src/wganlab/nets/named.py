@@ -7,8 +7,6 @@ scores; a GAN's sigmoid lives in the loss (``BCEWithLogits``), which is the same
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from torch import nn
 
 from wganlab.config import ModelConfig
@@ -177,13 +175,3 @@ def arjovsky_dcgan64(model: ModelConfig, shape: Shape, pixel_range: str) -> Buil
         nn.Conv2d(8 * f, 1, 4, 1, 0, bias=False), nn.Flatten(),
     )  # fmt: skip
     return g, d, latent, "dcgan"
-
-
-NAMED: dict[str, Callable[[ModelConfig, Shape, str], Built]] = {
-    "dtu-dcgan": dtu_dcgan,
-    "guide-dcgan": guide_dcgan,
-    "tf-tutorial": tf_tutorial,
-    "gulrajani-toy": gulrajani_toy,
-    "gulrajani-mnist": gulrajani_mnist,
-    "arjovsky-dcgan64": arjovsky_dcgan64,
-}

@@ -1,0 +1,120 @@
+"""The one list of names: the objectives and network architectures a config may choose, and what each can do.
+
+A name registered here is what the config accepts (its ``choices``), what its error messages suggest, and where
+the builders look. Each entry names the object that implements it (``"module:attribute"``, imported only when
+it is built, so reading a config never loads torch) and declares its capabilities, which the rest of wganlab asks
+(``OBJECTIVES.can(name, "label_targets")``) instead of comparing names. Adding an objective or a network is its
+module plus one ``register`` line below.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from wganlab.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Part:
+    """One registered name."""
+
+    name: str
+    target: str | None  # "module:attribute" that implements it; None: built in place by its registry's user
+    summary: str  # one line, with the source it follows
+    capabilities: frozenset[str]
+
+
+class Registry:
+    """Names of one kind of part, in registration order, each with its declared capabilities."""
+
+    def __init__(self, kind: str, capabilities: dict[str, str]) -> None:
+        self.kind = kind
+        self.capabilities = dict(capabilities)  # name -> what it means, the only capabilities an entry may declare
+        self._parts: dict[str, Part] = {}
+
+    def register(self, name: str, target: str | None, summary: str, *capabilities: str) -> Part:
+        unknown = sorted(set(capabilities) - set(self.capabilities))
+        if unknown:
+            raise ValueError(f"{self.kind} {name!r} declares unknown capabilities {unknown}; "
+                             f"known: {sorted(self.capabilities)}")
+        if name in self._parts:
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        part = Part(name, target, summary, frozenset(capabilities))
+        self._parts[name] = part
+        return part
+
+    def unregister(self, name: str) -> None:
+        """Remove a name (a test's or a plugin's own part, when it is done with it)."""
+        self._parts.pop(name, None)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._parts)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._parts
+
+    def __iter__(self) -> Iterator[Part]:
+        return iter(self._parts.values())
+
+    def get(self, name: str) -> Part:
+        """The entry, or :class:`ConfigError` naming the choices (and the nearest one)."""
+        if name not in self._parts:
+            close = difflib.get_close_matches(str(name), self._parts, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown {self.kind} '{name}'{hint} (choose from {', '.join(self._parts)})")
+        return self._parts[name]
+
+    def can(self, name: str, capability: str) -> bool:
+        if capability not in self.capabilities:
+            raise ValueError(f"{self.kind}s have no capability {capability!r}")
+        return capability in self.get(name).capabilities
+
+    def having(self, capability: str) -> tuple[str, ...]:
+        """The names that declare ``capability``, in registration order."""
+        return tuple(part.name for part in self if capability in part.capabilities)
+
+    def load(self, name: str) -> Any:
+        """The object that implements ``name`` (its module is imported now)."""
+        part = self.get(name)
+        if part.target is None:
+            raise ValueError(f"{self.kind} {name!r} is built in place, not loaded")
+        module, _, attribute = part.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+OBJECTIVES = Registry("objective", {
+    "label_targets": "takes per-sample real and fake targets: label smoothing, noisy labels, flips",
+    "probability": "the discriminator outputs a logit and its losses are cross-entropies in nats, which the "
+                   "training-health flags read (a loss near 0 means vanishing gradients)",
+})
+OBJECTIVES.register("minimax", "wganlab.objectives:Minimax", "Goodfellow et al. 2014, eq. 1",
+                    "label_targets", "probability")
+OBJECTIVES.register("non-saturating", "wganlab.objectives:NonSaturating", "Goodfellow et al. 2014, §3",
+                    "label_targets", "probability")
+OBJECTIVES.register("wasserstein", "wganlab.objectives:Wasserstein", "Arjovsky et al. 2017, eq. 3")
+
+ARCHITECTURES = Registry("architecture", {
+    "points": "trains on 2D toy data",
+    "images": "trains on images",
+    "composable": "takes conditioning, a dense head, minibatch features, feature matching and virtual batch norm",
+})
+ARCHITECTURES.register("auto", None, "mlp for 2D points, dcgan for images", "points", "images", "composable")
+ARCHITECTURES.register("mlp", None, "fully connected, model.width x model.mlp_depth", "points", "images",
+                       "composable")
+ARCHITECTURES.register("dcgan", None, "Radford et al.'s DCGAN, sized by model.width", "images", "composable")
+ARCHITECTURES.register("dtu-dcgan", "wganlab.nets.named:dtu_dcgan",
+                       "the DTU study's models_file.py (Gribsvad & Bundgaard-Nielsen)", "images")
+ARCHITECTURES.register("guide-dcgan", "wganlab.nets.named:guide_dcgan",
+                       "the practical guide's DCGAN (Garrido et al., §3.1.7)", "images", "composable")
+ARCHITECTURES.register("tf-tutorial", "wganlab.nets.named:tf_tutorial",
+                       "the TensorFlow DCGAN tutorial's networks (the MNIST blog)", "images")
+ARCHITECTURES.register("gulrajani-toy", "wganlab.nets.named:gulrajani_toy",
+                       "Gulrajani et al.'s gan_toy.py MLPs", "points")
+ARCHITECTURES.register("gulrajani-mnist", "wganlab.nets.named:gulrajani_mnist",
+                       "Gulrajani et al.'s gan_mnist.py networks", "images")
+ARCHITECTURES.register("arjovsky-dcgan64", "wganlab.nets.named:arjovsky_dcgan64",
+                       "Arjovsky et al.'s 64x64 DCGAN", "images")
