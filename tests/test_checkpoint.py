@@ -166,3 +166,9 @@ def test_a_run_written_by_the_2026_12_01_code_still_resumes_and_samples(tmp_path
     trainer.run(progress=False)
     assert ckpt.latest_checkpoint(run_dir)[0] == 15
     assert not torch.equal(before, generate(load_generator(run_dir), 5, seed=1))  # it trained on
+
+
+def test_a_checkpoint_of_an_unknown_format_is_refused_by_name(tmp_path):
+    ckpt.save_checkpoint({"step": 1, "format": 2}, tmp_path, 1, keep=3)
+    with pytest.raises(CheckpointError, match="has format 2, and this wganlab reads format 1"):
+        ckpt.load_checkpoint(ckpt.checkpoint_path(tmp_path, 1))

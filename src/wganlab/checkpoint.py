@@ -25,6 +25,7 @@ import torch
 from wganlab.errors import CheckpointError
 
 CHECKPOINT_DIR = "checkpoints"
+FORMAT = 1  # the layout of a checkpoint's state; a newer one is refused by name, not half-read
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
 
 
@@ -144,16 +145,21 @@ def best_checkpoint_path(run_dir: Path) -> Path:
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Read a checkpoint safely after checking its SHA-256; raises :class:`CheckpointError` for damaged,
-    unreadable or unsafe files."""
+    unreadable or unsafe files, and for a format this wganlab does not know."""
     verify_checksum(path)
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        state = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint '{path}' does not exist") from None
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"checkpoint '{path}' cannot be loaded safely ({reason[:200]}); "
                               "it is corrupt, truncated or not a wganlab checkpoint") from None
+    written = state.get("format", FORMAT) if isinstance(state, dict) else FORMAT
+    if written != FORMAT:
+        raise CheckpointError(f"checkpoint '{path}' has format {written!r}, and this wganlab reads format {FORMAT}; "
+                              "use the wganlab version that wrote it (run.json names it)")
+    return state
 
 
 @dataclass(frozen=True)

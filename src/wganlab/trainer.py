@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from wganlab import __version__, plots, rng
 from wganlab.checkpoint import (
+    FORMAT,
     atomic_torch_save,
     best_checkpoint_path,
     latest_checkpoint,
@@ -424,7 +425,7 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "format": 1,
+            "format": FORMAT,
             "step": self.step,
             "critic_updates": self.critic_updates,
             "elapsed": self.elapsed,
