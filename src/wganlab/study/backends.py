@@ -17,7 +17,7 @@ from multiprocessing import connection
 from pathlib import Path
 from typing import Any
 
-from wganlab.study.task import ERROR_FILE, execute_run
+from wganlab.study.task import execute_run, record_failure
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,8 @@ class _Worker:
         reason = describe_exit(self.process.exitcode)
         result = {"status": "failed", "error": f"{reason}; run the same study command again to resume it"
                                                f"{_from_checkpoint(job.run_dir)}"}
-        _record_failure(job.run_dir, result["error"])
+        with contextlib.suppress(OSError):  # the study still reports it
+            record_failure(Path(job.run_dir), result["error"])
         return result
 
     def wait_quietly(self) -> None:
@@ -208,16 +209,6 @@ def _from_checkpoint(run_dir: str) -> str:
 
     found = list_checkpoints(Path(run_dir))
     return f" from its checkpoint at step {found[-1][0]}" if found else " from the start"
-
-
-def _record_failure(run_dir: str, message: str) -> None:
-    """The run's ``error.txt``, as a run that fails by itself writes it, so reports list this failure too."""
-    path = Path(run_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        (path / ERROR_FILE).write_text(message + "\n", encoding="utf-8")
-    except OSError:  # pragma: no cover - the study still reports it
-        pass
 
 
 def run_ray(jobs: list[Job], placement: Placement, address: str | None = None) -> Iterator[tuple[Job, dict[str, Any]]]:

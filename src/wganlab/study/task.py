@@ -87,9 +87,15 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
         return {"status": "interrupted"}
     except Exception as err:  # reported per run; the study goes on with the others
         one_line = str(err) if isinstance(err, WganlabError) else f"{type(err).__name__}: {err}"
-        path.mkdir(parents=True, exist_ok=True)
-        (path / ERROR_FILE).write_text(f"{one_line}\n\n{traceback.format_exc()}", encoding="utf-8")
+        record_failure(path, one_line, traceback.format_exc())
         return {"status": "failed", "error": one_line.splitlines()[0] if one_line else type(err).__name__}
+
+
+def record_failure(run_dir: Path, message: str, details: str = "") -> None:
+    """The run's ``error.txt``: its one-line reason first (what reports list), then any detail below it."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / ERROR_FILE).write_text(f"{message}\n\n{details}" if details else f"{message}\n", encoding="utf-8")
 
 
 def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> dict[str, Any]:
