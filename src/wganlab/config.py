@@ -441,7 +441,7 @@ def _build(cls: type, value: Any, path: str) -> Any:
         if dataclasses.is_dataclass(kind):
             kwargs[key] = _build(kind, item, f"{path}{key}.")
         else:
-            kwargs[key] = _coerce(item, kind, f"{path}{key}")
+            kwargs[key] = _coerce(_boolean_as_choice(item, known[key]), kind, f"{path}{key}")
             _check_field(known[key], kwargs[key], f"{path}{key}")
     return cls(**kwargs)
 
@@ -482,16 +482,23 @@ def _coerce(value: Any, kind: Any, path: str) -> Any:
             return float(value)
         raise ConfigError(f"'{path}' must be a finite number, got {value!r}")
     if kind is str:
-        if isinstance(value, bool):  # YAML 1.1 reads off/no/on/yes as booleans: compile=off means "off"
-            return "off" if value is False and path.endswith("compile") else _not_a_string(path, value)
-        if isinstance(value, (str, int, float)):
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
-        _not_a_string(path, value)
+        raise ConfigError(f"'{path}' must be a string, got {value!r}")
     raise ConfigError(f"'{path}' has an unsupported type")  # pragma: no cover - a bug in the dataclasses
 
 
-def _not_a_string(path: str, value: Any) -> str:
-    raise ConfigError(f"'{path}' must be a string, got {value!r}")
+_YAML_BOOLEAN_WORDS = {False: ("off", "no", "false"), True: ("on", "yes", "true")}
+
+
+def _boolean_as_choice(value: Any, spec: dataclasses.Field) -> Any:
+    """YAML 1.1 reads off/no/on/yes as booleans; for a field whose choices hold such a word (compile=off) the
+    word is what the user wrote."""
+    if not isinstance(value, bool):
+        return value
+    choices = spec.metadata.get("choices") if spec.metadata else None
+    choices = choices() if callable(choices) else choices or ()
+    return next((word for word in _YAML_BOOLEAN_WORDS[value] if word in choices), value)
 
 
 def _check_field(spec: dataclasses.Field, value: Any, path: str) -> None:
