@@ -364,12 +364,10 @@ def _check(args: argparse.Namespace) -> int:
         inspect_checkpoint,
         list_checkpoints,
     )
-    from wganlab.rundir import CONFIG_FILE
+    from wganlab.rundir import require_run_dir
 
     run_dir = args.run_dir
-    if not (run_dir / CONFIG_FILE).is_file():
-        raise ConfigError(f"'{run_dir}' is not a wganlab run directory (no {CONFIG_FILE}); give the directory "
-                          "that 'wganlab train' printed")
+    require_run_dir(run_dir)
     reports = [inspect_checkpoint(path) for _, path in list_checkpoints(run_dir)]
     extra = [best_checkpoint_path(run_dir), *sorted((run_dir / CHECKPOINT_DIR).glob("*.damaged"))]
     others = [inspect_checkpoint(path) for path in extra if path.is_file()]

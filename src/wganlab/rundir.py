@@ -31,14 +31,20 @@ BEST_FILE = "best.json"
 HEALTH_FILE = "health.json"
 
 
-def load_run_config(run_dir: Path) -> RunConfig:
-    """The run's config; a directory that is not a run gets one line saying so."""
-    import yaml
-
+def require_run_dir(run_dir: Path) -> Path:
+    """``run_dir``'s config file; a directory that is not a run gets one line saying so."""
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"'{run_dir}' is not a wganlab run directory (no {CONFIG_FILE}); "
                               "give the directory that 'wganlab train' printed")
+    return path
+
+
+def load_run_config(run_dir: Path) -> RunConfig:
+    """The run's config, validated as when it started."""
+    import yaml
+
+    path = require_run_dir(run_dir)
     return from_tree(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
 
