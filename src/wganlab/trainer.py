@@ -222,14 +222,19 @@ class Trainer:
     def _discriminator_step(self, loss: torch.Tensor) -> None:
         if self.d_history is not None:
             loss = loss + self.d_history.penalty()
-        self.d_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.group.average_gradients(self.d_params)
-        self.d_optimizer.step()
+        self._optimizer_step(loss, self.d_optimizer, self.d_params)
         if self.config.lipschitz.clip > 0:
             clip_weights_(self.discriminator, self.config.lipschitz.clip)
         if self.d_history is not None:
             self.d_history.update()
+
+    def _optimizer_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer,
+                        params: list[torch.nn.Parameter]) -> None:
+        """Backward, gradients averaged over the torchrun processes, one update: the same for both networks."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.group.average_gradients(params)
+        optimizer.step()
 
     def _replay_step(self) -> None:
         """Experience replay: one extra discriminator step on the kept past fakes, as fakes (guide §4.2)."""
@@ -256,10 +261,7 @@ class Trainer:
             loss = self.objective.generator_loss(self.critic(fake, labels).flatten())
         if self.g_history is not None:
             loss = loss + self.g_history.penalty()
-        self.g_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.group.average_gradients(self.g_params)
-        self.g_optimizer.step()
+        self._optimizer_step(loss, self.g_optimizer, self.g_params)
         self.discriminator.requires_grad_(True)
         if self.g_history is not None:
             self.g_history.update()
