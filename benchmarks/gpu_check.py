@@ -44,7 +44,7 @@ import torch
 
 from wganlab import engine
 from wganlab.config import load_config
-from wganlab.trainer import resume_run, start_run
+from wganlab.runs import resume_run, start_run
 
 HERE = Path(__file__).resolve().parent
 BF16_FIRST_LOSS_RTOL = 0.05  # bf16 keeps 8 mantissa bits: one step's critic loss differs by a few per cent
@@ -135,7 +135,7 @@ def trace(config: Any, steps: int) -> tuple[list[float], torch.Tensor]:
             trainer.train_step()
             losses.append(trainer.flush_stats()["d_loss"])
         with torch.no_grad():
-            samples = trainer.generator(trainer.fixed_noise[:16]).float().cpu()
+            samples = trainer.generator(trainer.snapshots.noise[:16]).float().cpu()
         trainer.close()
     return losses, samples
 

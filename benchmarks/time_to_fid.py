@@ -37,7 +37,8 @@ import torch
 from wganlab.config import load_config
 from wganlab.errors import ConfigError
 from wganlab.runlog import read_metrics
-from wganlab.trainer import Trainer, start_run
+from wganlab.runs import start_run
+from wganlab.trainer import Trainer
 
 NEVER = 10**9  # an interval that never falls due
 

@@ -66,3 +66,32 @@ def import_torch_fidelity():
         return load()
     except ImportError as err:
         pytest.skip(f"torch-fidelity is not installed ({err}): pip install 'wganlab[inception]'")
+
+
+class FakeStep:
+    """A small stand-in for :class:`wganlab.step.TrainingStep` (the hooks' StepContext): a linear critic, a
+    linear generator and fixed real data, so a hook is tested without a Trainer."""
+
+    def __init__(self, dim: int = 3, latent: int = 2, processes: int = 1, dataset_size: int | None = None) -> None:
+        torch.manual_seed(0)
+        self.generator = torch.nn.Linear(latent, dim)
+        self.discriminator = torch.nn.Linear(dim, 1)
+        self.device = torch.device("cpu")
+        self.step, self.batch_size, self.processes, self.dataset_size = 0, 4, processes, dataset_size
+        self.real = torch.randn(self.batch_size, dim)
+        self.extra_steps: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+
+    def critic(self, x, labels=None, eager=False):
+        return self.discriminator(x)
+
+    def critic_features(self, x, labels, layer):
+        return x * 2.0  # a fixed "feature" map, so feature matching can be checked by hand
+
+    def real_batch(self):
+        return self.real, None
+
+    def shard(self, n, draw):
+        return draw(n)
+
+    def critic_step_on_fakes(self, images, labels):
+        self.extra_steps.append((images, labels))

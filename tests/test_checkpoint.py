@@ -104,7 +104,7 @@ def test_resume_names_a_truncated_newest_checkpoint_uses_the_previous_and_keeps_
     import json
 
     from tests.conftest import tiny_toy
-    from wganlab.trainer import resume_run, start_run
+    from wganlab.runs import resume_run, start_run
 
     run_dir = tmp_path / "r"
     start_run(tiny_toy("steps=30", "checkpoint_every=10", "keep_checkpoints=5"), run_dir,
@@ -154,8 +154,8 @@ def test_a_run_written_by_the_2026_12_01_code_still_resumes_and_samples(tmp_path
     import shutil
 
     from tests.conftest import REPO
+    from wganlab.runs import resume_run
     from wganlab.sampling import generate, load_generator
-    from wganlab.trainer import resume_run
 
     run_dir = tmp_path / "old"
     shutil.copytree(REPO / "tests" / "golden" / "run-2026-12-01", run_dir)
@@ -169,6 +169,25 @@ def test_a_run_written_by_the_2026_12_01_code_still_resumes_and_samples(tmp_path
 
 
 def test_a_checkpoint_of_an_unknown_format_is_refused_by_name(tmp_path):
-    ckpt.save_checkpoint({"step": 1, "format": 2}, tmp_path, 1, keep=3)
-    with pytest.raises(CheckpointError, match="has format 2, and this wganlab reads format 1"):
+    ckpt.save_checkpoint({"step": 1, "format": ckpt.FORMAT + 1}, tmp_path, 1, keep=3)
+    with pytest.raises(CheckpointError, match=f"has format {ckpt.FORMAT + 1}, and this wganlab reads formats 1 to "
+                                              f"{ckpt.FORMAT}"):
         ckpt.load_checkpoint(ckpt.checkpoint_path(tmp_path, 1))
+
+
+def test_a_format_1_state_is_upgraded_to_named_hook_states():
+    ema, pool = {"w": torch.ones(1)}, {"images": torch.zeros(2, 1), "labels": None}
+    old = {"format": 1, "step": 5, "generator": {"w": torch.zeros(1)}, "generator_ema": ema,
+           "tricks": {"replay": {"images": [], "labels": []}, "pool": pool, "g_history": {"means": [], "count": 3},
+                      "d_history": None},
+           "replay_steps": 2, "stats": {"sums": torch.zeros(4), "count": 0}}
+    new = ckpt.upgrade(old)
+    assert new["format"] == ckpt.FORMAT and "tricks" not in new and "generator_ema" not in new
+    assert new["hooks"] == {"experience-replay": {"images": [], "labels": [], "steps": 2}, "image-pool": pool,
+                            "historical-averaging": {"generator": {"means": [], "count": 3}, "discriminator": None},
+                            "ema": {"network": ema}}
+    assert new["stats"]["keys"] == ["d_loss", "g_loss", "wasserstein_estimate", "gradient_penalty"]
+    assert ckpt.sampling_weights(new) is ema and ckpt.sampling_weights({"generator": old["generator"]}) is \
+        old["generator"]
+    assert old["format"] == 1 and "tricks" in old  # the caller's dict is left as it was
+    assert ckpt.upgrade(new) is new

@@ -34,6 +34,17 @@ def test_presets_lists_one_line_each():
     assert {"gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn", "dtu-wgan-gp"} <= set(names)
 
 
+def test_parts_lists_every_registered_name_with_its_source():
+    from wganlab.registry import REGISTRIES
+
+    result = run_cli("parts")
+    assert result.returncode == 0
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")}
+    assert listed == {part.name for registry in REGISTRIES for part in registry}
+    assert "gradient-penalty      Gulrajani et al. 2017, eq. 3" in result.stdout
+    assert "w1" in run_cli("eval", "--help").stdout  # the metrics' help comes from the registry too
+
+
 def test_unknown_preset(tmp_path):
     assert_one_line_error(run_cli("train", "wgan-pg", cwd=tmp_path), "did you mean 'wgan-gp'")
 
@@ -133,7 +144,7 @@ def test_run_dir_that_is_a_file(tmp_path):
 
 def test_sample_a_class_of_a_conditional_run(tmp_path):
     from tests.conftest import tiny_mnist
-    from wganlab.trainer import start_run
+    from wganlab.runs import start_run
 
     run = tmp_path / "cond"
     start_run(tiny_mnist("steps=2", "conditioning.mode=concat", preset="dcgan"), run, tensorboard=False).run(

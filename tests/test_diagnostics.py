@@ -6,7 +6,7 @@ import torch
 
 from tests.conftest import tiny_toy
 from wganlab.diagnostics import WINDOW, health_flags, sample_diversity
-from wganlab.trainer import start_run
+from wganlab.runs import start_run
 
 
 def history(d, g, diversity=None):

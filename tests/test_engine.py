@@ -16,7 +16,7 @@ def losses_after(config, tmp_path, steps: int = 3) -> list[float]:
     trainer = Trainer(config, tmp_path, tensorboard=False)
     for _ in range(steps):
         trainer.train_step()
-    return [float(v) for v in trainer._sums]
+    return [float(v) for v in trainer.monitor._sums]
 
 
 def linear_output_dtypes(trainer: Trainer) -> set[torch.dtype]:
@@ -33,8 +33,9 @@ def test_bf16_autocast_runs_the_critic_in_bf16_and_keeps_losses_float32(tmp_path
     seen = linear_output_dtypes(trainer)
     trainer.train_step()
     assert seen == {torch.bfloat16}
-    assert trainer._sums.dtype == torch.float32 and torch.isfinite(trainer._sums).all()
-    assert trainer.critic(torch.zeros(4, 2)).dtype == torch.float32
+    sums = trainer.monitor._sums
+    assert sums.dtype == torch.float32 and torch.isfinite(sums).all()
+    assert trainer.training.critic(torch.zeros(4, 2)).dtype == torch.float32
     fp32 = Trainer(tiny_toy(preset=preset), tmp_path / "fp32", tensorboard=False)
     seen = linear_output_dtypes(fp32)
     fp32.train_step()
@@ -76,7 +77,8 @@ def test_channels_last_converts_the_networks_and_trains_the_same(tmp_path) -> No
     trainer = Trainer(config, tmp_path / "cl", tensorboard=False)
     convs = [m for m in trainer.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
     assert convs and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
-    assert trainer.run_critic.layout(torch.zeros(2, 1, 28, 28)).is_contiguous(memory_format=torch.channels_last)
+    laid_out = trainer.training.run_critic.layout(torch.zeros(2, 1, 28, 28))
+    assert laid_out.is_contiguous(memory_format=torch.channels_last)
     channels_last = losses_after(config, tmp_path / "cl2")
     contiguous = losses_after(tiny_mnist("channels_last=false", preset="dcgan"), tmp_path / "contiguous")
     assert channels_last == pytest.approx(contiguous, rel=1e-4, abs=1e-5)
@@ -90,7 +92,7 @@ def test_compiled_networks_train_like_eager_ones_and_the_penalty_stays_eager(tmp
     torch._dynamo.reset()
     monkeypatch.setattr(engine, "COMPILE_BACKEND", "aot_eager")
     compiled = Trainer(tiny_toy("compile=default", preset=preset), tmp_path / "c", tensorboard=False)
-    assert compiled.run_critic.compiled is not compiled.discriminator
+    assert compiled.training.run_critic.compiled is not compiled.discriminator
     compiled_losses = losses_after(tiny_toy("compile=default", preset=preset), tmp_path / "c2")
     eager_losses = losses_after(tiny_toy(preset=preset), tmp_path / "e")
     assert compiled_losses == pytest.approx(eager_losses, rel=1e-4, abs=1e-5)

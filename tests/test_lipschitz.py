@@ -74,3 +74,39 @@ def test_spectral_norm_wraps_every_layer():
 def test_batch_coupling_detection():
     assert has_batch_coupling(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))
     assert not has_batch_coupling(nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2)))
+
+
+def test_the_clipping_hook_clamps_the_fresh_critic_and_after_every_critic_step():
+    from tests.conftest import FakeStep
+    from wganlab.hooks import CriticBatch
+    from wganlab.lipschitz import WeightClipping
+
+    context = FakeStep()
+    with torch.no_grad():
+        context.discriminator.weight.fill_(0.5)
+    hook = WeightClipping(context.discriminator, 0.1)
+    assert float(context.discriminator.weight.detach().max()) == pytest.approx(0.1)  # before the first step too
+    with torch.no_grad():
+        context.discriminator.weight.fill_(-3.0)
+    hook.after_critic_step(CriticBatch(context.real, None, context.real, None), context)
+    assert float(context.discriminator.weight.detach().min()) == pytest.approx(-0.1)
+
+
+def test_the_penalty_hook_gives_its_weighted_term_and_nothing_for_fakes_alone():
+    from tests.conftest import FakeStep
+    from wganlab.hooks import CriticBatch
+    from wganlab.lipschitz import GradientPenalty
+
+    context = FakeStep(dim=2)
+    with torch.no_grad():  # D(x) = 3 x1 + 4 x2: ‖∇D‖ = 5 everywhere, so the penalty is (5 − 1)² = 16
+        context.discriminator.weight.copy_(torch.tensor([[3.0, 4.0]]))
+    batch = CriticBatch(torch.randn(4, 2), None, torch.randn(4, 2), None)
+    (term,) = GradientPenalty(10.0).critic_terms(batch, context)
+    assert (term.name, term.weight) == ("gradient_penalty", 10.0)
+    assert float(term.value) == pytest.approx(16.0)
+    assert float(GradientPenalty(10.0, one_sided=True).critic_terms(batch, context)[0].value) == pytest.approx(16.0)
+    with torch.no_grad():
+        context.discriminator.weight.copy_(torch.tensor([[0.3, 0.4]]))  # ‖∇D‖ = 0.5: one-sided is zero
+    assert float(GradientPenalty(1.0, one_sided=True).critic_terms(batch, context)[0].value) == 0.0
+    assert float(GradientPenalty(1.0).critic_terms(batch, context)[0].value) == pytest.approx(0.25)
+    assert GradientPenalty(10.0).critic_terms(CriticBatch(None, None, batch.fake, None), context) == []

@@ -12,7 +12,7 @@ from wganlab.config import load_config
 from wganlab.errors import ConfigError
 from wganlab.objectives import make_objective
 from wganlab.registry import ARCHITECTURES, OBJECTIVES, Registry
-from wganlab.trainer import start_run
+from wganlab.runs import start_run
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def test_an_objective_registered_from_a_test_file_alone_trains(tmp_path):
         config = tiny_toy("steps=20", "log_every=10", f"objective={LeastSquares.name}", preset="gan")
         trainer = start_run(config, tmp_path / "ls", tensorboard=False)
         trainer.run(progress=False)
-        assert trainer.step == 20 and isinstance(trainer.objective, LeastSquares)
+        assert trainer.step == 20 and isinstance(trainer.training.objective, LeastSquares)
         assert all(torch.isfinite(p).all() for p in trainer.generator.parameters())
         loss = make_objective(LeastSquares.name).critic_loss(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0]))
         assert float(loss) == pytest.approx(0.5 * (0 + 4) / 2 + 0.5 * (0 + 4) / 2)  # by hand: 1 + 1

@@ -19,7 +19,8 @@ from wganlab.config import RunConfig, load_config
 from wganlab.errors import ConfigError
 from wganlab.runlock import read_holder
 from wganlab.runlog import read_metrics
-from wganlab.trainer import TrainingDiverged, start_run
+from wganlab.runs import start_run
+from wganlab.trainer import TrainingDiverged
 
 KILL_RUN = ["wgan-gp", "data=8gaussians", "steps=2000", "seed=11", "model.width=128", "batch_size=256",
             "log_every=10", "checkpoint_every=50", "sample_every=500", "threads=1"]  # 2000 steps: ~45 s here
@@ -91,13 +92,13 @@ def test_rollback_lowers_learning_rate_and_finishes(tmp_path):
     config = tiny_toy("steps=40", "checkpoint_every=10", "divergence.action=rollback", "divergence.lr_factor=0.5")
     trainer = start_run(config, tmp_path / "r", tensorboard=False)
     trainer.run(progress=False, stop_at=10)
-    base_lr = trainer.g_optimizer.param_groups[0]["lr"]
+    base_lr = trainer.training.g_optimizer.param_groups[0]["lr"]
     with torch.no_grad():
         next(trainer.discriminator.parameters()).fill_(float("inf"))
     result = trainer.run(progress=False)
     assert result.step == 40 and not result.interrupted
-    assert trainer.lr_scale == 0.5 and trainer.rollbacks == 1
-    assert trainer.g_optimizer.param_groups[0]["lr"] < base_lr
+    assert trainer.training.lr_scale == 0.5 and trainer.rollbacks == 1
+    assert trainer.training.g_optimizer.param_groups[0]["lr"] < base_lr
     events = [json.loads(line) for line in (tmp_path / "r" / "events.jsonl").read_text().splitlines()]
     assert events[0]["event"] == "rollback" and events[0]["step"] == 10
     records = read_metrics(tmp_path / "r")

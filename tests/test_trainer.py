@@ -6,7 +6,8 @@ import torch
 from tests.conftest import tiny_mnist, tiny_toy
 from wganlab.checkpoint import list_checkpoints
 from wganlab.runlog import read_metrics
-from wganlab.trainer import Trainer, resume_run, start_run
+from wganlab.runs import resume_run, start_run
+from wganlab.trainer import Trainer
 
 
 def weights(trainer):
@@ -48,7 +49,8 @@ def test_stop_at_100_and_resume_to_200_is_exact(tmp_path, preset):
     resumed.run(progress=False)
     assert resumed.step == 200
     assert_identical(weights(straight), weights(resumed))
-    assert_identical(straight.generator_ema.state_dict(), resumed.generator_ema.state_dict())
+    assert_identical(straight.sampling_generator().state_dict(), resumed.sampling_generator().state_dict())
+    assert straight.sampling_generator() is not straight.generator  # ema=0.9: the moving average
     straight_log = [r["d_loss"] for r in read_metrics(tmp_path / "straight")]
     resumed_log = [r["d_loss"] for r in read_metrics(tmp_path / "stopped")]
     assert straight_log == resumed_log
@@ -66,8 +68,8 @@ def test_resume_exact_on_images_with_batch_norm(tmp_path):
 def test_clipped_critic_stays_in_box(tmp_path):
     config = tiny_toy("steps=3", "lipschitz.clip=0.01", preset="wgan-wc")
     trainer = start_run(config, tmp_path / "r", tensorboard=False)
-    real = trainer.data.sample(trainer.batch_size)
-    trainer.critic_update(real)
+    real = trainer.data.sample(trainer.training.batch_size)
+    trainer.training.critic_update(real)
     for p in trainer.discriminator.parameters():
         assert p.abs().max().item() <= 0.01
     assert any(p.abs().max().item() == pytest.approx(0.01) for p in trainer.discriminator.parameters())
@@ -87,12 +89,13 @@ class CountingSource:
 
 def count_updates(trainer, steps):
     critic_steps, generator_steps = [], []
-    trainer.d_optimizer.register_step_post_hook(lambda *_: critic_steps.append(trainer.step))
-    trainer.g_optimizer.register_step_post_hook(lambda *_: generator_steps.append(trainer.step))
-    trainer.data = CountingSource(trainer.data)
+    training = trainer.training
+    training.d_optimizer.register_step_post_hook(lambda *_: critic_steps.append(trainer.step))
+    training.g_optimizer.register_step_post_hook(lambda *_: generator_steps.append(trainer.step))
+    training.data = CountingSource(training.data)
     for _ in range(steps):
         trainer.train_step()
-    return critic_steps, generator_steps, trainer.data.calls
+    return critic_steps, generator_steps, training.data.calls
 
 
 def test_five_critic_updates_each_on_a_fresh_batch(tmp_path):
@@ -107,7 +110,7 @@ def test_burst_schedule_runs_100_critic_updates(tmp_path):
                         tensorboard=False)
     critic, generator, _ = count_updates(trainer, 26)
     assert [critic.count(s) for s in (0, 1, 24, 25)] == [100, 100, 100, 5]
-    assert len(generator) == 26 and trainer.critic_updates == 25 * 100 + 5
+    assert len(generator) == 26 and trainer.training.critic_updates == 25 * 100 + 5
 
 
 def test_spectral_norm_keeps_sigma_one(tmp_path):
@@ -128,7 +131,7 @@ def test_spectral_norm_keeps_sigma_one(tmp_path):
 
 def test_gradient_penalty_with_batch_norm_critic_runs_separately(tmp_path):
     trainer = train(tiny_mnist("steps=3", preset="dtu-wgan-gp"), tmp_path / "r")
-    assert not trainer.joint_critic_pass
+    assert not trainer.training.joint_critic_pass
     record = read_metrics(tmp_path / "r")[-1]
     assert record["gradient_penalty"] > 0
 

@@ -82,7 +82,7 @@ class Run:
     def resume(self, progress: bool = True, **settings: Any) -> Run:
         """Train on from the newest checkpoint; ``settings`` may change how it executes (``steps=``,
         ``threads=``, ``device=``, the intervals...), as ``wganlab train --resume RUN key=value`` does."""
-        from wganlab.trainer import resume_run
+        from wganlab.runs import resume_run
 
         resume_run(self.run_dir, settings=settings).run(progress=progress)
         return self
@@ -96,7 +96,7 @@ def train(source: str | Path | dict[str, Any], *overrides: str, run_dir: str | P
     at the end of the current step with a checkpoint; the returned run then has ``finished == False``.
     """
     from wganlab.rundir import default_run_dir
-    from wganlab.trainer import start_run
+    from wganlab.runs import start_run
 
     config = load_config(source, list(overrides))
     name = str(source) if not isinstance(source, dict) else ""

@@ -25,7 +25,11 @@ import torch
 from wganlab.errors import CheckpointError
 
 CHECKPOINT_DIR = "checkpoints"
-FORMAT = 1  # the layout of a checkpoint's state; a newer one is refused by name, not half-read
+FORMAT = 2  # the layout of a checkpoint's state; an older one is upgraded, a newer one refused by name
+# Format 1 (to 2026-12-01) listed the tricks' states and the moving-average generator by hand; format 2 keeps
+# every hook's state under its registry name in "hooks" and names each logged statistic in "stats".
+FORMAT_1_STATS = ("d_loss", "g_loss", "wasserstein_estimate", "gradient_penalty")
+FORMAT_1_TRICKS = {"pool": "image-pool", "replay": "experience-replay"}
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
 
 
@@ -156,10 +160,49 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
         raise CheckpointError(f"checkpoint '{path}' cannot be loaded safely ({reason[:200]}); "
                               "it is corrupt, truncated or not a wganlab checkpoint") from None
     written = state.get("format", FORMAT) if isinstance(state, dict) else FORMAT
-    if written != FORMAT:
-        raise CheckpointError(f"checkpoint '{path}' has format {written!r}, and this wganlab reads format {FORMAT}; "
-                              "use the wganlab version that wrote it (run.json names it)")
+    if written not in range(1, FORMAT + 1):
+        raise CheckpointError(f"checkpoint '{path}' has format {written!r}, and this wganlab reads formats 1 to "
+                              f"{FORMAT}; use the wganlab version that wrote it (run.json names it)")
+    return upgrade(state)
+
+
+def upgrade(state: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's state in the current :data:`FORMAT` (a copy when it was older; unchanged otherwise)."""
+    if state.get("format", FORMAT) != 1:
+        return state
+    state = dict(state)
+    tricks = state.pop("tricks", None) or {}
+    hooks = {FORMAT_1_TRICKS[name]: part for name, part in tricks.items()
+             if name in FORMAT_1_TRICKS and part is not None}
+    if "experience-replay" in hooks:
+        hooks["experience-replay"] = {**hooks["experience-replay"], "steps": int(state.get("replay_steps", 0))}
+    state.pop("replay_steps", None)
+    if tricks.get("g_history") is not None or tricks.get("d_history") is not None:
+        hooks["historical-averaging"] = {"generator": tricks.get("g_history"),
+                                         "discriminator": tricks.get("d_history")}
+    ema = state.pop("generator_ema", None)
+    if ema is not None:
+        hooks["ema"] = {"network": ema}
+    stats = state.get("stats")
+    if isinstance(stats, dict):
+        state["stats"] = {"keys": list(FORMAT_1_STATS), "sums": stats["sums"], "count": stats["count"]}
+    state["hooks"], state["format"] = hooks, FORMAT
     return state
+
+
+def sampling_weights(state: dict[str, Any]) -> dict[str, Any]:
+    """The generator weights to sample from: the moving average when the run kept one."""
+    ema = (state.get("hooks") or {}).get("ema")
+    return ema["network"] if ema is not None else state["generator"]
+
+
+def network_weights(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every network's weights in a checkpoint state, by name."""
+    networks = {name: state[name] for name in ("generator", "discriminator") if isinstance(state.get(name), dict)}
+    ema = (state.get("hooks") or {}).get("ema")
+    if isinstance(ema, dict) and isinstance(ema.get("network"), dict):
+        networks["generator_ema"] = ema["network"]
+    return networks
 
 
 @dataclass(frozen=True)
@@ -228,9 +271,6 @@ class CheckpointReport:
         return self.checksum != "mismatch" and self.weights == "finite"
 
 
-NETWORK_KEYS = ("generator", "discriminator", "generator_ema")
-
-
 def inspect_checkpoint(path: Path) -> CheckpointReport:
     """Step, size, checksum and whether every floating-point weight of the networks is finite."""
     size = path.stat().st_size if path.exists() else 0
@@ -248,8 +288,9 @@ def inspect_checkpoint(path: Path) -> CheckpointReport:
     if not isinstance(state, dict):
         return CheckpointReport(path, step, size, checksum, "unreadable", "not a wganlab checkpoint")
     step = int(state.get("step", step if step is not None else -1))
-    bad = [f"{network}.{name}" for network in NETWORK_KEYS if isinstance(state.get(network), dict)
-           for name, tensor in state[network].items()
+    state = upgrade(state)
+    bad = [f"{network}.{name}" for network, weights in network_weights(state).items()
+           for name, tensor in weights.items()
            if torch.is_tensor(tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
     weights = "finite" if not bad else f"not finite ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})"
     return CheckpointReport(path, step, size, checksum, weights)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wganlab.errors import ConfigError, WganlabError
+from wganlab.registry import METRICS, REGISTRIES
 
 if TYPE_CHECKING:
     from wganlab.distributed import Distributed
@@ -77,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rest; reference features are cached on disk."))
     evaluate.add_argument("source", type=Path, metavar="RUN_DIR|SAMPLES.npz")
     evaluate.add_argument("--data", help="reference dataset, as in data=... (required for .npz)")
-    evaluate.add_argument("--metrics", help="comma-separated: fid,kid,is,pr,classes,modes for images; modes,w1 "
-                          "for 2D toys (default: all that apply to the data; one asked for that does not is an error)")
+    evaluate.add_argument("--metrics", help=f"comma-separated: {','.join(METRICS.having('images'))} for images; "
+                          f"{','.join(METRICS.having('points'))} for 2D toys (default: all that apply to the data; one "
+                          "asked for that does not is an error; 'wganlab parts' says what each measures)")
     evaluate.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--features", choices=("mnist", "fashion-mnist", "inception"),
@@ -120,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", type=Path, default=Path("docs/reproduction.md"))
 
     commands.add_parser("presets", help="list the presets with one line each")
+    commands.add_parser("parts", help="list the objectives, architectures, hooks and metrics a config can name",
+                        description="Every registered part, with its source and what it can do: what a config's "
+                                    "objective and model.arch accept, the hooks (tricks and Lipschitz methods) "
+                                    "its sections switch on, and the metrics 'wganlab eval --metrics' takes.")
 
     check = commands.add_parser("check", help="verify a run's checkpoints (checksum, readable, finite weights)",
                                 description=(
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handlers = {"train": _train, "sample": _sample, "export": _export, "data": _data, "eval": _eval,
                     "study": _study, "report": _report, "reproduce": _reproduce, "classifier": _classifier,
-                    "presets": _presets, "check": _check}
+                    "presets": _presets, "parts": _parts, "check": _check}
         return handlers[args.command](args)
     except WganlabError as err:
         from wganlab.trainer import TrainingDiverged
@@ -176,7 +182,7 @@ def _train(args: argparse.Namespace) -> int:
 def _train_in(args: argparse.Namespace, group: Distributed) -> int:
     from wganlab.config import load_config, parse_override
     from wganlab.rundir import default_run_dir
-    from wganlab.trainer import resume_run, start_run
+    from wganlab.runs import resume_run, start_run
 
     say = (lambda text: print(text, file=sys.stderr)) if group.is_main else (lambda text: None)
     if args.resume is not None:
@@ -397,6 +403,16 @@ def _presets(args: argparse.Namespace) -> int:
     width = max(len(name) for name in presets)
     for name, description in presets.items():
         print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def _parts(args: argparse.Namespace) -> int:
+    for registry in REGISTRIES:
+        print(f"{registry.kind}s:")
+        width = max(len(part.name) for part in registry)
+        for part in registry:
+            can = f" [{', '.join(sorted(part.capabilities))}]" if part.capabilities else ""
+            print(f"  {part.name:<{width}}  {part.summary}{can}")
     return 0
 
 

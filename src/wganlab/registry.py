@@ -118,3 +118,47 @@ ARCHITECTURES.register("gulrajani-mnist", "wganlab.nets.named:gulrajani_mnist",
                        "Gulrajani et al.'s gan_mnist.py networks", "images")
 ARCHITECTURES.register("arjovsky-dcgan64", "wganlab.nets.named:arjovsky_dcgan64",
                        "Arjovsky et al.'s 64x64 DCGAN", "images")
+
+# The parts a training step is composed of besides the objective (wganlab.hooks), in the order they run: within
+# each phase of a step, e.g. after a critic update, weight clipping acts before historical averaging updates its
+# mean and before experience replay keeps a fake. Each class's from_config decides from the config whether it runs.
+HOOKS = Registry("hook", {
+    "lipschitz": "keeps the critic (approximately) 1-Lipschitz",
+    "trick": "a training technique of the practical guide (Garrido et al.) or Salimans et al. 2016",
+})
+for _name, _target, _summary, _kind in (
+    ("weight-clipping", "lipschitz.clipping:WeightClipping", "Arjovsky et al. 2017, Algorithm 1: lipschitz.clip",
+     "lipschitz"),
+    ("gradient-penalty", "lipschitz.penalty:GradientPenalty",
+     "Gulrajani et al. 2017, eq. 3: lipschitz.gradient_penalty", "lipschitz"),
+    ("image-pool", "tricks.replay:ImagePoolHook", "Shrivastava et al. 2017: tricks.replay.mode=pool", "trick"),
+    ("label-targets", "tricks.labels:LabelTargetsHook",
+     "Salimans et al. 2016 §3.4, the guide §4.1 and §4.5: tricks.labels", "trick"),
+    ("historical-averaging", "tricks.averaging:HistoricalAveraging",
+     "Salimans et al. 2016 §3.3: tricks.historical_averaging", "trick"),
+    ("experience-replay", "tricks.replay:ExperienceReplay", "the practical guide §4.2: tricks.replay.mode=step",
+     "trick"),
+    ("feature-matching", "tricks.matching:FeatureMatching", "Salimans et al. 2016 §3.1: tricks.feature_matching",
+     "trick"),
+    ("ema", "tricks.ema:GeneratorAverage", "Karras et al. 2018; Yazıcı et al. 2019: ema", "trick"),
+):
+    HOOKS.register(_name, f"wganlab.{_target}", _summary, _kind)
+
+# What wganlab measures (wganlab.metrics.evaluate computes each one in place); "modes" applies to both kinds of
+# samples: the components of a 2D mixture, or the 1,000 digit triples of Stacked MNIST.
+METRICS = Registry("metric", {
+    "points": "measured on 2D toy samples",
+    "images": "measured on images, through a feature network",
+})
+for _name, _summary, *_kinds in (
+    ("fid", "Fréchet distance of feature Gaussians (Heusel et al. 2017); lower is better", "images"),
+    ("kid", "kernel inception distance, unbiased MMD² (Bińkowski et al. 2018); lower is better", "images"),
+    ("is", "Inception Score (Salimans et al. 2016); higher is better", "images"),
+    ("pr", "precision, recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020)", "images"),
+    ("classes", "classes a classifier finds among the samples (of 10)", "images"),
+    ("modes", "mixture components (8 or 25) or Stacked-MNIST triples (of 1,000) covered", "points", "images"),
+    ("w1", "exact Wasserstein-1 distance to real samples, by optimal assignment; lower is better", "points"),
+):
+    METRICS.register(_name, None, _summary, *_kinds)
+
+REGISTRIES = (OBJECTIVES, ARCHITECTURES, HOOKS, METRICS)

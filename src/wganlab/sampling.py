@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from wganlab import plots
-from wganlab.checkpoint import latest_checkpoint, load_checkpoint
+from wganlab.checkpoint import latest_checkpoint, load_checkpoint, sampling_weights
 from wganlab.config import RunConfig, from_tree
 from wganlab.data.images import to_uint8
 from wganlab.errors import CheckpointError, WganlabError
@@ -59,7 +59,7 @@ def load_generator(source: Path, device: torch.device | str = "cpu") -> LoadedGe
     else:
         raise CheckpointError(f"'{source}' does not exist or is not a run directory, a .pt checkpoint or an "
                               "exported .safetensors generator")
-    weights = state["generator_ema"] if state.get("generator_ema") is not None else state["generator"]
+    weights = sampling_weights(state)
     return _assemble(config, shape, weights, step, device, classes)
 
 

@@ -9,13 +9,13 @@ import textwrap
 import pytest
 import torch
 
+from wganlab.runs import start_run
 from wganlab.study.aggregate import collect, summarize
 from wganlab.study.backends import Placement, plan_placement
 from wganlab.study.report import build_report
 from wganlab.study.runner import failed_runs, run_study
 from wganlab.study.spec import load_study
 from wganlab.study.task import execute_run, read_result, run_state
-from wganlab.trainer import start_run
 
 TINY = """
     name: tiny

@@ -53,3 +53,17 @@ def test_label_tricks_are_refused_for_a_wasserstein_critic():
         load_config("wgan-gp", ["tricks.labels.real=0.9"])
     with pytest.raises(ConfigError, match="must be below"):
         load_config("dcgan", ["tricks.labels.real=0.4", "tricks.labels.fake=0.5"])
+
+
+def test_the_hook_sets_both_targets_and_only_the_fake_one_for_fakes_alone():
+    from tests.conftest import FakeStep
+    from wganlab.hooks import CriticBatch
+    from wganlab.tricks.labels import LabelTargetsHook
+
+    context = FakeStep()
+    hook = LabelTargetsHook(LabelTargets(LabelsConfig(real=0.9, fake=0.1)))
+    batch = hook.adjust_critic_batch(CriticBatch(torch.zeros(3, 2), None, torch.zeros(3, 2), None), context)
+    assert batch.real_target.tolist() == pytest.approx([0.9] * 3) and batch.fake_target.tolist() == pytest.approx(
+        [0.1] * 3)
+    alone = hook.adjust_critic_batch(CriticBatch(None, None, torch.zeros(5, 2), None), context)
+    assert alone.real_target is None and alone.fake_target.tolist() == pytest.approx([0.1] * 5)

@@ -31,15 +31,16 @@ def test_replay_steps_per_epoch_in_training(tmp_path):
     config = tiny_mnist("batch_size=100", "steps=150", "critic_steps=2", "tricks.replay.mode=step",
                         "log_every=50", preset="dcgan")
     trainer = Trainer(config, tmp_path, tensorboard=False)
-    assert trainer.replay.every == 100
+    replay = trainer.training.hooks.hooks[-1]
+    assert replay.name == "experience-replay" and replay.buffer.every == 100
     # A stray SIGINT/SIGTERM reaching the pytest process ends run() early at a checkpoint (seen once in a full
     # suite, source not found); continuing is what a user's resume does, and the replay count is unaffected.
     for _ in range(3):
         if trainer.run(progress=False).step == config.steps:
             break
     assert trainer.step == config.steps
-    assert trainer.replay_steps == 3
-    assert trainer.critic_updates == 300 + 3
+    assert replay.steps == 3
+    assert trainer.training.critic_updates == 300 + 3
 
 
 def test_image_pool_fills_then_swaps_at_the_configured_share():
@@ -52,3 +53,28 @@ def test_image_pool_fills_then_swaps_at_the_configured_share():
     swapped = (out != new).float().mean().item()
     assert 0.45 < swapped < 0.55
     assert len(pool.images) == 4
+
+
+def test_the_replay_hook_takes_one_extra_step_per_every_kept_fakes_and_refuses_torchrun():
+    import pytest
+
+    from tests.conftest import FakeStep
+    from wganlab.errors import ConfigError
+    from wganlab.hooks import CriticBatch
+    from wganlab.tricks.replay import ExperienceReplay, ImagePoolHook
+
+    context = FakeStep()
+    hook = ExperienceReplay(every=3)
+    batch = CriticBatch(context.real, None, torch.randn(4, 3), None)
+    for _ in range(5):
+        hook.after_critic_step(batch, context)
+        hook.after_critic_step(CriticBatch(None, None, batch.fake, None), context)  # its own step: nothing kept
+    assert hook.steps == 1 and len(context.extra_steps) == 1 and context.extra_steps[0][0].shape == (3, 3)
+    assert len(hook.buffer.images) == 2
+    with pytest.raises(ConfigError, match="cannot be split over torchrun"):
+        hook.check(FakeStep(processes=2))
+    pool = ImagePoolHook(size=2, share=1.0)
+    alone = CriticBatch(None, None, torch.randn(4, 3), None)
+    assert pool.adjust_critic_batch(alone, context) is alone  # a step on fakes alone is left as it is
+    with pytest.raises(ConfigError, match="cannot be split over torchrun"):
+        pool.check(FakeStep(processes=2))

@@ -28,9 +28,8 @@ from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.scores import class_coverage, inception_score, kid, prdc
 from wganlab.metrics.stacked import stacked_modes
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
+from wganlab.registry import METRICS
 
-IMAGE_METRICS = ("fid", "kid", "is", "pr", "classes", "modes")
-TOY_METRICS = ("modes", "w1")
 FEATURE_NETWORKS = {"mnist": "mnist", "idx": "mnist", "stacked-mnist": "mnist", "fashion-mnist": "fashion-mnist"}
 
 
@@ -102,7 +101,7 @@ def requested_metrics(metrics: tuple[str, ...] | None, data: DataConfig, toy: bo
                       network: str | None = None) -> tuple[str, ...]:
     """The metrics to measure: every one that applies when none are named; the named ones after checking that
     each exists for the kind of samples and applies to ``data`` (:class:`ConfigError` naming the right one)."""
-    allowed = TOY_METRICS if toy else IMAGE_METRICS
+    allowed = METRICS.having("points" if toy else "images")
     if not metrics:
         return allowed
     unknown = [m for m in metrics if m not in allowed]

@@ -48,7 +48,7 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
     from wganlab.config import load_config
     from wganlab.errors import WganlabError
     from wganlab.rundir import load_run_config
-    from wganlab.trainer import resume_run, start_run
+    from wganlab.runs import resume_run, start_run
 
     path = Path(run_dir)
     started = time.perf_counter()
@@ -109,6 +109,7 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     from wganlab.data.images import to_symmetric
     from wganlab.errors import WganlabError
     from wganlab.metrics import evaluate
+    from wganlab.registry import METRICS
     from wganlab.sampling import generate, load_generator
 
     loaded = load_generator(checkpoint if checkpoint is not None else run_dir)
@@ -116,7 +117,7 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     data = loaded.config.data
     out: dict[str, Any] = {"step": loaded.step}
     if data.name in TOY_DATASETS:
-        out.update(evaluate.evaluate_points(fake, data, evaluate.TOY_METRICS))
+        out.update(evaluate.evaluate_points(fake, data, METRICS.having("points")))
         return out
     try:
         out.update(evaluate.evaluate_images(to_symmetric(fake, data.pixel_range), data,

@@ -8,9 +8,12 @@ Noisy labels swap a sample's real and fake targets with a small probability (§4
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
-from wganlab.config import LabelsConfig
+from wganlab.config import LabelsConfig, RunConfig
+from wganlab.hooks import CriticBatch, Hook, StepContext
 
 
 class LabelTargets:
@@ -31,3 +34,25 @@ class LabelTargets:
             real = torch.where(torch.rand(n_real, device=device) < self.flip, self.fake, real)
             fake = torch.where(torch.rand(n_fake, device=device) < self.flip, self.real, fake)
         return real, fake
+
+
+class LabelTargetsHook(Hook):
+    """Gives each critic batch its targets. Drawn for the global batch and sliced per process (torchrun); a
+    step on fakes alone (experience replay's) gets fake targets only."""
+
+    name = "label-targets"
+
+    def __init__(self, targets: LabelTargets) -> None:
+        self.targets = targets
+
+    @classmethod
+    def from_config(cls, config: RunConfig, context: StepContext) -> LabelTargetsHook | None:
+        targets = LabelTargets(config.tricks.labels)
+        return None if targets.plain else cls(targets)
+
+    def adjust_critic_batch(self, batch: CriticBatch, context: StepContext) -> CriticBatch:
+        if batch.real is None:
+            return replace(batch, fake_target=self.targets(0, len(batch.fake), context.device)[1])
+        n = len(batch.real)
+        real, fake = context.shard(n, lambda m: self.targets(m, m, context.device))
+        return replace(batch, real_target=real, fake_target=fake)

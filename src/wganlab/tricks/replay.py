@@ -9,7 +9,16 @@ batch is, with probability ``share``, swapped for a stored past fake, which take
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
 import torch
+
+from wganlab.errors import ConfigError
+from wganlab.hooks import CriticBatch, Hook, StepContext
+
+if TYPE_CHECKING:
+    from wganlab.config import RunConfig
 
 
 def default_replay_every(dataset_size: int | None, batch_size: int) -> int:
@@ -78,6 +87,76 @@ class ImagePool:
 
     def load_state_dict(self, state: dict) -> None:
         self.images, self.labels = state["images"], state["labels"]
+
+
+class ExperienceReplay(Hook):
+    """The guide's replay: after each critic step one fake is kept; every ``every`` kept fakes, one extra critic
+    step on them (as fakes) runs through the step's own critic update, so clipping and penalties apply to it."""
+
+    name = "experience-replay"
+
+    def __init__(self, every: int) -> None:
+        self.buffer = ReplayBuffer(every)
+        self.steps = 0  # extra critic steps taken so far
+
+    @classmethod
+    def from_config(cls, config: RunConfig, context: StepContext) -> ExperienceReplay | None:
+        replay = config.tricks.replay
+        if replay.mode != "step":
+            return None
+        return cls(replay.every or default_replay_every(context.dataset_size, config.resolved_batch_size))
+
+    def check(self, context: StepContext) -> None:
+        _single_process(context)
+
+    def after_critic_step(self, batch: CriticBatch, context: StepContext) -> None:
+        if batch.fakes_only:  # its own extra step
+            return
+        if self.buffer.keep_one(batch.fake, batch.fake_labels):
+            context.critic_step_on_fakes(*self.buffer.drain())
+            self.steps += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**self.buffer.state_dict(), "steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.buffer.load_state_dict(state)
+        self.steps = int(state.get("steps", 0))
+
+
+class ImagePoolHook(Hook):
+    """Shrivastava et al.'s image pool: the critic's fakes are partly past fakes (with their labels)."""
+
+    name = "image-pool"
+
+    def __init__(self, size: int, share: float) -> None:
+        self.pool = ImagePool(size, share)
+
+    @classmethod
+    def from_config(cls, config: RunConfig, context: StepContext) -> ImagePoolHook | None:
+        replay = config.tricks.replay
+        return cls(replay.pool_size, replay.pool_share) if replay.mode == "pool" else None
+
+    def check(self, context: StepContext) -> None:
+        _single_process(context)
+
+    def adjust_critic_batch(self, batch: CriticBatch, context: StepContext) -> CriticBatch:
+        if batch.fakes_only:
+            return batch
+        fake, labels = self.pool.query(batch.fake, batch.fake_labels)
+        return replace(batch, fake=fake, fake_labels=labels)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.pool.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pool.load_state_dict(state)
+
+
+def _single_process(context: StepContext) -> None:
+    if context.processes > 1:
+        raise ConfigError("tricks.replay keeps one process's past fakes, so it cannot be split over torchrun "
+                          "processes; train it in a single process")
 
 
 def _append(stored: torch.Tensor | None, item: torch.Tensor) -> torch.Tensor:

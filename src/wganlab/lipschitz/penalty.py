@@ -1,0 +1,76 @@
+"""The gradient penalty (Gulrajani et al. 2017, eq. 3) and its one-sided form (Petzka et al. 2018)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+
+from wganlab.hooks import CriticBatch, Hook, StepContext, Term
+
+if TYPE_CHECKING:
+    from wganlab.config import RunConfig
+
+
+def interpolation_weights(n: int, like: torch.Tensor) -> torch.Tensor:
+    """n draws of α ~ U[0, 1], shaped to broadcast over one sample of ``like``."""
+    return torch.rand((n,) + (1,) * (like.dim() - 1), device=like.device, dtype=like.dtype)
+
+
+def interpolate(real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+    """x̂ = αx + (1 − α)x̃ with one α ~ U[0, 1] **per sample**, broadcast over all other dimensions."""
+    if alpha is None:
+        alpha = interpolation_weights(real.shape[0], real)
+    return torch.lerp(fake, real, alpha)
+
+
+def gradient_penalty_from_outputs(outputs: torch.Tensor, points: torch.Tensor, target: float = 1.0,
+                                  one_sided: bool = False) -> torch.Tensor:
+    """E[(‖∇ₓD(x̂)‖₂ − target)²] with the L2 norm over all input dimensions of each sample (Gulrajani et al.,
+    eq. 3), or E[max(0, ‖∇‖ − target)²] when one-sided (their appendix; Petzka et al. 2018).
+
+    ``points`` must require grad and ``outputs`` must be the critic's outputs on them.
+    """
+    (grad,) = torch.autograd.grad(outputs.sum(), points, create_graph=True)
+    norm = grad.flatten(1).float().norm(2, dim=1)  # float32 even when the critic ran under bf16 autocast
+    excess = norm - target
+    if one_sided:
+        excess = excess.clamp_min(0)
+    return excess.square().mean()
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
+                     target: float = 1.0, one_sided: bool = False, alpha: torch.Tensor | None = None) -> torch.Tensor:
+    """The penalty at interpolates between ``real`` and ``fake`` (un-weighted: multiply by λ), with fresh
+    weights unless ``alpha`` gives them."""
+    points = interpolate(real.detach(), fake.detach(), alpha).requires_grad_(True)
+    return gradient_penalty_from_outputs(critic(points), points, target, one_sided)
+
+
+class GradientPenalty(Hook):
+    """λ · the penalty at interpolates of each critic batch, logged as ``gradient_penalty`` (before λ).
+
+    The interpolation weights are drawn for the global batch and sliced per process, so torchrun trains what
+    one process would; a conditional critic scores the interpolates with the real samples' labels. The penalty
+    has its own critic pass: inside the joint real-and-fake pass its double backward would run over all samples.
+    """
+
+    name = "gradient-penalty"
+
+    def __init__(self, weight: float, target: float = 1.0, one_sided: bool = False) -> None:
+        self.weight, self.target, self.one_sided = weight, target, one_sided
+
+    @classmethod
+    def from_config(cls, config: RunConfig, context: StepContext) -> GradientPenalty | None:
+        gp = config.lipschitz.gradient_penalty
+        return cls(gp.weight, gp.target, gp.one_sided) if gp.weight > 0 else None
+
+    def critic_terms(self, batch: CriticBatch, context: StepContext) -> list[Term]:
+        if batch.real is None:  # a step on fakes alone has no interpolates
+            return []
+        real = batch.real
+        alpha = context.shard(len(real), lambda m: interpolation_weights(m, real))
+        penalty = gradient_penalty(lambda x: context.critic(x, batch.real_labels, eager=True), real, batch.fake,
+                                   self.target, self.one_sided, alpha)
+        return [Term("gradient_penalty", penalty, self.weight)]

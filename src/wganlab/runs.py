@@ -1,0 +1,130 @@
+"""Starting a run directory and resuming one: the config and run metadata written, the lock taken, the state
+restored from the newest readable checkpoint."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from wganlab import __version__
+from wganlab.config import RunConfig, save_config, with_execution_settings
+from wganlab.distributed import Distributed, from_environment
+from wganlab.errors import CheckpointError
+from wganlab.rundir import CONFIG_FILE, RUN_INFO_FILE, append_event, load_run_config, lock_run, resume_point
+from wganlab.runlock import DirectoryInUse, DirectoryLock
+from wganlab.runlog import truncate_metrics
+from wganlab.trainer import Trainer, to_device
+
+
+def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: bool = True,
+              group: Distributed | None = None) -> Trainer:
+    """Create ``run_dir`` with the resolved config and run metadata and return a fresh trainer for it.
+
+    Under torchrun, rank 0 creates the directory and every process gets the same answer (or the same error).
+    """
+    group = group if group is not None else from_environment()
+    run_dir = Path(run_dir)
+    problem, lock = None, None
+    if group.is_main:
+        try:
+            lock = lock_run(run_dir)
+            if (run_dir / CONFIG_FILE).exists():
+                problem = (f"run directory '{run_dir}' already holds a run; continue it with "
+                           f"'wganlab train --resume {run_dir}' or choose a new --run-dir")
+            else:
+                save_config(config, run_dir / CONFIG_FILE)
+        except DirectoryInUse as err:
+            problem = str(err)
+        except OSError as err:
+            problem = f"cannot create run directory '{run_dir}': {err.strerror or err}"
+    problem = group.broadcast_object(problem)
+    if problem:
+        if lock is not None:
+            lock.release()
+        raise CheckpointError(problem)
+    trainer = _holding(lock, lambda: Trainer(config, run_dir, tensorboard=tensorboard, group=group))
+    info = {
+        "wganlab": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "device": str(trainer.device),
+        "source": source,
+        "command": sys.argv,
+        "latent_dim": trainer.latent_dim,
+        "num_classes": trainer.num_classes,
+        "sample_shape": list(trainer.data.shape),
+        "parameters": {"generator": _count(trainer.generator), "discriminator": _count(trainer.discriminator)},
+        "evaluation": "off" if trainer.evaluator is None else (trainer.evaluator.unavailable or "on"),
+        "processes": group.world,
+    }
+    if group.is_main:
+        (run_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    trainer.checkpoint()  # step 0: a run killed before its first periodic checkpoint still resumes
+    return trainer
+
+
+def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True,
+               group: Distributed | None = None, settings: dict[str, Any] | None = None) -> Trainer:
+    """A trainer restored from the newest readable checkpoint of ``run_dir``.
+
+    ``settings`` may change how the run executes (:data:`~wganlab.config.EXECUTION_KEYS`: steps, threads, device,
+    precision, compile, the intervals); ``steps`` is short for ``settings={"steps": N}``. What changed is written
+    to ``config.yaml`` and, with the step, to the run's event log. Any number of torchrun processes may resume any
+    run: the checkpoint holds the whole (global) state.
+    """
+    group = group if group is not None else from_environment()
+    run_dir = Path(run_dir)
+    config = load_run_config(run_dir)
+    settings = {**(settings or {}), **({"steps": steps} if steps is not None else {})}
+    config, changed = with_execution_settings(config, settings)
+    problem, lock = None, None
+    if group.is_main:
+        try:
+            lock = lock_run(run_dir)
+        except DirectoryInUse as err:
+            problem = str(err)
+    problem = group.broadcast_object(problem)
+    if problem:
+        raise DirectoryInUse(problem)
+
+    def restore() -> Trainer:
+        found = resume_point(run_dir, group.is_main)
+        group.barrier()
+        step = 0 if found is None else found[0]
+        trainer = Trainer(config, run_dir, tensorboard=tensorboard, resumed_at=step, group=group)
+        if found is not None:  # none: killed before its step-0 checkpoint; a fresh trainer is that state exactly
+            trainer.load_state_dict(to_device(found[1], trainer.device))
+        if group.is_main:
+            truncate_metrics(run_dir, trainer.step)
+            if changed:
+                save_config(config, run_dir / CONFIG_FILE)
+                append_event(run_dir, {"step": trainer.step, "event": "resumed with other settings",
+                                        "changed": changed})
+        return trainer
+
+    trainer = _holding(lock, restore)
+    group.barrier()
+    return trainer
+
+
+def _holding(lock: DirectoryLock | None, make: Any) -> Trainer:
+    """``make()``'s trainer, which from then on owns ``lock``; the lock is released if ``make`` fails."""
+    try:
+        trainer = make()
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    trainer.lock = lock
+    return trainer
+
+
+def _count(network: torch.nn.Module) -> int:
+    return sum(p.numel() for p in network.parameters())
