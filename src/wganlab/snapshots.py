@@ -64,8 +64,7 @@ class Snapshots:
         """``generator``'s output (in eval mode) for the first ``n`` fixed latents (and labels)."""
         labels = None if self.labels is None else self.labels[:n]
         with eval_mode(generator):
-            z = self.noise[:n]
-            return generator(z) if labels is None else generator(z, labels)
+            return generator(self.noise[:n], labels)
 
     def diversity(self, generator: nn.Module) -> float:
         """Mean pairwise distance of fixed-noise samples relative to that of real data (1: as diverse)."""

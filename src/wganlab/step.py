@@ -130,7 +130,7 @@ class TrainingStep:
 
     def critic(self, x: torch.Tensor, labels: torch.Tensor | None = None, eager: bool = False) -> torch.Tensor:
         """The critic's scores in float32 (``eager``: uncompiled, for the penalty's double backward)."""
-        return self.run_critic(x, eager=eager) if labels is None else self.run_critic(x, labels, eager=eager)
+        return self.run_critic(x, labels, eager=eager)
 
     def critic_features(self, x: torch.Tensor, labels: torch.Tensor | None, layer: str) -> torch.Tensor:
         return self.run_critic.call(self.discriminator.features, x, labels, layer)
@@ -141,7 +141,7 @@ class TrainingStep:
         network = self.run_generator if generator is None else generator
         if z is None:
             z = self.shard(n, lambda m: torch.randn(m, self.latent_dim, device=self.device))
-        return network(z) if labels is None else network(z, labels)
+        return network(z, labels)
 
     def random_labels(self, n: int) -> torch.Tensor | None:
         if not self.num_classes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from wganlab.nets.layers import LabelFree
 from wganlab.tricks.vbn import VirtualBatchNorm, WithReference, swap_batch_norm
 
 
@@ -24,20 +25,20 @@ def test_virtual_batch_norm_equals_the_weighted_statistics():
     torch.manual_seed(0)
     ref, x = torch.randn(16, 3, 4, 4) * 2 + 1, torch.randn(5, 3, 4, 4)
     for mode in ("virtual", "reference"):
-        net = WithReference(nn.Sequential(VirtualBatchNorm(3, mode)), ref)
+        net = WithReference(LabelFree(VirtualBatchNorm(3, mode)), ref)
         assert torch.allclose(net(x), _by_formula(x, ref, mode=mode), atol=1e-5)
 
 
 def test_a_sample_is_normalized_independently_of_its_batch():
     torch.manual_seed(1)
-    net = WithReference(nn.Sequential(nn.Conv2d(1, 4, 3), VirtualBatchNorm(4)), torch.randn(8, 1, 6, 6))
+    net = WithReference(LabelFree(nn.Conv2d(1, 4, 3), VirtualBatchNorm(4)), torch.randn(8, 1, 6, 6))
     x = torch.randn(6, 1, 6, 6)
     assert torch.allclose(net(x)[:1], net(x[:1]), atol=1e-6)
 
 
 def test_dense_layers_use_the_value_itself_as_the_sample_statistic():
     ref, x = torch.randn(10, 4), torch.randn(3, 4)
-    out = WithReference(nn.Sequential(VirtualBatchNorm(4)), ref)(x)
+    out = WithReference(LabelFree(VirtualBatchNorm(4)), ref)(x)
     c = 1 / 11
     mean = c * x + (1 - c) * ref.mean(0)
     sq = c * x * x + (1 - c) * (ref * ref).mean(0)

@@ -23,12 +23,16 @@ from wganlab.tricks.minibatch import MinibatchDiscrimination
 
 
 class ConditionalGenerator(nn.Module):
+    """G(z, y): the plain generator on [z, one_hot(y)] (Mirza & Osindero 2014)."""
+
     def __init__(self, network: nn.Module, num_classes: int) -> None:
         super().__init__()
         self.network, self.num_classes = network, num_classes
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.network(torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], dim=1))
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is None:
+            raise ValueError(f"this generator is conditional: give a class in [0, {self.num_classes}) per latent")
+        return self.network(torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1))
 
 
 def split_body(discriminator: nn.Sequential) -> nn.Sequential:
@@ -93,12 +97,12 @@ class HeadedDiscriminator(nn.Module):
             return torch.cat([x, onehot], 1)
         return torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
 
-    def features(self, x: torch.Tensor, labels: torch.Tensor | None = None, which: str = "features") -> torch.Tensor:
+    def features(self, x: torch.Tensor, y: torch.Tensor | None = None, layer: str = "features") -> torch.Tensor:
         """The body's flattened output ('features') or the output layer's input ('last')."""
-        return self._forward(x, labels)[1 if which == "features" else 2]
+        return self._forward(x, y)[1 if layer == "features" else 2]
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self._forward(x, labels)[0]
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self._forward(x, y)[0]
 
     def _forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
         body = self.body(self._body_input(x, labels))

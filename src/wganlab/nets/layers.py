@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import torch
 from torch import nn
 
@@ -110,3 +112,20 @@ def downsampled_size(size: int, kernel: int, mode: str) -> int:
         return size // 2
     padding = (kernel - 1) // 2
     return (size + 2 * padding - kernel) // 2 + 1
+
+
+class LabelFree(nn.Sequential):
+    """A plain network called the way every wganlab network is, ``net(x, y=None)``; it takes no labels."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is not None:
+            raise ValueError("this network is not conditional: call it without labels")
+        return super().forward(x)
+
+
+def label_free(network: nn.Module) -> nn.Module:
+    """A plain ``nn.Sequential`` as :class:`LabelFree`, with the same children under the same names (so the same
+    state-dict keys); any other network already takes ``(x, y=None)``."""
+    if type(network) is not nn.Sequential:
+        return network
+    return LabelFree(OrderedDict(network.named_children()))

@@ -82,32 +82,29 @@ class WithReference(nn.Module):
         self.labels_from_batch = labels_from_batch
         self._norms = [m for m in network.modules() if isinstance(m, VirtualBatchNorm)]
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        self.record(labels)
-        return self.network(x) if labels is None else self.network(x, labels)
+    @property
+    def num_classes(self) -> int:
+        return getattr(self.network, "num_classes", 0)
 
-    def features(self, x: torch.Tensor, labels: torch.Tensor | None = None, which: str = "features") -> torch.Tensor:
-        self.record(labels)
-        return self.network.features(x, labels, which)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        self.record(y)
+        return self.network(x, y)
+
+    def features(self, x: torch.Tensor, y: torch.Tensor | None = None, layer: str = "features") -> torch.Tensor:
+        self.record(y)
+        return self.network.features(x, y, layer)
 
     def record(self, labels: torch.Tensor | None) -> None:
         """Pass the reference batch through the network so every normalization layer holds its statistics."""
         for norm in self._norms:
             norm.recording = True
         try:
-            if labels is None:
-                self.network(self.reference)
-            else:
+            ref_labels = None
+            if labels is not None:
                 ref_labels = self.reference_labels
                 if self.labels_from_batch or ref_labels is None:  # the guide's "current batch condition"
                     ref_labels = labels[torch.arange(len(self.reference), device=labels.device) % len(labels)]
-                self.network(self.reference, ref_labels)
+            self.network(self.reference, ref_labels)
         finally:
             for norm in self._norms:
                 norm.recording = False
-
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(self.network, name)  # features(), num_classes, ... of the wrapped network
