@@ -37,9 +37,10 @@ class Monitor:
         self.best_metric = config.best_metric
         if self.best_metric == "auto":  # the run's own quality measure, when it is evaluated during training
             self.best_metric = "w1" if is_toy else "fid"
-        self.keys: list[str] = []  # the step's statistics, fixed by its first step
-        self._saved: dict[str, float] = {}  # sums restored from a checkpoint, until the keys are known
+        self.keys: list[str] = []  # every statistic seen so far, in order of first appearance
         self._sums = torch.zeros(0, device=device)
+        self._counts = torch.zeros(0, device=device)  # steps that reported each (a lazy penalty: every k-th)
+        self._masks: dict[tuple[str, ...], torch.Tensor] = {}
         self._count = 0
         self._first_bad_step = torch.full((), -1, dtype=torch.long, device=device)
         self._first_bad = torch.zeros(0, dtype=torch.bool, device=device)
@@ -49,25 +50,42 @@ class Monitor:
         self.best: dict[str, Any] = {"value": None, "step": None}
 
     def add(self, step: int, stats: dict[str, torch.Tensor]) -> None:
-        """Accumulate one step's statistics (step numbers count from 0), without a host sync."""
-        if not self.keys:
-            self.keys = list(stats)
-            self._sums = torch.tensor([self._saved.get(k, 0.0) for k in self.keys], device=self.device)
-            self._first_bad = torch.zeros(len(self.keys), dtype=torch.bool, device=self.device)
-        values = torch.stack([stats[k] for k in self.keys])
+        """Accumulate one step's statistics (step numbers count from 0), without a host sync. A statistic may
+        be missing from some steps (a lazy penalty); its average is over the steps that reported it."""
+        new = [k for k in stats if k not in self.keys]
+        if new:
+            self._grow(new)
+        zero = torch.zeros((), device=self.device)
+        values = torch.stack([stats.get(k, zero) for k in self.keys])
+        present = tuple(stats)
+        if present not in self._masks:
+            self._masks[present] = torch.tensor([k in stats for k in self.keys], device=self.device)
+        mask = self._masks[present]
         self._sums += values
+        self._counts += mask
         self._count += 1
-        bad = ~torch.isfinite(values)
+        bad = ~torch.isfinite(values) & mask
         first = (self._first_bad_step < 0) & bad.any()
         self._first_bad_step = torch.where(first, step, self._first_bad_step)
         self._first_bad = torch.where(first, bad, self._first_bad)
 
+    def _grow(self, keys: list[str]) -> None:
+        more = len(keys)
+        self.keys += keys
+        self._sums = torch.cat([self._sums, torch.zeros(more, device=self.device)])
+        self._counts = torch.cat([self._counts, torch.zeros(more, device=self.device)])
+        self._first_bad = torch.cat([self._first_bad, torch.zeros(more, dtype=torch.bool, device=self.device)])
+        self._masks.clear()
+
     def averages(self) -> dict[str, float]:
-        """The mean of each statistic since the last call, over all processes (one host sync); restarts them."""
-        values = (self.group.mean(self._sums) / max(self._count, 1)).tolist()
+        """The mean of each statistic since the last call, over all processes (one host sync); restarts them.
+        A statistic that no step reported since then is left out."""
+        both = self.group.mean(torch.stack([self._sums, self._counts]))
+        sums, counts = both.tolist() if self.keys else ([], [])
         self._sums.zero_()
+        self._counts.zero_()
         self._count = 0
-        return dict(zip(self.keys, values, strict=True))
+        return {k: total / n for k, total, n in zip(self.keys, sums, counts, strict=True) if n > 0}
 
     def check_finite(self, step: int, record: dict[str, Any] | None = None) -> None:
         """Raise :class:`TrainingDiverged` naming the first step and quantity that went NaN or infinite."""
@@ -111,17 +129,21 @@ class Monitor:
             write_json_atomic(self.run_dir / BEST_FILE, self.best)
 
     def state_dict(self) -> dict[str, Any]:
-        sums = self._sums.tolist() if self.keys else []
-        return {"stats": {"keys": list(self.keys), "sums": torch.tensor(sums), "count": self._count},
+        return {"stats": {"keys": list(self.keys), "sums": self._sums.detach().cpu().clone(),
+                          "counts": self._counts.detach().cpu().clone(), "count": self._count},
                 "best": dict(self.best), "health": {k: dict(v) for k, v in self.health.items()}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         stats = state["stats"]
-        saved = dict(zip(stats["keys"], torch.as_tensor(stats["sums"]).tolist(), strict=True))
-        if self.keys:
-            self._sums = torch.tensor([saved.get(k, 0.0) for k in self.keys], device=self.device)
-        self._saved, self._count = saved, int(stats["count"])
+        count = int(stats["count"])
+        keys = list(stats["keys"])
+        sums = torch.as_tensor(stats["sums"], dtype=torch.float32).reshape(len(keys))
+        counts = torch.as_tensor(stats.get("counts", [float(count)] * len(keys)), dtype=torch.float32)
+        self.keys = keys
+        self._sums, self._counts = sums.to(self.device), counts.reshape(len(keys)).to(self.device)
+        self._first_bad = torch.zeros(len(keys), dtype=torch.bool, device=self.device)
+        self._masks.clear()
+        self._count = count
         self.best = dict(state["best"])
         self.health = {k: dict(v) for k, v in state["health"].items()}
         self._first_bad_step.fill_(-1)
-        self._first_bad.zero_()
