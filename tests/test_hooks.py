@@ -19,7 +19,10 @@ from wganlab.runs import start_run
 # The overrides that switch each registered hook on; a hook registered without an entry here fails the contract.
 SWITCHED_ON = {
     "weight-clipping": ["lipschitz.clip=0.01"],
-    "gradient-penalty": ["lipschitz.gradient_penalty.weight=10"],
+    "gradient-penalty": ["lipschitz.gradient_penalty.weight=10", "lipschitz.every=2"],
+    "r1": ["lipschitz.r1=0.1"],
+    "r2": ["lipschitz.r2=0.1", "lipschitz.every=4"],
+    "dragan": ["lipschitz.dragan.weight=10"],
     "image-pool": ["tricks.replay.mode=pool", "tricks.replay.pool_size=2"],
     "label-targets": ["tricks.labels.real=0.9"],
     "historical-averaging": ["tricks.historical_averaging.generator=0.1",

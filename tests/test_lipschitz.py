@@ -6,6 +6,7 @@ from wganlab.lipschitz import (
     apply_spectral_norm,
     clip_weights_,
     gradient_penalty,
+    gradient_penalty_from_outputs,
     has_batch_coupling,
     interpolate,
 )
@@ -103,10 +104,69 @@ def test_the_penalty_hook_gives_its_weighted_term_and_nothing_for_fakes_alone():
     batch = CriticBatch(torch.randn(4, 2), None, torch.randn(4, 2), None)
     (term,) = GradientPenalty(10.0).critic_terms(batch, context)
     assert (term.name, term.weight) == ("gradient_penalty", 10.0)
-    assert float(term.value) == pytest.approx(16.0)
-    assert float(GradientPenalty(10.0, one_sided=True).critic_terms(batch, context)[0].value) == pytest.approx(16.0)
+    assert float(term.value.detach()) == pytest.approx(16.0)
+    assert float(GradientPenalty(10.0, one_sided=True).critic_terms(batch, context)[0].value.detach()) == \
+        pytest.approx(16.0)
     with torch.no_grad():
         context.discriminator.weight.copy_(torch.tensor([[0.3, 0.4]]))  # ‖∇D‖ = 0.5: one-sided is zero
-    assert float(GradientPenalty(1.0, one_sided=True).critic_terms(batch, context)[0].value) == 0.0
-    assert float(GradientPenalty(1.0).critic_terms(batch, context)[0].value) == pytest.approx(0.25)
+    assert float(GradientPenalty(1.0, one_sided=True).critic_terms(batch, context)[0].value.detach()) == 0.0
+    assert float(GradientPenalty(1.0).critic_terms(batch, context)[0].value.detach()) == pytest.approx(0.25)
     assert GradientPenalty(10.0).critic_terms(CriticBatch(None, None, batch.fake, None), context) == []
+
+
+def test_r1_and_r2_equal_their_analytic_values_for_a_linear_critic():
+    from tests.conftest import FakeStep
+    from wganlab.hooks import CriticBatch
+    from wganlab.lipschitz.zero_centred import R1Penalty, R2Penalty
+
+    context = FakeStep(dim=2)
+    with torch.no_grad():  # D(x) = 3 x1 + 4 x2 + b: ∇D = (3, 4) everywhere, ‖∇D‖² = 25
+        context.discriminator.weight.copy_(torch.tensor([[3.0, 4.0]]))
+    batch = CriticBatch(torch.randn(4, 2), None, torch.randn(4, 2), None)
+    (r1,) = R1Penalty(gamma=0.2).critic_terms(batch, context)
+    (r2,) = R2Penalty(gamma=0.2).critic_terms(batch, context)
+    assert (r1.name, r2.name) == ("r1", "r2") and r1.weight == r2.weight == pytest.approx(0.1)  # γ/2
+    assert float(r1.value.detach()) == pytest.approx(25.0) and float(r2.value.detach()) == pytest.approx(25.0)
+    assert R1Penalty(0.2).critic_terms(CriticBatch(None, None, batch.fake, None), context) == []
+
+
+def test_a_zero_centred_gradient_penalty_has_a_gradient_where_the_critic_is_flat():
+    points = torch.zeros(3, 2, requires_grad=True)
+    outputs = (points * torch.zeros(2, requires_grad=True)).sum(1)  # ∇ = 0: the norm's gradient would be NaN
+    penalty = gradient_penalty_from_outputs(outputs, points, target=0.0)
+    assert float(penalty.detach()) == 0.0
+    assert all(torch.isfinite(g).all() for g in torch.autograd.grad(penalty, [points], allow_unused=True)
+               if g is not None)
+
+
+def test_dragan_perturbs_by_up_to_c_standard_deviations_and_penalises_there():
+    from tests.conftest import FakeStep
+    from wganlab.hooks import CriticBatch
+    from wganlab.lipschitz.dragan import DraganPenalty, perturbed
+
+    real = torch.randn(4000, 2) * 3.0
+    torch.manual_seed(1)
+    delta = perturbed(real, 0.5, torch.rand_like(real)) - real
+    std = float(real.std())
+    assert float(delta.min()) >= 0.0 and float(delta.max()) <= 0.5 * std + 1e-5
+    assert float(delta.mean()) == pytest.approx(0.25 * std, rel=0.05)  # c · std · E[U] = c · std / 2
+    context = FakeStep(dim=2)
+    with torch.no_grad():
+        context.discriminator.weight.copy_(torch.tensor([[3.0, 4.0]]))  # ‖∇D‖ = 5: penalty (5 − 1)² = 16
+    (term,) = DraganPenalty(10.0).critic_terms(CriticBatch(real[:8], None, real[:8], None), context)
+    assert (term.name, term.weight) == ("dragan", 10.0) and float(term.value.detach()) == pytest.approx(16.0)
+
+
+def test_lazy_regularization_penalises_exactly_every_kth_critic_step_with_k_times_the_weight():
+    from tests.conftest import FakeStep
+    from wganlab.hooks import CriticBatch
+    from wganlab.lipschitz import GradientPenalty
+
+    context = FakeStep(dim=2)
+    hook = GradientPenalty(10.0, every=3)
+    batch = CriticBatch(torch.randn(4, 2), None, torch.randn(4, 2), None)
+    weights = [[t.weight for t in hook.critic_terms(batch, context)] for _ in range(7)]
+    assert weights == [[30.0], [], [], [30.0], [], [], [30.0]]
+    fresh = GradientPenalty(10.0, every=3)
+    fresh.load_state_dict(hook.state_dict())  # resumes mid-period: the next due step is 9
+    assert [len(fresh.critic_terms(batch, context)) for _ in range(3)] == [0, 0, 1]

@@ -46,12 +46,13 @@ def test_an_objective_registered_from_a_test_file_alone_trains(tmp_path):
             load_config("gan", [f"objective={LeastSquares.name}", "tricks.labels.real=0.9"])  # no label targets
     finally:
         OBJECTIVES.unregister(LeastSquares.name)
-    with pytest.raises(ConfigError, match="'objective' must be one of minimax, non-saturating, wasserstein"):
+    with pytest.raises(ConfigError, match="'objective' must be one of minimax, non-saturating, wasserstein, hinge"):
         load_config("gan", [f"objective={LeastSquares.name}"])
 
 
 def test_capabilities_replace_name_tests():
-    assert OBJECTIVES.having("label_targets") == ("minimax", "non-saturating")
+    assert OBJECTIVES.having("label_targets") == ("minimax", "non-saturating", "least-squares")
+    assert OBJECTIVES.having("relativistic") == ("relativistic",)
     assert OBJECTIVES.having("probability") == ("minimax", "non-saturating")
     assert set(ARCHITECTURES.having("points")) == {"auto", "mlp", "gulrajani-toy"}
     assert set(ARCHITECTURES.having("composable")) == {"auto", "mlp", "dcgan", "guide-dcgan"}

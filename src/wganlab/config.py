@@ -113,17 +113,33 @@ class GradientPenaltyConfig:
     """Gulrajani et al. 2017, eq. 3: λ E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = αx + (1 − α)G(z), α ~ U[0, 1] per sample."""
 
     weight: float = _opt(0.0, low=0.0, why="λ; 0 turns the penalty off")
-    target: float = _opt(1.0, low=0.0, low_open=True, why="the gradient norm the penalty pulls towards")
-    one_sided: bool = False
+    target: float = _opt(1.0, low=0.0, why="the gradient norm the penalty pulls towards (0: zero-centred, "
+                         "Thanh-Tung et al. 2019)")
+    one_sided: bool = _opt(False, why="only norms above the target are penalised (WGAN-LP, Petzka et al. 2018)")
+
+
+@dataclass
+class DraganConfig:
+    """Kodali et al. 2017: λ E[(‖∇D(x̂)‖₂ − 1)²] at x̂ between x and x + δ, δ ~ c · std(x) · U[0, 1]."""
+
+    weight: float = _opt(0.0, low=0.0, why="λ (10 in Kodali et al.); 0 turns the penalty off")
+    perturbation: float = _opt(0.5, low=0.0, low_open=True, why="c, the noise scale in standard deviations of "
+                               "the real batch")
 
 
 @dataclass
 class LipschitzConfig:
-    """How the critic is kept (approximately) 1-Lipschitz; any combination may be switched on."""
+    """How the critic is kept (approximately) 1-Lipschitz, or its gradients penalised; any combination may be
+    switched on."""
 
     clip: float = _opt(0.0, low=0.0, why="c of weight clipping (Arjovsky et al. 2017); 0 turns it off")
     gradient_penalty: GradientPenaltyConfig = field(default_factory=GradientPenaltyConfig)
     spectral_norm: bool = False
+    r1: float = _opt(0.0, low=0.0, why="γ of R1, (γ/2) E‖∇D(x)‖² on reals (Mescheder et al. 2018, eq. 9); 0: off")
+    r2: float = _opt(0.0, low=0.0, why="γ of R2, (γ/2) E‖∇D(G(z))‖² on fakes (R3GAN); 0: off")
+    dragan: DraganConfig = field(default_factory=DraganConfig)
+    every: int = _opt(1, low=1, why="lazy regularization (Karras et al. 2020): the gradient penalties on every k-th "
+                      "critic step only, with their weight × k")
 
 
 @dataclass
@@ -542,6 +558,9 @@ def _check_cross_field(config: RunConfig) -> None:
         raise ConfigError(f"tricks.labels (smoothing, noisy labels) change the targets of the GAN objectives; "
                           f"objective={config.objective} has none: use one of "
                           f"{', '.join(OBJECTIVES.having('label_targets'))}, or drop tricks.labels")
+    if tricks.replay.mode == "step" and OBJECTIVES.can(config.objective, "relativistic"):
+        raise ConfigError(f"objective={config.objective} compares fakes with reals, so experience replay's steps on "
+                          "fakes alone have no loss: use tricks.replay.mode=pool or another objective")
     if tricks.labels.fake >= tricks.labels.real:
         raise ConfigError(f"tricks.labels.fake ({tricks.labels.fake}) must be below tricks.labels.real "
                           f"({tricks.labels.real})")

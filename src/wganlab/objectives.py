@@ -22,7 +22,9 @@ class Objective(Protocol):
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
                     fake_target: torch.Tensor | None = None) -> torch.Tensor: ...
     def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor: ...
-    def generator_loss(self, fake: torch.Tensor) -> torch.Tensor: ...
+    def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        """``real``: the critic's scores of a real batch, given only to objectives registered as relativistic."""
+        ...
 
 
 def binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -52,7 +54,7 @@ class Minimax:
         """The discriminator's loss on fakes alone (experience replay's extra step)."""
         return F.softplus(fake).mean() if fake_target is None else binary_cross_entropy(fake, fake_target)
 
-    def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return -F.softplus(fake).mean()  # E log(1 - σ(f))
 
 
@@ -62,7 +64,7 @@ class NonSaturating(Minimax):
 
     name: str = "non-saturating"
 
-    def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return F.softplus(-fake).mean()  # -E log σ(f)
 
 
@@ -79,8 +81,68 @@ class Wasserstein:
     def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
         return fake.mean()
 
-    def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return -fake.mean()
+
+
+@dataclass(frozen=True)
+class Hinge:
+    """Lim & Ye 2017; Miyato et al. 2018, eq. 16-17: D minimises E max(0, 1 − D(x)) + E max(0, 1 + D(G(z)));
+    G minimises −E D(G(z)). The critic stops pushing a sample once it is beyond the margin."""
+
+    name: str = "hinge"
+
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
+                    fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        return F.relu(1 - real).mean() + self.fake_loss(fake)
+
+    def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        return F.relu(1 + fake).mean()
+
+    def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        return -fake.mean()
+
+
+@dataclass(frozen=True)
+class LeastSquares:
+    """Mao et al. 2017, eq. 2 with a = 0, b = c = 1: D minimises ½E(D(x) − b)² + ½E(D(G(z)) − a)²; G minimises
+    ½E(D(G(z)) − c)². Per-sample targets (label smoothing, flips) replace b and a."""
+
+    name: str = "least-squares"
+
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
+                    fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        target = 1.0 if real_target is None else real_target
+        return 0.5 * (real - target).square().mean() + self.fake_loss(fake, fake_target)
+
+    def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        target = 0.0 if fake_target is None else fake_target
+        return 0.5 * (fake - target).square().mean()
+
+    def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        return 0.5 * (fake - 1).square().mean()
+
+
+@dataclass(frozen=True)
+class RelativisticPairing:
+    """Jolicoeur-Martineau 2019 (RSGAN); Huang et al. 2024 (R3GAN's RpGAN, eq. 2): each real score is compared
+    with one fake score, D minimises E softplus(−(D(x) − D(G(z)))), G minimises E softplus(−(D(G(z)) − D(x))).
+    Sample i of the real batch is paired with fake i, so both batches have the same size."""
+
+    name: str = "relativistic"
+
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
+                    fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        return F.softplus(fake - real).mean()
+
+    def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
+        raise ValueError("a relativistic loss compares fakes with reals: it has no loss on fakes alone (the config "
+                         "refuses experience replay with it)")
+
+    def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        if real is None:
+            raise ValueError("a relativistic generator loss needs the critic's scores of a real batch")
+        return F.softplus(real - fake).mean()
 
 
 def make_objective(name: str) -> Objective:

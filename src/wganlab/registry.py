@@ -90,12 +90,19 @@ OBJECTIVES = Registry("objective", {
     "label_targets": "takes per-sample real and fake targets: label smoothing, noisy labels, flips",
     "probability": "the discriminator outputs a logit and its losses are cross-entropies in nats, which the "
                    "training-health flags read (a loss near 0 means vanishing gradients)",
+    "relativistic": "compares each real score with a fake one: the generator step scores a real batch too, and "
+                    "there is no loss on fakes alone (no experience replay)",
 })
 OBJECTIVES.register("minimax", "wganlab.objectives:Minimax", "Goodfellow et al. 2014, eq. 1",
                     "label_targets", "probability")
 OBJECTIVES.register("non-saturating", "wganlab.objectives:NonSaturating", "Goodfellow et al. 2014, §3",
                     "label_targets", "probability")
 OBJECTIVES.register("wasserstein", "wganlab.objectives:Wasserstein", "Arjovsky et al. 2017, eq. 3")
+OBJECTIVES.register("hinge", "wganlab.objectives:Hinge", "Lim & Ye 2017; Miyato et al. 2018, eq. 16-17")
+OBJECTIVES.register("least-squares", "wganlab.objectives:LeastSquares", "Mao et al. 2017, eq. 2 (a=0, b=c=1)",
+                    "label_targets")
+OBJECTIVES.register("relativistic", "wganlab.objectives:RelativisticPairing",
+                    "Jolicoeur-Martineau 2019; R3GAN's RpGAN (Huang et al. 2024, eq. 2)", "relativistic")
 
 ARCHITECTURES = Registry("architecture", {
     "points": "trains on 2D toy data",
@@ -123,7 +130,7 @@ ARCHITECTURES.register("arjovsky-dcgan64", "wganlab.nets.named:arjovsky_dcgan64"
 # each phase of a step, e.g. after a critic update, weight clipping acts before historical averaging updates its
 # mean and before experience replay keeps a fake. Each class's from_config decides from the config whether it runs.
 HOOKS = Registry("hook", {
-    "lipschitz": "keeps the critic (approximately) 1-Lipschitz",
+    "lipschitz": "keeps the critic (approximately) 1-Lipschitz or penalises its gradients",
     "trick": "a training technique of the practical guide (Garrido et al.) or Salimans et al. 2016",
 })
 for _name, _target, _summary, _kind in (
@@ -131,6 +138,9 @@ for _name, _target, _summary, _kind in (
      "lipschitz"),
     ("gradient-penalty", "lipschitz.penalty:GradientPenalty",
      "Gulrajani et al. 2017, eq. 3: lipschitz.gradient_penalty", "lipschitz"),
+    ("r1", "lipschitz.zero_centred:R1Penalty", "Mescheder et al. 2018, eq. 9: lipschitz.r1", "lipschitz"),
+    ("r2", "lipschitz.zero_centred:R2Penalty", "R3GAN (Huang et al. 2024), eq. 4: lipschitz.r2", "lipschitz"),
+    ("dragan", "lipschitz.dragan:DraganPenalty", "Kodali et al. 2017, eq. 9: lipschitz.dragan", "lipschitz"),
     ("image-pool", "tricks.replay:ImagePoolHook", "Shrivastava et al. 2017: tricks.replay.mode=pool", "trick"),
     ("label-targets", "tricks.labels:LabelTargetsHook",
      "Salimans et al. 2016 §3.4, the guide §4.1 and §4.5: tricks.labels", "trick"),

@@ -21,6 +21,7 @@ from wganlab.hooks import CriticBatch, Hooks, Term, total_loss
 from wganlab.lipschitz import has_batch_coupling
 from wganlab.objectives import make_objective
 from wganlab.optim import make_lr_schedule, make_optimizer
+from wganlab.registry import OBJECTIVES
 from wganlab.schedule import CriticSchedule
 
 T = TypeVar("T")
@@ -43,6 +44,7 @@ class TrainingStep:
                                    channels_last=config.channels_last, compile_mode=config.compile)
         self.run_generator, self.run_critic = runner(generator), runner(discriminator)
         self.objective = make_objective(config.objective)
+        self.relativistic = OBJECTIVES.can(config.objective, "relativistic")
         self.schedule = CriticSchedule(config.critic_steps, config.critic_burst, config.critic_burst_steps)
         # One critic pass over cat(real, fake) is exact only when samples do not interact (no batch norm).
         self.joint_critic_pass = not has_batch_coupling(discriminator)
@@ -109,14 +111,21 @@ class TrainingStep:
         labels = self.random_labels(self.batch_size)
         fake = self.generate(self.batch_size, labels)
         self.discriminator.requires_grad_(False)
-        adversarial = None if self.hooks.replaces_generator_objective else \
-            self.objective.generator_loss(self.critic(fake, labels).flatten())
+        adversarial = None if self.hooks.replaces_generator_objective else self._generator_objective(fake, labels)
         terms = self.hooks.generator_terms(fake, labels, self)
         loss = total_loss(adversarial, terms)
         self._optimizer_step(loss, self.g_optimizer, self.g_params)
         self.discriminator.requires_grad_(True)
         self.hooks.after_generator_step(self)
         return {"g_loss": loss.detach(), **_detached(terms)}
+
+    def _generator_objective(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The objective's generator loss; a relativistic one compares with the scores of a fresh real batch."""
+        fake_out = self.critic(fake, labels).flatten()
+        if not self.relativistic:
+            return self.objective.generator_loss(fake_out)
+        real, real_labels = self.real_batch()
+        return self.objective.generator_loss(fake_out, self.critic(real, real_labels).flatten())
 
     def _optimizer_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer,
                         params: list[nn.Parameter]) -> None:

@@ -20,7 +20,11 @@ def write_batch(path, data, labels, label_key=b"labels"):
 
 @pytest.fixture
 def cifar10(tmp_path):
-    root = tmp_path / "cifar10"
+    return write_cifar10(tmp_path / "cifar10")
+
+
+def write_cifar10(root):
+    """Five training batches of 4 random 32x32 RGB images and a test batch of 3, in the official layout."""
     rng = np.random.default_rng(0)
     for i in range(1, 6):
         data = rng.integers(0, 256, (4, 3072), dtype=np.uint8)

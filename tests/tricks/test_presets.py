@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from tests.conftest import tiny_mnist
+from tests.data.test_cifar import write_cifar10
 from tests.test_trainer import assert_identical, train, weights
 from wganlab.config import available_presets, load_config
+from wganlab.runlog import read_metrics
 from wganlab.runs import resume_run
 
 GUIDE = ["guide-dcgan", "guide-cdcgan", *(f"guide-cdcgan-{t}" for t in ("smoothing", "two-sided", "noisy", "replay",
@@ -55,13 +58,18 @@ def test_resume_is_exact_with_every_stateful_trick(tmp_path):
     assert_identical(weights(straight), weights(resumed))
 
 
-def test_image_pool_resumes_exactly(tmp_path):
-    overrides = ["steps=10", "log_every=5", "tricks.replay.mode=pool", "tricks.replay.pool_size=6"]
-    straight = train(tiny_mnist(*overrides, preset="dcgan"), tmp_path / "straight")
-    train(tiny_mnist(*overrides, preset="dcgan"), tmp_path / "stopped", stop_at=4)
+def assert_resumes_exactly(tmp_path, preset: str, overrides: list[str], stop_at: int) -> None:
+    """Stopped at ``stop_at`` and resumed, the run ends with the weights of one that never stopped."""
+    straight = train(tiny_mnist(*overrides, preset=preset), tmp_path / "straight")
+    train(tiny_mnist(*overrides, preset=preset), tmp_path / "stopped", stop_at=stop_at)
     resumed = resume_run(tmp_path / "stopped", tensorboard=False)
     resumed.run(progress=False)
     assert_identical(weights(straight), weights(resumed))
+
+
+def test_image_pool_resumes_exactly(tmp_path):
+    assert_resumes_exactly(tmp_path, "dcgan", ["steps=10", "log_every=5", "tricks.replay.mode=pool",
+                                               "tricks.replay.pool_size=6"], stop_at=4)
 
 
 @pytest.mark.slow
@@ -85,3 +93,21 @@ def test_a_conditional_model_makes_the_class_it_is_asked_for(tmp_path):
 def replay_steps(trainer) -> int:
     (replay,) = [hook for hook in trainer.training.hooks.hooks if hook.name == "experience-replay"]
     return replay.steps
+
+
+MODERN = ["lsgan", "dragan", "rpgan-r1r2", "hinge-sn"]
+
+
+@pytest.mark.parametrize("name", MODERN)
+def test_the_modern_presets_train_on_32px_rgb_and_log_their_terms(tmp_path, name):
+    cifar10 = write_cifar10(tmp_path / "cifar10")
+    trainer = train(load_config(name, [f"data=cifar10:{cifar10}", *QUICK]), tmp_path / name)
+    assert trainer.step == 2 and trainer.generator(torch.randn(2, trainer.latent_dim)).shape == (2, 3, 32, 32)
+    record = read_metrics(tmp_path / name)[-1]
+    expected = {"dragan": {"dragan"}, "rpgan-r1r2": {"r1", "r2"}}.get(name, set())
+    assert expected <= set(record)
+
+
+def test_lazy_penalties_resume_exactly_mid_period(tmp_path):
+    assert_resumes_exactly(tmp_path, "rpgan-r1r2", ["steps=12", "log_every=3", "lipschitz.every=5",
+                                                    "lipschitz.dragan.weight=10"], stop_at=7)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from wganlab.hooks import CriticBatch, Hook, StepContext, Term
+from wganlab.lipschitz.lazy import Lazy
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig
@@ -33,7 +34,10 @@ def gradient_penalty_from_outputs(outputs: torch.Tensor, points: torch.Tensor, t
     ``points`` must require grad and ``outputs`` must be the critic's outputs on them.
     """
     (grad,) = torch.autograd.grad(outputs.sum(), points, create_graph=True)
-    norm = grad.flatten(1).float().norm(2, dim=1)  # float32 even when the critic ran under bf16 autocast
+    grad = grad.flatten(1).float()  # float32 even when the critic ran under bf16 autocast
+    if target == 0:  # zero-centred: ‖∇‖² directly, whose gradient exists where ∇ = 0 (the norm's does not)
+        return grad.square().sum(1).mean()
+    norm = grad.norm(2, dim=1)
     excess = norm - target
     if one_sided:
         excess = excess.clamp_min(0)
@@ -58,19 +62,26 @@ class GradientPenalty(Hook):
 
     name = "gradient-penalty"
 
-    def __init__(self, weight: float, target: float = 1.0, one_sided: bool = False) -> None:
+    def __init__(self, weight: float, target: float = 1.0, one_sided: bool = False, every: int = 1) -> None:
         self.weight, self.target, self.one_sided = weight, target, one_sided
+        self.lazy = Lazy(every)
 
     @classmethod
     def from_config(cls, config: RunConfig, context: StepContext) -> GradientPenalty | None:
         gp = config.lipschitz.gradient_penalty
-        return cls(gp.weight, gp.target, gp.one_sided) if gp.weight > 0 else None
+        return cls(gp.weight, gp.target, gp.one_sided, config.lipschitz.every) if gp.weight > 0 else None
 
     def critic_terms(self, batch: CriticBatch, context: StepContext) -> list[Term]:
-        if batch.real is None:  # a step on fakes alone has no interpolates
+        if batch.real is None or not self.lazy.due():  # a step on fakes alone has no interpolates
             return []
         real = batch.real
         alpha = context.shard(len(real), lambda m: interpolation_weights(m, real))
         penalty = gradient_penalty(lambda x: context.critic(x, batch.real_labels, eager=True), real, batch.fake,
                                    self.target, self.one_sided, alpha)
-        return [Term("gradient_penalty", penalty, self.weight)]
+        return [Term("gradient_penalty", penalty, self.lazy.weight(self.weight))]
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.lazy.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.lazy.load_state_dict(state)

@@ -1,0 +1,29 @@
+"""Lazy regularization (Karras et al. 2020, §3.1): a gradient penalty on every k-th critic step only, with its
+weight multiplied by k, so its average pull is unchanged while most steps skip its double backward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Lazy:
+    """Counts a penalty's critic steps (0, 1, 2, ...) and says on which it is due: 0, k, 2k, ..."""
+
+    def __init__(self, every: int = 1) -> None:
+        self.every = every
+        self.steps = 0
+
+    def due(self) -> bool:
+        """Whether this critic step carries the penalty; call once per step."""
+        due = self.steps % self.every == 0
+        self.steps += 1
+        return due
+
+    def weight(self, weight: float) -> float:
+        return weight * self.every
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"critic_steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.steps = int(state.get("critic_steps", 0))
