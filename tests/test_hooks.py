@@ -29,6 +29,7 @@ SWITCHED_ON = {
                              "tricks.historical_averaging.discriminator=0.1"],
     "experience-replay": ["tricks.replay.mode=step", "tricks.replay.every=2"],
     "feature-matching": ["tricks.feature_matching=features"],
+    "diffaugment": ["tricks.diffaugment.policy=color,translation,cutout"],
     "ema": ["ema=0.99"],
 }
 PLAIN = ["lipschitz.gradient_penalty.weight=0"]  # the gan preset has no hook switched on
@@ -42,6 +43,8 @@ def exercise(hook: Hook, context: FakeStep) -> None:
     """Every phase once, so stateful hooks hold something worth saving."""
     fake = context.generator(torch.randn(context.batch_size, 2))
     batch = hook.adjust_critic_batch(CriticBatch(context.real, None, fake.detach(), None), context)
+    images = torch.randn(4, 1, 8, 8)
+    assert hook.critic_view(images, context).shape == images.shape
     hook.critic_terms(batch, context)
     hook.after_critic_step(batch, context)
     hook.generator_terms(fake, None, context)

@@ -68,6 +68,8 @@ class DataConfig:
                      "square), none (squash the whole image), or a centred square of N pixels")
     grayscale: bool = False
     hflip: bool = False
+    limit: int = _opt(0, low=0, why="train on this many images only (the same ones for every seed: a fixed "
+                      "permutation); 0 uses them all")
 
 
 @dataclass
@@ -183,6 +185,17 @@ class HistoricalAveragingConfig:
 
 
 @dataclass
+class DiffAugmentConfig:
+    """DiffAugment (Zhao et al. 2020): the same differentiable augmentations on every sample the critic scores,
+    real and fake, in both steps, so a critic trained on few images cannot memorise them."""
+
+    policy: str = _opt("none", why="comma-separated: color, translation, cutout (all three: their choice for "
+                       "small datasets); none turns it off")
+    probability: float = _opt(1.0, low=0.0, high=1.0, why="each transform is applied to each sample with this "
+                              "probability (1 in Zhao et al.)")
+
+
+@dataclass
 class TricksConfig:
     """The classic GAN training techniques; each composes with the others and with any objective that allows it."""
 
@@ -193,6 +206,7 @@ class TricksConfig:
                                  why="the generator matches the mean discriminator features of real data: "
                                  "'features' after the convolutions, 'last' before the output layer")
     historical_averaging: HistoricalAveragingConfig = field(default_factory=HistoricalAveragingConfig)
+    diffaugment: DiffAugmentConfig = field(default_factory=DiffAugmentConfig)
 
 
 @dataclass
@@ -571,6 +585,14 @@ def _check_cross_field(config: RunConfig) -> None:
         raise ConfigError(f"arch={config.model.arch} is a study's exact network; conditioning, minibatch "
                           "discrimination, feature matching, d_dense and virtual batch norm need arch="
                           f"{', '.join(choices)}")
+    augment = config.tricks.diffaugment.policy
+    unknown = sorted(set(augment.split(",")) - {"color", "translation", "cutout"}) if augment != "none" else []
+    if unknown:
+        raise ConfigError(f"'tricks.diffaugment.policy' takes color, translation and cutout (comma-separated) or "
+                          f"none; {unknown[0]!r} is none of them")
+    if config.is_toy and (augment != "none" or config.data.limit):
+        raise ConfigError("tricks.diffaugment and data.limit are for image datasets; data="
+                          f"{config.data.name} is a 2D toy with endless samples")
     if config.is_toy and not REGISTERED_ARCHITECTURES.can(config.model.arch, "points"):
         choices = [name for name in REGISTERED_ARCHITECTURES.having("points") if name != "auto"]
         raise ConfigError(f"arch={config.model.arch} is for images but data={config.data.name} is a 2D toy; "

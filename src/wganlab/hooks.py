@@ -5,6 +5,7 @@ terms, one optimizer step, the hooks' after-step actions. A hook overrides only 
 
 - ``check``: refuse a run it cannot serve (experience replay under torchrun);
 - ``adjust_critic_batch``: change what the critic sees (an image pool's past fakes, label targets);
+- ``critic_view``: transform every sample the critic scores, real or fake, in either step (DiffAugment);
 - ``critic_terms`` / ``generator_terms``: named loss terms, each added with its weight and logged under its name
   (the gradient penalty, historical averaging, feature matching);
 - ``after_critic_step`` / ``after_generator_step``: act once an optimizer step is done (weight clipping, running
@@ -92,6 +93,10 @@ class Hook:
     def adjust_critic_batch(self, batch: CriticBatch, context: StepContext) -> CriticBatch:
         return batch
 
+    def critic_view(self, x: torch.Tensor, context: StepContext) -> torch.Tensor:
+        """The samples as the critic's adversarial loss sees them (penalties see them untransformed)."""
+        return x
+
     def critic_terms(self, batch: CriticBatch, context: StepContext) -> list[Term]:
         return []
 
@@ -138,6 +143,11 @@ class Hooks:
         for hook in self.hooks:
             batch = hook.adjust_critic_batch(batch, context)
         return batch
+
+    def critic_view(self, x: torch.Tensor, context: StepContext) -> torch.Tensor:
+        for hook in self.hooks:
+            x = hook.critic_view(x, context)
+        return x
 
     def critic_terms(self, batch: CriticBatch, context: StepContext) -> list[Term]:
         return [term for hook in self.hooks for term in hook.critic_terms(batch, context)]

@@ -131,7 +131,7 @@ ARCHITECTURES.register("arjovsky-dcgan64", "wganlab.nets.named:arjovsky_dcgan64"
 # mean and before experience replay keeps a fake. Each class's from_config decides from the config whether it runs.
 HOOKS = Registry("hook", {
     "lipschitz": "keeps the critic (approximately) 1-Lipschitz or penalises its gradients",
-    "trick": "a training technique of the practical guide (Garrido et al.) or Salimans et al. 2016",
+    "trick": "a training technique: the practical guide's (Garrido et al.), Salimans et al.'s, DiffAugment, EMA",
 })
 for _name, _target, _summary, _kind in (
     ("weight-clipping", "lipschitz.clipping:WeightClipping", "Arjovsky et al. 2017, Algorithm 1: lipschitz.clip",
@@ -150,6 +150,7 @@ for _name, _target, _summary, _kind in (
      "trick"),
     ("feature-matching", "tricks.matching:FeatureMatching", "Salimans et al. 2016 §3.1: tricks.feature_matching",
      "trick"),
+    ("diffaugment", "tricks.diffaugment:DiffAugment", "Zhao et al. 2020: tricks.diffaugment", "trick"),
     ("ema", "tricks.ema:GeneratorAverage", "Karras et al. 2018; Yazıcı et al. 2019: ema", "trick"),
 ):
     HOOKS.register(_name, f"wganlab.{_target}", _summary, _kind)

@@ -85,16 +85,16 @@ class TrainingStep:
     def critic_step_on_fakes(self, images: torch.Tensor, labels: torch.Tensor | None) -> None:
         """An extra critic step on ``images`` as fakes alone (experience replay), with every hook applied."""
         batch = self.hooks.adjust_critic_batch(CriticBatch(None, None, images, labels), self)
-        fake_out = self.critic(batch.fake, batch.fake_labels).flatten()
+        fake_out = self.critic(self.hooks.critic_view(batch.fake, self), batch.fake_labels).flatten()
         self._critic_step(batch, self.objective.fake_loss(fake_out, batch.fake_target))
 
     def _scores(self, batch: CriticBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        real, fake = self.hooks.critic_view(batch.real, self), self.hooks.critic_view(batch.fake, self)
         if not self.joint_critic_pass:
-            return (self.critic(batch.real, batch.real_labels).flatten(),
-                    self.critic(batch.fake, batch.fake_labels).flatten())
-        n = len(batch.real)
+            return self.critic(real, batch.real_labels).flatten(), self.critic(fake, batch.fake_labels).flatten()
+        n = len(real)
         labels = None if batch.real_labels is None else torch.cat([batch.real_labels, batch.fake_labels])
-        out = self.critic(torch.cat([batch.real, batch.fake]), labels).flatten()
+        out = self.critic(torch.cat([real, fake]), labels).flatten()
         return out[:n], out[n:]
 
     def _critic_step(self, batch: CriticBatch, adversarial: torch.Tensor
@@ -121,11 +121,12 @@ class TrainingStep:
 
     def _generator_objective(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The objective's generator loss; a relativistic one compares with the scores of a fresh real batch."""
-        fake_out = self.critic(fake, labels).flatten()
+        fake_out = self.critic(self.hooks.critic_view(fake, self), labels).flatten()
         if not self.relativistic:
             return self.objective.generator_loss(fake_out)
         real, real_labels = self.real_batch()
-        return self.objective.generator_loss(fake_out, self.critic(real, real_labels).flatten())
+        real_out = self.critic(self.hooks.critic_view(real, self), real_labels).flatten()
+        return self.objective.generator_loss(fake_out, real_out)
 
     def _optimizer_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer,
                         params: list[nn.Parameter]) -> None:

@@ -50,9 +50,19 @@ def make_source(config: DataConfig, device: torch.device, seed: int = 0) -> Data
         digits, labels = embedded_mnist() if not config.root else load_idx_dataset(Path(config.root), config.split)
         return StackedDigits(torch.from_numpy(digits[:, None]), torch.from_numpy(labels.astype(np.int64)), device,
                              pixel_range=config.pixel_range)
-    images, labels = load_images(config)
+    images, labels = limited(*load_images(config), config.limit)
     return InMemoryImages(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), device,
                           pixel_range=config.pixel_range, seed=seed, hflip=config.hflip)
+
+
+def limited(images: np.ndarray, labels: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """``limit`` images (and their labels) chosen by a fixed permutation, the same for every run; all if 0."""
+    if not limit:
+        return images, labels
+    if limit > len(images):
+        raise DataError(f"data.limit={limit} but the dataset has {len(images)} images; use at most {len(images)}")
+    keep = np.sort(np.random.default_rng(0).permutation(len(images))[:limit])
+    return images[keep], labels[keep]
 
 
 def load_images(config: DataConfig) -> tuple[np.ndarray, np.ndarray]:

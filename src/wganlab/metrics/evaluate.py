@@ -86,8 +86,11 @@ def reference_features(data: DataConfig, featurizer: Featurizer, count: int, see
 
 
 def real_images(data: DataConfig, count: int, seed: int = 0) -> torch.Tensor:
-    """``count`` real samples as floats in [-1, 1] (without replacement while the dataset is large enough)."""
-    data = replace(data, pixel_range="symmetric", hflip=False)
+    """``count`` real samples as floats in [-1, 1] (without replacement while the dataset is large enough).
+
+    A run trained on ``data.limit`` images is still judged against the whole dataset: what matters is how well
+    it learned the distribution, not how well it recalls the few images it saw."""
+    data = replace(data, pixel_range="symmetric", hflip=False, limit=0)
     source = make_source(data, torch.device("cpu"), seed=seed)
     if hasattr(source, "images"):
         count = min(count, len(source.images))
