@@ -99,9 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = commands.add_parser("study", help="run a grid of variants x datasets x seeds and write its report",
                                 description=(
-        "Run every run of a study (a YAML file, or a shipped study: demo, toy-claims, dtu-comparison, guide-tricks, "
-        "loss-matters, mnist-gan-vs-wgangp), skipping finished runs and resuming interrupted ones, then aggregate "
-        "over seeds (mean ± 95%% t-interval) and write OUT/report.html, summary.csv and summary.md."))
+        f"Run every run of a study (a YAML file, or a shipped study: {', '.join(_shipped_studies())}), skipping "
+        "finished runs and resuming interrupted ones, then aggregate over seeds (mean ± 95% t-interval) and write "
+        "OUT/report.html, summary.csv and summary.md."))
     study.add_argument("file", metavar="STUDY_OR_YAML")
     study.add_argument("--out", type=Path, help="study directory (default runs/studies/NAME-SCALE)")
     study.add_argument("--scale", default="full", help="a scale the study defines, e.g. quick (default full)")
@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = commands.add_parser("reproduce", help="write docs/reproduction.md: each source claim re-measured",
                                     description=("Judge each claim of the source studies (src/wganlab/study/"
                                                  "claims.yaml) against the shipped studies' outputs and write the "
-                                                 "page: measured mean ± 95%% interval, seeds, CPU time, verdict."))
+                                                 "page: measured mean ± 95% interval, seeds, CPU time, verdict."))
     reproduce.add_argument("--root", type=Path, default=Path("runs/studies"),
                            help="where 'wganlab study' wrote the studies (default runs/studies; the demo: runs/demo)")
     reproduce.add_argument("--out", type=Path, default=Path("docs/reproduction.md"))
@@ -404,6 +404,11 @@ def _presets(args: argparse.Namespace) -> int:
     for name, description in presets.items():
         print(f"{name:<{width}}  {description}")
     return 0
+
+
+def _shipped_studies() -> list[str]:
+    """The shipped study files' names, read from the package folder (without importing the study code)."""
+    return sorted(path.stem for path in (Path(__file__).parent / "study" / "shipped").glob("*.yaml"))
 
 
 def _parts(args: argparse.Namespace) -> int:

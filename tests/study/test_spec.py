@@ -117,7 +117,8 @@ def test_unknown_scale_and_unknown_study_are_named(tmp_path):
         load_study("no-such-study")
 
 
-@pytest.mark.parametrize("name", ["dtu-comparison", "guide-tricks", "loss-matters", "mnist-gan-vs-wgangp"])
+@pytest.mark.parametrize("name", ["dtu-comparison", "guide-tricks", "loss-matters", "mnist-gan-vs-wgangp",
+                                  "modern-losses"])
 def test_shipped_studies_expand_at_both_scales(name):
     assert name in shipped_studies()
     full, quick = load_study(name), load_study(name, scale="quick")
