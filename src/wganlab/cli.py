@@ -6,6 +6,7 @@ Every user mistake ends as one line on stderr and exit code 2; tracebacks are le
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,9 +175,24 @@ def _train(args: argparse.Namespace) -> int:
     try:
         code = _train_in(args, group)
         group.barrier()  # leave the group together, not while rank 0 still writes its final plots
-        return code
     finally:
         shutdown()
+    if group.enabled:
+        _leave_worker(code)
+    return code
+
+
+def _leave_worker(code: int) -> None:
+    """End a torchrun worker now that its work is saved and its process group destroyed.
+
+    Gloo's threads can still hold tensors while the interpreter finalizes, which occasionally aborts a worker
+    with SIGABRT ("terminate called without an active exception") after a run that finished and saved
+    (pytorch/pytorch#179291); torchrun then reports the whole job as failed. Everything is written and closed
+    by now, so the worker skips the interpreter's teardown.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _train_in(args: argparse.Namespace, group: Distributed) -> int:
