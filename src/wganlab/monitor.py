@@ -41,7 +41,7 @@ class Monitor:
         self._sums = torch.zeros(0, device=device)
         self._counts = torch.zeros(0, device=device)  # steps that reported each (a lazy penalty: every k-th)
         self._masks: dict[tuple[str, ...], torch.Tensor] = {}
-        self._count = 0
+        self._zero = torch.zeros((), device=device)  # the placeholder of a statistic a step did not report
         self._first_bad_step = torch.full((), -1, dtype=torch.long, device=device)
         self._first_bad = torch.zeros(0, dtype=torch.bool, device=device)
         self.health: dict[str, dict[str, Any]] = {}
@@ -55,15 +55,13 @@ class Monitor:
         new = [k for k in stats if k not in self.keys]
         if new:
             self._grow(new)
-        zero = torch.zeros((), device=self.device)
-        values = torch.stack([stats.get(k, zero) for k in self.keys])
+        values = torch.stack([stats.get(k, self._zero) for k in self.keys])
         present = tuple(stats)
         if present not in self._masks:
             self._masks[present] = torch.tensor([k in stats for k in self.keys], device=self.device)
         mask = self._masks[present]
         self._sums += values
         self._counts += mask
-        self._count += 1
         bad = ~torch.isfinite(values) & mask
         first = (self._first_bad_step < 0) & bad.any()
         self._first_bad_step = torch.where(first, step, self._first_bad_step)
@@ -84,7 +82,6 @@ class Monitor:
         sums, counts = both.tolist() if self.keys else ([], [])
         self._sums.zero_()
         self._counts.zero_()
-        self._count = 0
         return {k: total / n for k, total, n in zip(self.keys, sums, counts, strict=True) if n > 0}
 
     def check_finite(self, step: int, record: dict[str, Any] | None = None) -> None:
@@ -130,20 +127,20 @@ class Monitor:
 
     def state_dict(self) -> dict[str, Any]:
         return {"stats": {"keys": list(self.keys), "sums": self._sums.detach().cpu().clone(),
-                          "counts": self._counts.detach().cpu().clone(), "count": self._count},
+                          "counts": self._counts.detach().cpu().clone()},
                 "best": dict(self.best), "health": {k: dict(v) for k, v in self.health.items()}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         stats = state["stats"]
-        count = int(stats["count"])
         keys = list(stats["keys"])
         sums = torch.as_tensor(stats["sums"], dtype=torch.float32).reshape(len(keys))
-        counts = torch.as_tensor(stats.get("counts", [float(count)] * len(keys)), dtype=torch.float32)
+        # format-1 checkpoints (upgraded) count steps once for all statistics
+        counts = stats.get("counts", [float(stats.get("count", 0))] * len(keys))
+        counts = torch.as_tensor(counts, dtype=torch.float32)
         self.keys = keys
         self._sums, self._counts = sums.to(self.device), counts.reshape(len(keys)).to(self.device)
         self._first_bad = torch.zeros(len(keys), dtype=torch.bool, device=self.device)
         self._masks.clear()
-        self._count = count
         self.best = dict(state["best"])
         self.health = {k: dict(v) for k, v in state["health"].items()}
         self._first_bad_step.fill_(-1)
