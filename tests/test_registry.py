@@ -55,7 +55,7 @@ def test_capabilities_replace_name_tests():
     assert OBJECTIVES.having("relativistic") == ("relativistic",)
     assert OBJECTIVES.having("probability") == ("minimax", "non-saturating")
     assert set(ARCHITECTURES.having("points")) == {"auto", "mlp", "gulrajani-toy"}
-    assert set(ARCHITECTURES.having("composable")) == {"auto", "mlp", "dcgan", "guide-dcgan"}
+    assert set(ARCHITECTURES.having("composable")) == {"auto", "mlp", "dcgan", "resnet", "guide-dcgan"}
     for part in ARCHITECTURES:  # every named network's builder exists where the registry says
         if part.target is not None:
             assert callable(ARCHITECTURES.load(part.name)), part.name

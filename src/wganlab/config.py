@@ -79,7 +79,8 @@ class ModelConfig:
     arch: str = _opt("auto", choices=REGISTERED_ARCHITECTURES.names,
                      why="auto is an MLP for 2D toys and the DCGAN family for images")
     latent_dim: int = _opt(100, low=1)
-    width: int = _opt(64, low=1, why="hidden units of an MLP, or channels of the widest DCGAN layer / 4")
+    width: int = _opt(64, low=1, why="hidden units of an MLP, channels of the widest DCGAN layer / 4, or channels "
+                      "of every ResNet block")
     mlp_depth: int = _opt(3, low=1, high=16)
     kernel_size: int = _opt(4, choices=(3, 4, 5, 7))
     upsample: str = _opt("transposed", choices=("transposed", "nearest"))
@@ -93,8 +94,9 @@ class ModelConfig:
     g_activation: str = _opt("relu", choices=("relu", "leaky_relu", "elu", "tanh"))
     d_activation: str = _opt("leaky_relu", choices=("relu", "leaky_relu", "elu", "tanh"))
     leaky_slope: float = _opt(0.2, low=0.0, high=1.0)
-    init: str = _opt("dcgan", choices=("dcgan", "pytorch"),
-                     why="dcgan draws weights from N(0, 0.02) as Radford et al. do")
+    init: str = _opt("dcgan", choices=("dcgan", "resnet", "pytorch"),
+                     why="dcgan draws weights from N(0, 0.02) as Radford et al. do; resnet is Gulrajani et al.'s "
+                     "and SNGAN's Xavier-uniform (gain √2 on residual convs)")
 
 
 @dataclass

@@ -113,6 +113,9 @@ ARCHITECTURES.register("auto", None, "mlp for 2D points, dcgan for images", "poi
 ARCHITECTURES.register("mlp", None, "fully connected, model.width x model.mlp_depth", "points", "images",
                        "composable")
 ARCHITECTURES.register("dcgan", None, "Radford et al.'s DCGAN, sized by model.width", "images", "composable")
+ARCHITECTURES.register("resnet", "wganlab.nets.resnet:resnet_family",
+                       "Gulrajani et al.'s residual blocks, model.width channels each, norms from model.g_norm/d_norm "
+                       "(none in the critic for R1/R2)", "images", "composable")
 ARCHITECTURES.register("dtu-dcgan", "wganlab.nets.named:dtu_dcgan",
                        "the DTU study's models_file.py (Gribsvad & Bundgaard-Nielsen)", "images")
 ARCHITECTURES.register("guide-dcgan", "wganlab.nets.named:guide_dcgan",
@@ -123,6 +126,10 @@ ARCHITECTURES.register("gulrajani-toy", "wganlab.nets.named:gulrajani_toy",
                        "Gulrajani et al.'s gan_toy.py MLPs", "points")
 ARCHITECTURES.register("gulrajani-mnist", "wganlab.nets.named:gulrajani_mnist",
                        "Gulrajani et al.'s gan_mnist.py networks", "images")
+ARCHITECTURES.register("gulrajani-resnet", "wganlab.nets.named:gulrajani_resnet",
+                       "Gulrajani et al.'s gan_cifar_resnet.py ResNets", "images")
+ARCHITECTURES.register("sngan-resnet", "wganlab.nets.named:sngan_resnet",
+                       "Miyato et al.'s SNGAN ResNets at 32 and 64 px", "images")
 ARCHITECTURES.register("arjovsky-dcgan64", "wganlab.nets.named:arjovsky_dcgan64",
                        "Arjovsky et al.'s 64x64 DCGAN", "images")
 

@@ -154,7 +154,7 @@ def _plain_networks(model: ModelConfig, config: RunConfig, g_shape: tuple[int, .
     arch = model.arch
     if arch == "auto":
         arch = "mlp" if len(g_shape) == 1 else "dcgan"
-    if ARCHITECTURES.get(arch).target is not None:  # a study's exact networks (wganlab.nets.named)
+    if ARCHITECTURES.get(arch).target is not None:  # a registered builder: a study's exact networks, the ResNets
         build = ARCHITECTURES.load(arch)
         generator, discriminator, latent_dim, init = build(model, g_shape, pixel_range)
         if d_shape != g_shape:  # label channels widen the discriminator's input only

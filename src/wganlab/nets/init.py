@@ -26,6 +26,8 @@ def raw_weight(module: nn.Module) -> torch.Tensor:
 def init_weights(network: nn.Module, scheme: str) -> None:
     """``dcgan``: conv/linear N(0, 0.02), batch-norm scale N(1, 0.02), biases 0 (Radford et al. 2016, §4).
     ``keras``: Glorot-uniform weights and zero biases (the TensorFlow networks of seeds 001 and 004).
+    ``resnet``: Xavier-uniform with each layer's ``init_gain`` (√2 on residual convs, else 1) and zero biases
+    (Gulrajani et al.'s ``he_init`` and SNGAN's initialisation are this rule; :mod:`wganlab.nets.resnet`).
     ``pytorch``: leave PyTorch's defaults."""
     if scheme == "pytorch":
         return
@@ -34,6 +36,8 @@ def init_weights(network: nn.Module, scheme: str) -> None:
             weight = raw_weight(module)
             if scheme == "dcgan":
                 weight.normal_(0.0, 0.02)
+            elif scheme == "resnet":
+                nn.init.xavier_uniform_(weight, gain=getattr(module, "init_gain", 1.0))
             else:
                 nn.init.xavier_uniform_(weight)
             if module.bias is not None:

@@ -20,6 +20,7 @@ from wganlab.nets.layers import (
     tf_same_conv_transpose,
 )
 from wganlab.nets.mlp import mlp_discriminator, mlp_generator
+from wganlab.nets.resnet import resnet_critic, resnet_generator
 
 Built = tuple[nn.Module, nn.Module, int, str]
 Shape = tuple[int, ...]
@@ -98,9 +99,12 @@ def guide_dcgan(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
 
 
 def tf_tutorial(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
-    """The TensorFlow DCGAN tutorial used by seed 004 (28x28, z 100): dense 7x7x256, transposed convs 128 (s1),
-    64, 1 (s2), all k5 'same' without bias, Keras batch norm (momentum 0.99, eps 1e-3), LeakyReLU(0.3);
-    discriminator convs 64/128 k5 s2 with LeakyReLU(0.3) and Dropout(0.3), then a dense output."""
+    """The TensorFlow DCGAN tutorial used by the MNIST blog (28x28, z 100): dense 7x7x256 without bias, batch
+    norm over its 12,544 outputs *before* the reshape (as the tutorial's ``BatchNormalization()`` after ``Dense``),
+    transposed convs 128 (s1), 64, 1 (s2), all k5 'same' without bias, Keras batch norm (momentum 0.99, eps 1e-3),
+    LeakyReLU(0.3); discriminator convs 64/128 k5 s2 with LeakyReLU(0.3) and Dropout(0.3), then a dense output.
+    Keras's ``summary()`` counts 2,330,944 generator parameters (25,472 of them the moving statistics) and 212,865
+    discriminator parameters; ``tests/nets/test_fidelity.py`` checks both."""
     channels, _ = _require("tf-tutorial", shape, (28,))
     latent = 100
 
@@ -108,7 +112,8 @@ def tf_tutorial(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
         return nn.BatchNorm2d(ch, eps=1e-3, momentum=0.01)
 
     g = nn.Sequential(
-        nn.Linear(latent, 7 * 7 * 256, bias=False), Reshape(256, 7, 7), bn(256), nn.LeakyReLU(0.3),
+        nn.Linear(latent, 7 * 7 * 256, bias=False), nn.BatchNorm1d(7 * 7 * 256, eps=1e-3, momentum=0.01),
+        nn.LeakyReLU(0.3), Reshape(256, 7, 7),
         tf_same_conv_transpose(256, 128, 5, 1, 7, bias=False), bn(128), nn.LeakyReLU(0.3),
         tf_same_conv_transpose(128, 64, 5, 2, 7, bias=False), bn(64), nn.LeakyReLU(0.3),
         tf_same_conv_transpose(64, channels, 5, 2, 14, bias=False), output_activation(pixel_range),
@@ -175,3 +180,33 @@ def arjovsky_dcgan64(model: ModelConfig, shape: Shape, pixel_range: str) -> Buil
         nn.Conv2d(8 * f, 1, 4, 1, 0, bias=False), nn.Flatten(),
     )  # fmt: skip
     return g, d, latent, "dcgan"
+
+
+def gulrajani_resnet(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
+    """``gan_cifar_resnet.py`` unconditional (DIM_G = DIM_D = 128, z 128): a linear layer to 4x4x128, three
+    upsampling residual blocks with batch norm, BN, ReLU, conv 3x3, tanh; the critic's optimized block, one
+    downsampling and two plain blocks at 128 channels without normalization (NORMALIZATION_D = False), ReLU, mean
+    over space and a linear output. 28-pixel images use the crop rule of :mod:`wganlab.nets.resnet`."""
+    del model
+    channels, size = _require("gulrajani-resnet", shape, (28, 32))
+    latent, dim = 128, 128
+    generator = resnet_generator(latent, channels, size, (dim,) * 4, "batch", pixel_range)
+    return generator, resnet_critic(channels, size, (dim,) * 4, 2, "none", "mean"), latent, "resnet"
+
+
+def sngan_resnet(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
+    """Miyato et al. 2018's ResNets (Appendix B, Table 4; ``sngan_projection``'s ``resnet_32`` and
+    ``snresnet_32``; the 64-pixel pair as Mimicry's ``sngan_64``), z 128. At 32 px: generator 256 channels in
+    three upsampling blocks, critic 128 channels (optimized block, one downsampling, two plain blocks). At 64 px:
+    generator 1024 → 512 → 256 → 128 → 64 over four blocks, critic 64 → 128 → 256 → 512 → 1024, every block
+    downsampling. Batch norm in the generator, none in the critic (spectral norm is the preset's
+    ``lipschitz.spectral_norm``), ReLU, a sum over space and a linear output."""
+    del model
+    channels, size = _require("sngan-resnet", shape, (28, 32, 64))
+    latent = 128
+    if size == 64:
+        g_widths, d_widths, downsampling = (1024, 512, 256, 128, 64), (64, 128, 256, 512, 1024), 5
+    else:
+        g_widths, d_widths, downsampling = (256,) * 4, (128,) * 4, 2
+    generator = resnet_generator(latent, channels, size, g_widths, "batch", pixel_range)
+    return generator, resnet_critic(channels, size, d_widths, downsampling, "none", "sum"), latent, "resnet"
