@@ -234,6 +234,15 @@ class DivergenceConfig:
 
 
 @dataclass
+class EvalConfig:
+    """Opt-in measurements at each in-training evaluation, beside FID or the toy metrics."""
+
+    wasserstein: bool = _opt(False, why="the exact W1 between a real and a generated batch in data space, next to "
+                             "the critic's estimate and three real baselines (Stanczuk et al. 2021)")
+    batch: int = _opt(256, low=2, high=4096, why="samples per batch of that W1 (an exact assignment: B x B costs)")
+
+
+@dataclass
 class RunConfig:
     """Everything that defines one training run; written resolved into the run directory."""
 
@@ -264,6 +273,7 @@ class RunConfig:
     eval_every: int = _opt(1000, low=0, why="steps between FID (or toy modes/W1) evaluations, made at the first "
                            "logged step past each multiple; 0 turns them off")
     eval_samples: int = _opt(2000, low=2, why="generated samples per evaluation during training")
+    eval: EvalConfig = field(default_factory=EvalConfig)
     best_metric: str | None = _opt(None, choices=BEST_METRICS,
                                    why="also keep checkpoints/best.pt at the lowest value of this logged metric")
     divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
@@ -561,6 +571,8 @@ def _check_cross_field(config: RunConfig) -> None:
     for name in ("idx", "folder", "lsun"):
         if config.data.name == name and not config.data.root:
             raise ConfigError(f"data={name} needs a path: write data={name}:PATH")
+    if config.eval.wasserstein and not config.eval_every:
+        raise ConfigError("eval.wasserstein=true measures at each evaluation during training: set eval_every > 0")
     if config.best_metric in ("fid", "w1") and not config.eval_every:
         raise ConfigError(f"best_metric={config.best_metric} needs evaluations during training: set eval_every > 0")
     crop = config.data.crop

@@ -103,3 +103,31 @@ def loss_curves(records: list[dict[str, Any]], path: Path, title: str = "") -> N
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+BASELINES = {"w1_real_real": ("two real batches", ":"), "w1_real_mean": ("real batch vs the data's mean", "--"),
+             "w1_real_centroids": ("real batch vs k-means centroids", "-.")}
+
+
+def critic_vs_w1(records: list[dict[str, Any]], path: Path, title: str = "") -> bool:
+    """With ``eval.wasserstein``: the critic's estimate and the exact batch W1 at each evaluation, with the real
+    baselines as horizontal lines (Stanczuk et al. 2021); False (nothing written) when the run did not measure it."""
+    points = [r for r in records if r.get("w1_batch") is not None]
+    if not points:
+        return False
+    steps = [r["step"] for r in points]
+    fig, ax = plt.subplots(figsize=(7, 3.8), dpi=100)
+    ax.plot(steps, [r["w1_batch"] for r in points], marker="o", color="tab:purple", label="exact W1, real vs generated")
+    ax.plot(steps, [r["critic_estimate"] for r in points], marker="s", color="tab:green",
+            label="critic: E[D(x)] − E[D(G(z))]")
+    for key, (label, style) in BASELINES.items():
+        ax.axhline(points[-1][key], color="grey", linestyle=style, label=label)
+    ax.set(title=title or "critic against the exact batch W1", xlabel="generator step",
+           ylabel="W1 (data space, batches of equal size)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return True

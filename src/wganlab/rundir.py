@@ -8,7 +8,7 @@ reports read runs without importing the training loop.
     RUN_DIR/metrics.jsonl    one record per log_every steps
     RUN_DIR/events.jsonl     rollbacks, damaged checkpoints, resumes with other settings
     RUN_DIR/checkpoints/     step_N.pt + step_N.pt.sha256, best.pt
-    RUN_DIR/samples/, tensorboard/, loss_curves.png, best.json, health.json
+    RUN_DIR/samples/, tensorboard/, loss_curves.png, critic_vs_w1.png (eval.wasserstein), best.json, health.json
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ class Trainer:
         if not self.group.is_main:
             return record
         if monitor.evaluation_due(self.step) and self.evaluator is not None and self.evaluator.active:
-            record.update(self.evaluator(self.sampling_generator()))
+            record.update(self.evaluator(self.sampling_generator(), self.discriminator))
         record["diversity"] = self.snapshots.diversity(self.sampling_generator())
         self.log.write(record)
         monitor.observe(record)
@@ -244,11 +244,13 @@ class Trainer:
         return False
 
     def finish(self) -> None:
-        """Loss curves and the GIF of all sample frames so far; closes the TensorBoard writer and the lock."""
+        """Loss curves (and the critic against the batch W1, when measured) and the GIF of all sample frames so far;
+        closes the TensorBoard writer and the lock."""
         try:
             if self.group.is_main:
                 records = read_metrics(self.run_dir)
                 plots.loss_curves(records, self.run_dir / "loss_curves.png", title=self.run_dir.name)
+                plots.critic_vs_w1(records, self.run_dir / "critic_vs_w1.png", title=self.run_dir.name)
                 frames = sorted((self.run_dir / "samples").glob("step_*.png"))
                 plots.save_gif(frames, self.run_dir / "samples" / "progress.gif")
         finally:

@@ -3,7 +3,8 @@
 Every ``eval_every`` steps the sampling generator maps a fixed set of ``eval_samples`` latent vectors (drawn
 from a private generator, so training's RNG stream is untouched) and is compared with reference statistics
 computed once and cached on disk. Data without a feature network (CIFAR-10, CelebA, ... until Inception is wired
-in) are simply not evaluated; the run records why.
+in) are simply not evaluated; the run records why. With ``eval.wasserstein=true`` each evaluation also measures the
+critic against the exact batch W1 (:mod:`wganlab.metrics.wasserstein`), on any data.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from wganlab.errors import CheckpointError, ConfigError
 from wganlab.fileio import isolated_rng
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
+from wganlab.metrics.wasserstein import POOL_BATCHES, CriticVersusW1
 from wganlab.nets import eval_mode, generate_chunks
+from wganlab.snapshots import fixed_real_batch
 
 TOY_REFERENCE = 1000
 
@@ -33,6 +36,7 @@ class TrainingEvaluator:
         rng = torch.Generator().manual_seed(config.seed + 2)
         self.latents = torch.randn(config.eval_samples, latent_dim, generator=rng).to(device)
         self.unavailable = ""
+        self.critic_w1 = _critic_versus_w1(config, latent_dim, data, device) if config.eval.wasserstein else None
         if data.is_toy:
             with isolated_rng(config.seed + 3, device):
                 self.reference_points = data.sample(TOY_REFERENCE).cpu()
@@ -54,11 +58,17 @@ class TrainingEvaluator:
 
     @property
     def active(self) -> bool:
-        return not self.unavailable
+        return not self.unavailable or self.critic_w1 is not None
 
     @torch.no_grad()
-    def __call__(self, generator: torch.nn.Module) -> dict[str, float]:
+    def __call__(self, generator: torch.nn.Module, critic: torch.nn.Module | None = None) -> dict[str, float]:
         started = time.perf_counter()
+        out: dict[str, float] = {}
+        if self.critic_w1 is not None and critic is not None:
+            out.update(self.critic_w1(generator, critic))
+        if self.unavailable:
+            out["eval_seconds"] = round(time.perf_counter() - started, 3)
+            return out
         classes = getattr(generator, "num_classes", 0)  # a conditional model: classes in turn, balanced
         labels = torch.arange(len(self.latents), device=self.latents.device) % classes if classes else None
         with eval_mode(generator):
@@ -66,13 +76,26 @@ class TrainingEvaluator:
         if self.data.is_toy:
             points = samples.cpu()
             n = min(len(points), len(self.reference_points))  # W1 by assignment compares equal-size sets
-            out: dict[str, float] = {"w1": wasserstein1_exact(points[:n], self.reference_points[:n])}
+            out["w1"] = wasserstein1_exact(points[:n], self.reference_points[:n])
             if self.data.mixture is not None:
                 report = mode_coverage(points, self.data.mixture)
                 out.update(modes_covered=report.modes_covered, high_quality=report.high_quality)
         else:
             samples = to_symmetric(samples, self.config.data.pixel_range)
             features, _ = self.featurizer(samples.cpu())
-            out = {"fid": frechet_distance(self.reference, Gaussian.fit(features))}
+            out["fid"] = frechet_distance(self.reference, Gaussian.fit(features))
         out["eval_seconds"] = round(time.perf_counter() - started, 3)
         return out
+
+
+def _critic_versus_w1(config: RunConfig, latent_dim: int, data: Any, device: torch.device) -> CriticVersusW1:
+    """``eval.wasserstein``: fixed real batches for the exact W1 and its baselines, drawn without touching
+    training's RNG (:mod:`wganlab.metrics.wasserstein`)."""
+    batch = config.eval.batch
+    wanted = (2 + POOL_BATCHES) * batch
+    real, labels = fixed_real_batch(data, wanted, config, device)
+    if len(real) < 3 * batch:
+        raise ConfigError(f"eval.batch={batch} needs at least {3 * batch} real samples (two batches and a pool for "
+                          f"the k-means baseline) but the data have {len(real)}: lower eval.batch")
+    conditional = config.conditioning.mode != "none"
+    return CriticVersusW1(real, labels if conditional else None, latent_dim, batch, config.seed + 6)

@@ -30,6 +30,7 @@ from wganlab.study.task import read_result
 METRICS: dict[str, bool] = {
     "fid": True, "kid": True, "w1": True, "modes_covered": False, "high_quality": False, "classes_covered": False,
     "class_kl": True, "modes_kl": True, "precision": False, "recall": False, "density": False, "coverage": False,
+    "critic_w1_correlation": False, "real_minus_centroids": False,
 }
 SKIPPED = {"step", "samples", "reference_samples", "classes_total", "modes_total", "kid_std"}
 TIMES = ("seconds_per_step", "train_seconds")

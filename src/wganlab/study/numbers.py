@@ -45,6 +45,15 @@ METRIC_INFO: dict[str, MetricInfo] = {
     "recall": MetricInfo("recall", False, bounds=(0.0, 1.0)),
     "density": MetricInfo("density", False, bounds=(0.0, math.inf)),
     "coverage": MetricInfo("coverage", False, bounds=(0.0, 1.0)),
+    # eval.wasserstein (Stanczuk et al. 2021): the batch W1s are descriptions, not scores; "lower" is a reading aid
+    "w1_batch": MetricInfo("exact batch W1, real vs generated", True, bounds=(0.0, math.inf)),
+    "critic_estimate": MetricInfo("critic's W1 estimate", True),
+    "w1_real_real": MetricInfo("batch W1, two real batches", True, bounds=(0.0, math.inf)),
+    "w1_real_mean": MetricInfo("batch W1, real vs the mean", True, bounds=(0.0, math.inf)),
+    "w1_real_centroids": MetricInfo("batch W1, real vs k-means centroids", True, bounds=(0.0, math.inf)),
+    "real_minus_centroids": MetricInfo("real-real minus real-centroids W1", False),
+    "critic_w1_error": MetricInfo("critic's relative error on the batch W1", True, bounds=(0.0, math.inf)),
+    "critic_w1_correlation": MetricInfo("correlation of critic estimate and batch W1", False, bounds=(-1.0, 1.0)),
     "seconds_per_step": MetricInfo("ms per generator step", True, scale=1000.0),
     "train_seconds": MetricInfo("training s per run", True),
 }

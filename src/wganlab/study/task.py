@@ -47,7 +47,9 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
     from wganlab.checkpoint import best_checkpoint_path
     from wganlab.config import load_config
     from wganlab.errors import WganlabError
+    from wganlab.metrics import wasserstein as critic_versus_w1
     from wganlab.rundir import load_run_config
+    from wganlab.runlog import read_metrics
     from wganlab.runs import resume_run, start_run
 
     path = Path(run_dir)
@@ -73,6 +75,7 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
             "health": trainer.health,
             "final": measure_checkpoint(path, None, evaluation_samples),
         }
+        result["final"].update(critic_versus_w1.summarize_run(read_metrics(path)))  # eval.wasserstein runs only
         best = best_checkpoint_path(path)
         if not best.is_file():
             result["best"] = None
