@@ -12,7 +12,7 @@ from wganlab.monitor import Monitor, TrainingDiverged
 
 
 def monitor(tmp_path) -> Monitor:
-    return Monitor(tiny_toy(), tmp_path, torch.device("cpu"), from_environment(), is_toy=True)
+    return Monitor(tiny_toy(), tmp_path, torch.device("cpu"), from_environment(), is_vectors=True)
 
 
 def t(value: float) -> torch.Tensor:

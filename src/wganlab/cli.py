@@ -46,11 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
                                  description=(
         "Generate samples from SOURCE: a run directory (its newest checkpoint, EMA weights when kept), one of its "
         ".pt checkpoints, or a generator written by 'wganlab export'. The same --seed gives the same samples. "
-        ".npz holds uint8 'images' N x C x H x W, or float32 'points' N x 2 for 2D toys."))
+        ".npz holds uint8 'images' N x C x H x W, or float32 'points' N x D for 2D toys and tables; a run on a "
+        "feature table also writes .csv, in the table's columns and units (with its class column when "
+        "conditional)."))
     sample.add_argument("run_dir", type=Path, metavar="SOURCE")
     sample.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--out", type=Path, required=True, metavar="FILE.npz|FILE.png")
+    sample.add_argument("--out", type=Path, required=True, metavar="FILE.npz|FILE.png|FILE.csv")
     sample.add_argument("--device", default="cpu")
     sample.add_argument("--class", dest="label", type=int, metavar="K",
                         help="a conditional run's class to generate (default: every class in turn; a PNG then "
@@ -230,13 +232,14 @@ def _train_in(args: argparse.Namespace, group: Distributed) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from wganlab.sampling import generate, load_generator, write_samples
+    from wganlab.sampling import class_labels, generate, load_generator, write_samples
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     loaded = load_generator(args.run_dir, device=args.device)
     samples = generate(loaded, args.n, seed=args.seed, label=args.label)
-    write_samples(samples, loaded, args.out, per_class_rows=args.label is None)
+    write_samples(samples, loaded, args.out, per_class_rows=args.label is None,
+                  labels=class_labels(loaded, args.n, args.label))
     print(args.out)
     return 0
 

@@ -28,6 +28,8 @@ from wganlab.registry import OBJECTIVES
 PRESET_DIR = Path(__file__).parent / "presets"
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "scurve", "moons")
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "idx", "cifar10", "cifar100", "celeba", "lsun", "folder", "stacked-mnist")
+TABLE_DATASETS = ("table",)  # feature vectors: data=table:FILE.csv|FILE.npz|sklearn:NAME (wganlab.data.table)
+VECTOR_DATASETS = TOY_DATASETS + TABLE_DATASETS  # trained with MLPs, evaluated by the exact W1
 # all lower-is-better; fid and w1 need eval_every; auto: fid for images, w1 for 2D toys, whichever is evaluated
 BEST_METRICS = ("fid", "w1", "wasserstein_estimate", "auto")
 TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the user's own overrides
@@ -57,7 +59,7 @@ def _opt(default: Any = None, *, choices: tuple | None = None, low: float | None
 class DataConfig:
     """Where training samples come from. ``data: idx:PATH`` is shorthand for ``{name: idx, root: PATH}``."""
 
-    name: str = _opt("mnist", choices=TOY_DATASETS + IMAGE_DATASETS)
+    name: str = _opt("mnist", choices=TOY_DATASETS + TABLE_DATASETS + IMAGE_DATASETS)
     root: str | None = None
     split: str = _opt("train", choices=("train", "test"))
     pixel_range: str = _opt("symmetric", choices=("symmetric", "unit"),
@@ -68,8 +70,10 @@ class DataConfig:
                      "square), none (squash the whole image), or a centred square of N pixels")
     grayscale: bool = False
     hflip: bool = False
-    limit: int = _opt(0, low=0, why="train on this many images only (the same ones for every seed: a fixed "
-                      "permutation); 0 uses them all")
+    limit: int = _opt(0, low=0, why="train on this many images or table rows only (the same ones for every seed: "
+                      "a fixed permutation); 0 uses them all")
+    label: str | None = _opt(None, why="the CSV column that holds each row's class (data=table:FILE.csv); null: "
+                             "the rows have no classes")
 
 
 @dataclass
@@ -295,6 +299,11 @@ class RunConfig:
         return self.data.name in TOY_DATASETS
 
     @property
+    def is_vectors(self) -> bool:
+        """2D toys and feature tables: one vector per sample, MLP networks, W1 evaluation."""
+        return self.data.name in VECTOR_DATASETS
+
+    @property
     def headed_discriminator(self) -> bool:
         """Whether the discriminator is rebuilt with a dense head (:mod:`wganlab.nets.heads`) for the tricks that
         plug in after its convolutions."""
@@ -305,7 +314,7 @@ class RunConfig:
     def resolved_batch_size(self) -> int:
         if self.batch_size is not None:
             return self.batch_size
-        return 256 if self.is_toy else 64
+        return 256 if self.is_vectors else 64
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(dataclasses.asdict(self))
@@ -344,7 +353,7 @@ def load_config(source: str | Path | dict | None = None, overrides: list[str] | 
         if isinstance(tree.get("data"), str):
             tree["data"] = _data_shorthand(tree["data"])
     merged = _deep_merge(base, user)
-    if _data_name(merged.get("data")) in TOY_DATASETS:
+    if _data_name(merged.get("data")) in VECTOR_DATASETS:  # the presets' MLP settings suit any vector data
         merged = _deep_merge(_deep_merge(base, toy_overlay), user)
     return from_tree(merged)
 
@@ -578,7 +587,7 @@ def _check_cross_field(config: RunConfig) -> None:
     crop = config.data.crop
     if crop not in ("auto", "square", "none") and not (crop.isdigit() and int(crop) > 0):
         raise ConfigError(f"'data.crop' must be auto, square, none or a positive number of pixels, got {crop!r}")
-    if not config.is_toy and not REGISTERED_ARCHITECTURES.can(config.model.arch, "images"):
+    if not config.is_vectors and not REGISTERED_ARCHITECTURES.can(config.model.arch, "images"):
         raise ConfigError(f"arch={config.model.arch} is a 2D toy network; pick an image arch such as dcgan")
     tricks = config.tricks
     labelled = (tricks.labels.real, tricks.labels.fake, tricks.labels.flip) != (1, 0, 0)
@@ -604,13 +613,22 @@ def _check_cross_field(config: RunConfig) -> None:
     if unknown:
         raise ConfigError(f"'tricks.diffaugment.policy' takes color, translation and cutout (comma-separated) or "
                           f"none; {unknown[0]!r} is none of them")
-    if config.is_toy and (augment != "none" or config.data.limit):
+    if config.is_toy and (augment != "none" or config.data.limit):  # (tables take data.limit)
         raise ConfigError("tricks.diffaugment and data.limit are for image datasets; data="
                           f"{config.data.name} is a 2D toy with endless samples")
-    if config.is_toy and not REGISTERED_ARCHITECTURES.can(config.model.arch, "points"):
+    if config.is_vectors and not REGISTERED_ARCHITECTURES.can(config.model.arch, "points"):
         choices = [name for name in REGISTERED_ARCHITECTURES.having("points") if name != "auto"]
-        raise ConfigError(f"arch={config.model.arch} is for images but data={config.data.name} is a 2D toy; "
+        kind = "a 2D toy" if config.is_toy else "a feature table"
+        raise ConfigError(f"arch={config.model.arch} is for images but data={config.data.name} is {kind}; "
                           f"use arch={' or arch='.join(choices)}")
+    is_table = config.data.name in TABLE_DATASETS
+    if is_table and not config.data.root:
+        raise ConfigError("data=table needs its file: data=table:FILE.csv (label column: data.label=NAME), "
+                          "data=table:FILE.npz (arrays x, y) or data=table:sklearn:wine")
+    if config.data.label is not None and not is_table:
+        raise ConfigError(f"data.label names a CSV table's class column; data={config.data.name} is not a table")
+    if is_table and augment != "none":
+        raise ConfigError("tricks.diffaugment augments images; data=table holds feature vectors")
 
 
 def _suggest_key(key: str, section: str, known: Any) -> str:

@@ -122,7 +122,7 @@ class ShardedSource:
     def sample_with_labels(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.group.shard(batch_size, self.source.sample_with_labels)
 
-    def __getattr__(self, name: str) -> Any:  # shape, is_toy, images, state_dict, ...: the source's own
+    def __getattr__(self, name: str) -> Any:  # shape, is_vectors, images, state_dict, ...: the source's own
         return getattr(self.source, name)
 
 

@@ -32,11 +32,11 @@ class Monitor:
     """On-device sums of the step's named losses, NaN tracking, health flags, the best checkpoint."""
 
     def __init__(self, config: RunConfig, run_dir: Path, device: torch.device, group: Distributed,
-                 is_toy: bool) -> None:
+                 is_vectors: bool) -> None:
         self.config, self.run_dir, self.device, self.group = config, Path(run_dir), device, group
         self.best_metric = config.best_metric
         if self.best_metric == "auto":  # the run's own quality measure, when it is evaluated during training
-            self.best_metric = "w1" if is_toy else "fid"
+            self.best_metric = "w1" if is_vectors else "fid"
         self.keys: list[str] = []  # every statistic seen so far, in order of first appearance
         self._sums = torch.zeros(0, device=device)
         self._counts = torch.zeros(0, device=device)  # steps that reported each (a lazy penalty: every k-th)

@@ -32,7 +32,10 @@ def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2)
 
 
 def points_figure(points: np.ndarray, reference: np.ndarray | None = None, title: str = "") -> np.ndarray:
-    """A scatter plot of generated 2D points (over real ones in grey) rendered to an RGB array."""
+    """A scatter plot of generated 2D points (over real ones in grey) rendered to an RGB array; rows of more than
+    two (standardised) features are shown by their first two."""
+    if points.shape[1] > 2:
+        title = f"{title} (features 1 and 2 of {points.shape[1]})".strip()
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     if reference is not None:
         ax.scatter(reference[:, 0], reference[:, 1], s=2, c="0.75", label="real")

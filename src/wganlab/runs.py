@@ -64,6 +64,9 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
         "evaluation": "off" if trainer.evaluator is None else (trainer.evaluator.unavailable or "on"),
         "processes": group.world,
     }
+    describe = getattr(trainer.source, "describe", None)  # a feature table: columns, classes, standardisation
+    if describe is not None:
+        info["table"] = describe()
     if group.is_main:
         (run_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
     trainer.checkpoint()  # step 0: a run killed before its first periodic checkpoint still resumes

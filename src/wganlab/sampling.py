@@ -7,6 +7,7 @@ directory, and loading it cannot run code.
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from wganlab import plots
 from wganlab.checkpoint import latest_checkpoint, load_checkpoint, sampling_weights
 from wganlab.config import RunConfig, from_tree
 from wganlab.data.images import to_uint8
+from wganlab.data.table import rows_in_units
 from wganlab.errors import CheckpointError, WganlabError
 from wganlab.fileio import atomic_output
 from wganlab.nets import build_networks, generate_chunks
@@ -34,6 +36,7 @@ class LoadedGenerator:
     sample_shape: tuple[int, ...]
     step: int
     num_classes: int = 0  # > 0: a conditional generator, sampled per class
+    table: dict | None = None  # a feature table's columns, classes and standardisation (wganlab.data.table)
 
 
 def load_generator(source: Path, device: torch.device | str = "cpu") -> LoadedGenerator:
@@ -41,7 +44,7 @@ def load_generator(source: Path, device: torch.device | str = "cpu") -> LoadedGe
     or an exported ``.safetensors`` file. A run's EMA weights are preferred when it kept them."""
     source = Path(source)
     if source.is_dir():
-        config, (shape, classes) = load_run_config(source), _run_info(source)
+        config, (shape, classes, table) = load_run_config(source), _run_info(source)
         found = latest_checkpoint(source)
         if found is None:
             raise CheckpointError(f"run directory '{source}' has no checkpoint yet; train it first")
@@ -53,18 +56,18 @@ def load_generator(source: Path, device: torch.device | str = "cpu") -> LoadedGe
         if not (run_dir / CONFIG_FILE).is_file():
             raise CheckpointError(f"checkpoint '{source}' is not inside a run directory (no {run_dir / CONFIG_FILE})"
                                   "; sample the run directory or an exported generator instead")
-        config, (shape, classes) = load_run_config(run_dir), _run_info(run_dir)
+        config, (shape, classes, table) = load_run_config(run_dir), _run_info(run_dir)
         state = load_checkpoint(source)
         step = int(state["step"])
     else:
         raise CheckpointError(f"'{source}' does not exist or is not a run directory, a .pt checkpoint or an "
                               "exported .safetensors generator")
     weights = sampling_weights(state)
-    return _assemble(config, shape, weights, step, device, classes)
+    return _assemble(config, shape, weights, step, device, classes, table)
 
 
 def _assemble(config: RunConfig, shape: tuple[int, ...], weights: dict, step: int,
-              device: torch.device | str, num_classes: int = 0) -> LoadedGenerator:
+              device: torch.device | str, num_classes: int = 0, table: dict | None = None) -> LoadedGenerator:
     nets = build_networks(config, shape, num_classes)
     try:
         nets.generator.load_state_dict(weights)
@@ -72,15 +75,16 @@ def _assemble(config: RunConfig, shape: tuple[int, ...], weights: dict, step: in
         first = str(err).splitlines()[0]
         raise CheckpointError(f"the weights do not fit the generator its config describes ({first})") from None
     generator = nets.generator.to(device).eval().requires_grad_(False)
-    return LoadedGenerator(generator, config, nets.latent_dim, shape, step, nets.num_classes)
+    return LoadedGenerator(generator, config, nets.latent_dim, shape, step, nets.num_classes, table)
 
 
-def _run_info(run_dir: Path) -> tuple[tuple[int, ...], int]:
-    """The sample shape and class count recorded by the run, so that sampling never needs the dataset."""
+def _run_info(run_dir: Path) -> tuple[tuple[int, ...], int, dict | None]:
+    """The sample shape, class count and (for a feature table) its columns and standardisation, recorded by the
+    run, so that sampling never needs the dataset."""
     path = run_dir / RUN_INFO_FILE
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
-        return tuple(info["sample_shape"]), int(info.get("num_classes", 0))
+        return tuple(info["sample_shape"]), int(info.get("num_classes", 0)), info.get("table")
     except (OSError, ValueError, KeyError) as err:
         raise CheckpointError(f"cannot read the sample shape from '{path}' ({type(err).__name__}); "
                               "was this run made by wganlab?") from None
@@ -101,6 +105,7 @@ def export_generator(loaded: LoadedGenerator, out: Path) -> Path:
         "latent_dim": str(loaded.latent_dim),
         "num_classes": str(loaded.num_classes),
         "step": str(loaded.step),
+        "table": json.dumps(loaded.table),
     }
     weights = {k: v.detach().cpu().contiguous() for k, v in loaded.generator.state_dict().items()}
     with atomic_output(out) as tmp:
@@ -124,9 +129,10 @@ def _load_export(path: Path, device: torch.device | str) -> LoadedGenerator:
         shape = tuple(json.loads(metadata["sample_shape"]))
         step = int(metadata["step"])
         classes = int(metadata.get("num_classes", 0))
+        table = json.loads(metadata.get("table", "null"))
     except (KeyError, ValueError) as err:
         raise CheckpointError(f"the metadata of '{path}' is damaged ({type(err).__name__}: {err})") from None
-    return _assemble(config, shape, weights, step, device, classes)
+    return _assemble(config, shape, weights, step, device, classes, table)
 
 
 @torch.no_grad()
@@ -158,20 +164,30 @@ def class_labels(loaded: LoadedGenerator, n: int, label: int | None) -> torch.Te
     return torch.full((n,), label, dtype=torch.long)
 
 
-def write_samples(samples: torch.Tensor, loaded: LoadedGenerator, out: Path, per_class_rows: bool = False) -> None:
-    """``.npz`` (uint8 ``images`` N x C x H x W, or float32 ``points`` N x 2) or ``.png`` (grid or scatter).
+def write_samples(samples: torch.Tensor, loaded: LoadedGenerator, out: Path, per_class_rows: bool = False,
+                  labels: torch.Tensor | None = None) -> None:
+    """``.npz`` (uint8 ``images`` N x C x H x W, or float32 ``points`` N x D: a table's rows as the networks see
+    them, standardised, which is what ``wganlab eval`` compares), ``.png`` (grid or scatter), or for a feature
+    table ``.csv``: the table's columns in its own units (standardisation undone), with the class column
+    (``labels``' class names) when the generator is conditional.
 
     ``per_class_rows``: samples of a conditional generator made by :func:`generate` without a label (classes in
     turn) are laid out one row per class in a PNG grid.
     """
     out = Path(out)
-    if out.suffix not in (".npz", ".png"):
-        raise WganlabError(f"--out must end in .npz or .png, got '{out.name}'")
+    table = loaded.table
+    allowed = (".npz", ".png", ".csv") if table else (".npz", ".png")
+    if out.suffix not in allowed:
+        why = "" if table or out.suffix != ".csv" else " (.csv is for runs on a feature table, data=table:...)"
+        raise WganlabError(f"--out must end in {', '.join(allowed)}, got '{out.name}'{why}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    toy = loaded.config.is_toy
+    if out.suffix == ".csv":
+        _write_csv(samples, table, labels, out)
+        return
+    toy = loaded.config.is_vectors
     if out.suffix == ".npz":
         if toy:
-            np.savez_compressed(out, points=samples.numpy().astype(np.float32))
+            np.savez_compressed(out, points=samples.numpy().astype(np.float32))  # a table's: standardised
         else:
             np.savez_compressed(out, images=to_uint8(samples, loaded.config.data.pixel_range).numpy())
         return
@@ -185,3 +201,17 @@ def write_samples(samples: torch.Tensor, loaded: LoadedGenerator, out: Path, per
             columns = len(images) // classes
         image = plots.image_grid(images.numpy(), columns=columns)
     plots.save_png(image, out)
+
+
+def _write_csv(samples: torch.Tensor, table: dict, labels: torch.Tensor | None, out: Path) -> None:
+    rows = rows_in_units(samples.numpy().astype(np.float64), table)
+    header = list(table["columns"])
+    names = None
+    if labels is not None and table.get("label"):
+        header.append(table["label"])
+        names = [table["classes"][i] for i in labels.tolist()]
+    with atomic_output(out) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for i, row in enumerate(rows):
+            writer.writerow([f"{v:.6g}" for v in row] + ([names[i]] if names is not None else []))

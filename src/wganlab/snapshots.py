@@ -46,8 +46,8 @@ class Snapshots:
     def __init__(self, config: RunConfig, source: Any, latent_dim: int, num_classes: int,
                  device: torch.device) -> None:
         self.config, self.source, self.device = config, source, device
-        self.is_toy = bool(source.is_toy)
-        count = TOY_SAMPLES if self.is_toy else GRID_SAMPLES
+        self.is_vectors = bool(source.is_vectors)
+        count = TOY_SAMPLES if self.is_vectors else GRID_SAMPLES
         if num_classes:
             count = GRID_COLUMNS * num_classes
         noise_rng = torch.Generator().manual_seed(config.seed + 1)
@@ -73,7 +73,7 @@ class Snapshots:
     def picture(self, generator: nn.Module, step: int) -> np.ndarray:
         """The fixed-noise samples of ``step`` as an image: a grid, or a scatter plot over real points for toys."""
         out = self.draw(generator).float().cpu()
-        if self.is_toy:
+        if self.is_vectors:
             reference = self.real(TOY_SAMPLES).cpu().numpy()
             return plots.points_figure(out.numpy(), reference, title=f"step {step}")
         return plots.image_grid(to_uint8(out, self.config.data.pixel_range).numpy(), columns=GRID_COLUMNS)

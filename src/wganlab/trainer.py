@@ -86,7 +86,7 @@ class Trainer:
                                      _with_sync_batch_norm(nets.discriminator, config, self.device).to(self.device),
                                      nets.latent_dim, nets.num_classes, self.data, self.device, self.group)
         self.snapshots = Snapshots(config, self.source, nets.latent_dim, nets.num_classes, self.device)
-        self.monitor = Monitor(config, self.run_dir, self.device, self.group, bool(self.data.is_toy))
+        self.monitor = Monitor(config, self.run_dir, self.device, self.group, bool(self.data.is_vectors))
         self.rollbacks = 0
         self.elapsed = 0.0
         evaluates = config.eval_every and self.group.is_main

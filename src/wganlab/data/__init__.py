@@ -1,7 +1,8 @@
 """Data sources: one ``make_source`` call turns a :class:`~wganlab.config.DataConfig` into batches.
 
-Every source has ``shape`` (of one sample), ``num_classes``, ``is_toy``, ``sample(batch_size)`` returning a
-float tensor on the training device, and ``state_dict``/``load_state_dict`` for exact resume.
+Every source has ``shape`` (of one sample), ``num_classes``, ``is_vectors`` (2D toys and tables, not images),
+``sample(batch_size)`` returning a float tensor on the training device, and ``state_dict``/``load_state_dict`` for
+exact resume.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from wganlab.config import TOY_DATASETS, DataConfig
+from wganlab.config import TABLE_DATASETS, TOY_DATASETS, DataConfig
 from wganlab.data.cifar import load_cifar
 from wganlab.data.decode import Transform, decode_all
 from wganlab.data.folder import celeba_items, folder_items, lsun_items
 from wganlab.data.idx import load_idx_dataset
 from wganlab.data.images import InMemoryImages
 from wganlab.data.stacked import StackedDigits
+from wganlab.data.table import TableSource
 from wganlab.data.toy import ToySource
 from wganlab.errors import ConfigError, DataError
 
@@ -31,7 +33,7 @@ DOWNLOADABLE = ("mnist", "fashion-mnist", "cifar10", "cifar100")
 class DataSource(Protocol):
     shape: tuple[int, ...]
     num_classes: int | None
-    is_toy: bool
+    is_vectors: bool
 
     def sample(self, batch_size: int) -> torch.Tensor: ...
     def state_dict(self) -> dict: ...
@@ -46,6 +48,8 @@ def make_source(config: DataConfig, device: torch.device, seed: int = 0) -> Data
     """Build the source named by ``config.name``; raises :class:`DataError` for missing or broken files."""
     if config.name in TOY_DATASETS:
         return ToySource(config.name, device)
+    if config.name in TABLE_DATASETS:
+        return TableSource(str(config.root), config.label, config.split, config.limit, device)
     if config.name == "stacked-mnist":
         digits, labels = embedded_mnist() if not config.root else load_idx_dataset(Path(config.root), config.split)
         return StackedDigits(torch.from_numpy(digits[:, None]), torch.from_numpy(labels.astype(np.int64)), device,

@@ -16,7 +16,7 @@ class InMemoryImages:
     epoch. The permutation has its own generator, saved in checkpoints, so a resumed run sees the same order.
     """
 
-    is_toy = False
+    is_vectors = False
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor | None, device: torch.device,
                  pixel_range: str = "symmetric", seed: int = 0, hflip: bool = False) -> None:

@@ -14,7 +14,7 @@ from wganlab.data.images import to_float
 class StackedDigits:
     """A :class:`~wganlab.data.DataSource` over any single-channel digit set (uint8 N x 1 x H x W and labels)."""
 
-    is_toy = False
+    is_vectors = False
     num_classes = 1000
 
     def __init__(self, digits: torch.Tensor, labels: torch.Tensor, device: torch.device,

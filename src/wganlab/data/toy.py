@@ -73,7 +73,7 @@ class ToySource:
 
     shape = (2,)
     num_classes = None
-    is_toy = True
+    is_vectors = True
 
     def __init__(self, name: str, device: torch.device) -> None:
         self.name = name

@@ -37,7 +37,7 @@ class TrainingEvaluator:
         self.latents = torch.randn(config.eval_samples, latent_dim, generator=rng).to(device)
         self.unavailable = ""
         self.critic_w1 = _critic_versus_w1(config, latent_dim, data, device) if config.eval.wasserstein else None
-        if data.is_toy:
+        if data.is_vectors:
             with isolated_rng(config.seed + 3, device):
                 self.reference_points = data.sample(TOY_REFERENCE).cpu()
             return
@@ -73,7 +73,7 @@ class TrainingEvaluator:
         labels = torch.arange(len(self.latents), device=self.latents.device) % classes if classes else None
         with eval_mode(generator):
             samples = torch.cat(list(generate_chunks(generator, self.latents, labels, 500))).float()
-        if self.data.is_toy:
+        if self.data.is_vectors:
             points = samples.cpu()
             n = min(len(points), len(self.reference_points))  # W1 by assignment compares equal-size sets
             out["w1"] = wasserstein1_exact(points[:n], self.reference_points[:n])

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from wganlab.config import TOY_DATASETS, DataConfig
+from wganlab.config import TABLE_DATASETS, VECTOR_DATASETS, DataConfig
 from wganlab.data import make_source
 from wganlab.data.images import to_float, to_uint8
 from wganlab.data.toy import MIXTURES
@@ -120,7 +120,7 @@ def requested_metrics(metrics: tuple[str, ...] | None, data: DataConfig, toy: bo
 def inapplicable(metrics: tuple[str, ...], data: DataConfig, network: str | None = None) -> str | None:
     """Why one of ``metrics`` cannot be measured on ``data`` (with that feature network) and what to ask for
     instead; None when all apply. Asked for by name, such a metric is an error, never left out silently."""
-    toy = data.name in TOY_DATASETS
+    toy = data.name in VECTOR_DATASETS
     if toy:
         if "modes" in metrics and data.name not in MIXTURES:
             return (f"'modes' counts the components of a Gaussian mixture (8gaussians, 25gaussians); data={data.name} "
@@ -171,9 +171,15 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
 
 
 def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, ...]) -> dict[str, Any]:
-    """Mode coverage (Gaussian mixtures) and the exact W1 to as many fresh real points, for 2D toys."""
-    if data.name not in TOY_DATASETS:
-        raise ConfigError(f"2D points cannot be evaluated against data={data.name}; give a toy dataset")
+    """Mode coverage (Gaussian mixtures) and the exact W1 to as many real points: fresh ones for 2D toys, a
+    feature table's held-out test rows (standardised as in training) for tables."""
+    if data.name not in VECTOR_DATASETS:
+        raise ConfigError(f"points cannot be evaluated against data={data.name}; give a toy dataset or a table")
+    if data.name in TABLE_DATASETS:
+        held_out = make_source(replace(data, split="test", limit=0), torch.device("cpu")).rows
+        count = min(len(points), len(held_out), 5000)
+        order = torch.randperm(len(held_out), generator=torch.Generator().manual_seed(0))[:count]
+        return {"samples": len(points), "w1": wasserstein1_exact(points[:count], held_out[order])}
     source = make_source(data, torch.device("cpu"))
     out: dict[str, Any] = {"samples": len(points)}
     if "modes" in metrics and source.mixture is not None:

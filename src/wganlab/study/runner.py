@@ -104,7 +104,7 @@ def _expected_cost(spec: RunSpec) -> float:
     """A rough relative cost, for ordering only: network passes times batch, images far above 2D points."""
     config = spec.config()
     passes = config.steps * (config.critic_steps + 1)
-    return passes * config.resolved_batch_size * (1.0 if config.is_toy else 100.0)
+    return passes * config.resolved_batch_size * (1.0 if config.is_vectors else 100.0)
 
 
 def failed_runs(out: Path) -> dict[str, str]:

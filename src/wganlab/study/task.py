@@ -108,7 +108,7 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     feature network, class coverage and the class histogram. Other images: Inception FID when its weights are
     available, else the reason it is not.
     """
-    from wganlab.config import TOY_DATASETS
+    from wganlab.config import VECTOR_DATASETS
     from wganlab.data.images import to_symmetric
     from wganlab.errors import WganlabError
     from wganlab.metrics import evaluate
@@ -119,7 +119,7 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     fake = generate(loaded, samples, seed=FINAL_SEED)
     data = loaded.config.data
     out: dict[str, Any] = {"step": loaded.step}
-    if data.name in TOY_DATASETS:
+    if data.name in VECTOR_DATASETS:
         out.update(evaluate.evaluate_points(fake, data, METRICS.having("points")))
         return out
     try:
