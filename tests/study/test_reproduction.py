@@ -107,3 +107,13 @@ def test_reaches_all_modes_reads_the_total_from_the_runs():
     assert judge(claim, results({("A", "8gaussians"): [8, 8, 8]}, "modes_covered"), Path("x")).verdict == AGREES
     row = judge(claim, results({("A", "8gaussians"): [4, 5, 3]}, "modes_covered"), Path("x"))
     assert row.verdict == DISAGREES and "goal all 8" in row.measured
+
+
+def test_reaches_follows_the_goals_side_not_the_metrics_direction():
+    """'An error of at least 0.2' on a lower-is-better metric: the interval must lie above 0.2 to agree."""
+    claim = {"source": "s", "claim": "the critic misses W1", "study": "critic-vs-w1",
+             "test": {"kind": "reaches", "data": ["mnist"], "metric": "critic_w1_error", "variants": ["A"],
+                      "at_least": 0.2}}
+    assert judge(claim, results({("A", "mnist"): [0.9, 0.95, 0.92]}, "critic_w1_error"), Path("x")).verdict == AGREES
+    row = judge(claim, results({("A", "mnist"): [0.01, 0.02, 0.015]}, "critic_w1_error"), Path("x"))
+    assert row.verdict == DISAGREES and "goal ≥ 0.2" in row.measured

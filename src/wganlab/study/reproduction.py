@@ -129,8 +129,10 @@ def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Stud
         values = [run_value(r, metric) for r in runs if r.labels["data"] == dataset and r.labels["variant"] == variant]
         interval = t_interval([v for v in values if v is not None])
         parts.append(f"{variant} {interval.text(metric)}")
-        good_side = (interval.high <= threshold) if info.lower_is_better else (interval.low >= threshold)
-        bad_side = (interval.low > threshold) if info.lower_is_better else (interval.high < threshold)
+        # the goal's own side, not the metric's direction: "an error of at least 0.2" is a lower-is-better metric
+        wants_low = "floor_multiple" in test or "at_most" in test
+        good_side = (interval.high <= threshold) if wants_low else (interval.low >= threshold)
+        bad_side = (interval.low > threshold) if wants_low else (interval.high < threshold)
         if interval.n > 1 and good_side:
             verdicts.append(AGREES)
         elif interval.n > 1 and bad_side:
