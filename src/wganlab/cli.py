@@ -92,6 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
                           help="local Inception-V3 weights (also $WGANLAB_INCEPTION_WEIGHTS)")
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    augment = commands.add_parser("augment", help="does a conditional run's generated data help a classifier?",
+                                  description=(
+        "Train one fixed classifier recipe (an MLP for table rows, a small CNN for images) on the run's real "
+        "training rows, on as many generated rows (GAN-train), and on real plus generated rows at each --ratios; "
+        "test each on the same held-out real rows; and test the real-data classifier on generated rows "
+        "(GAN-test). Mean and 95%% interval over --seeds. Writes augment.json and augment.png into --out."))
+    augment.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    augment.add_argument("--seeds", type=int, default=5, help="classifier seeds (default 5)")
+    augment.add_argument("--ratios", default="0.5,1,2,4", help="generated rows per real row (default 0.5,1,2,4)")
+    augment.add_argument("--out", type=Path, help="folder for the results (default RUN_DIR/augment)")
+
     classifier = commands.add_parser("classifier", help="train the feature network used for MNIST-like metrics")
     classifier_commands = classifier.add_subparsers(dest="classifier_command", parser_class=_Parser, required=True)
     fit = classifier_commands.add_parser("train", help="train and save the classifier of a 28x28 dataset")
@@ -152,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         handlers = {"train": _train, "sample": _sample, "export": _export, "data": _data, "eval": _eval,
+                    "augment": _augment,
                     "study": _study, "report": _report, "reproduce": _reproduce, "classifier": _classifier,
                     "presets": _presets, "parts": _parts, "check": _check}
         return handlers[args.command](args)
@@ -241,6 +253,23 @@ def _sample(args: argparse.Namespace) -> int:
     write_samples(samples, loaded, args.out, per_class_rows=args.label is None,
                   labels=class_labels(loaded, args.n, args.label))
     print(args.out)
+    return 0
+
+
+def _augment(args: argparse.Namespace) -> int:
+    from wganlab.augment import augment_run, summary_lines
+
+    if args.seeds < 2:
+        raise ConfigError(f"--seeds must be at least 2 for an interval, got {args.seeds}")
+    try:
+        ratios = tuple(float(r) for r in args.ratios.split(",") if r.strip())
+    except ValueError:
+        raise ConfigError(f"--ratios takes numbers separated by commas, e.g. 0.5,1,2,4; got {args.ratios!r}") from None
+    if not ratios or min(ratios) <= 0:
+        raise ConfigError(f"--ratios must be positive numbers, got {args.ratios!r}")
+    result = augment_run(args.run_dir, args.seeds, ratios, args.out)
+    print("\n".join(summary_lines(result)))
+    print(args.out or args.run_dir / "augment")
     return 0
 
 

@@ -72,6 +72,8 @@ class DataConfig:
     hflip: bool = False
     limit: int = _opt(0, low=0, why="train on this many images or table rows only (the same ones for every seed: "
                       "a fixed permutation); 0 uses them all")
+    per_class: int = _opt(0, low=0, why="train on this many images (or table rows) of each class, chosen by a "
+                          "fixed permutation; the rest are held out (wganlab augment tests on them); 0: off")
     label: str | None = _opt(None, why="the CSV column that holds each row's class (data=table:FILE.csv); null: "
                              "the rows have no classes")
 
@@ -239,11 +241,13 @@ class DivergenceConfig:
 
 @dataclass
 class EvalConfig:
-    """Opt-in measurements at each in-training evaluation, beside FID or the toy metrics."""
+    """Opt-in measurements: at each in-training evaluation beside FID or the toy metrics, and after a study's run."""
 
     wasserstein: bool = _opt(False, why="the exact W1 between a real and a generated batch in data space, next to "
                              "the critic's estimate and three real baselines (Stanczuk et al. 2021)")
     batch: int = _opt(256, low=2, high=4096, why="samples per batch of that W1 (an exact assignment: B x B costs)")
+    augment: int = _opt(0, low=0, why="in a study, score each conditional run's final generator as data "
+                        "augmentation (wganlab augment) with this many classifier seeds; 0: off")
 
 
 @dataclass
@@ -613,8 +617,10 @@ def _check_cross_field(config: RunConfig) -> None:
     if unknown:
         raise ConfigError(f"'tricks.diffaugment.policy' takes color, translation and cutout (comma-separated) or "
                           f"none; {unknown[0]!r} is none of them")
-    if config.is_toy and (augment != "none" or config.data.limit):  # (tables take data.limit)
-        raise ConfigError("tricks.diffaugment and data.limit are for image datasets; data="
+    if config.data.limit and config.data.per_class:
+        raise ConfigError("data.limit and data.per_class both choose the training rows; give one of them")
+    if config.is_toy and (augment != "none" or config.data.limit or config.data.per_class):  # tables take limits
+        raise ConfigError("tricks.diffaugment, data.limit and data.per_class are for image datasets and tables; data="
                           f"{config.data.name} is a 2D toy with endless samples")
     if config.is_vectors and not REGISTERED_ARCHITECTURES.can(config.model.arch, "points"):
         choices = [name for name in REGISTERED_ARCHITECTURES.having("points") if name != "auto"]

@@ -134,3 +134,28 @@ def critic_vs_w1(records: list[dict[str, Any]], path: Path, title: str = "") -> 
     fig.savefig(path)
     plt.close(fig)
     return True
+
+
+def augmentation_figure(result: dict[str, Any], path: Path) -> None:
+    """``wganlab augment``: held-out accuracy against the ratio of generated to real rows (0: real only), with
+    95% intervals; generated-only (GAN-train) and GAN-test as horizontal lines."""
+    summary = result["summary"]
+    ratios = [0.0, *result["ratios"]]
+    names = ["real", *(f"real+generated x{r:g}" for r in result["ratios"])]
+    means = np.array([summary[n]["mean"] for n in names])
+    low = np.array([summary[n]["low"] for n in names])
+    high = np.array([summary[n]["high"] for n in names])
+    fig, ax = plt.subplots(figsize=(6, 3.8), dpi=100)
+    ax.errorbar(ratios, means, yerr=[np.nan_to_num(means - low), np.nan_to_num(high - means)], marker="o",
+                capsize=3, label="real + generated (0: real only)")
+    for key, label, style in (("generated", "generated only (GAN-train)", "--"),
+                              ("gan_test", "GAN-test: real classifier on generated", ":")):
+        ax.axhline(summary[key]["mean"], color="grey", linestyle=style, label=label)
+    ax.set(xlabel="generated rows per real row", ylabel="held-out accuracy",
+           title=f"{result.get('data', '')}: {result['train_rows']} real rows, {result['seeds']} seeds")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)

@@ -117,3 +117,23 @@ def test_reaches_follows_the_goals_side_not_the_metrics_direction():
     assert judge(claim, results({("A", "mnist"): [0.9, 0.95, 0.92]}, "critic_w1_error"), Path("x")).verdict == AGREES
     row = judge(claim, results({("A", "mnist"): [0.01, 0.02, 0.015]}, "critic_w1_error"), Path("x"))
     assert row.verdict == DISAGREES and "goal ≥ 0.2" in row.measured
+
+
+def test_improves_pairs_each_run_with_its_own_baseline():
+    claim = {"source": "s", "claim": "generated rows help", "study": "augment",
+             "test": {"kind": "improves", "data": ["mnist-100"], "metric": "accuracy_x1",
+                      "baseline": "accuracy_real", "variants": ["A"]}}
+
+    def runs(pairs):
+        records = [RunRecord(f"A-{i}", {"variant": "A", "data": "mnist-100", "seed": str(i)}, "", Path("."),
+                             {"train_seconds": 1.0, "final": {"accuracy_x1": a, "accuracy_real": b}})
+                   for i, (a, b) in enumerate(pairs)]
+        return StudyResults(Path("."), {"axes": AXES, "evaluation_samples": 500, "name": "t", "scale": "full"},
+                            records)
+
+    # seeds differ a lot from each other, but each run gains 2 points: paired, that is clear
+    gains = runs([(0.62, 0.60), (0.82, 0.80), (0.72, 0.70), (0.53, 0.51)])
+    row = judge(claim, gains, Path("x"))
+    assert row.verdict == AGREES and "paired difference" in row.measured
+    assert judge(claim, runs([(0.58, 0.60), (0.78, 0.80), (0.69, 0.70)]), Path("x")).verdict == DISAGREES
+    assert judge(claim, runs([(0.61, 0.60), (0.78, 0.80), (0.70, 0.70)]), Path("x")).verdict == UNSEPARATED

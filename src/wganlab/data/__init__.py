@@ -49,23 +49,44 @@ def make_source(config: DataConfig, device: torch.device, seed: int = 0) -> Data
     if config.name in TOY_DATASETS:
         return ToySource(config.name, device)
     if config.name in TABLE_DATASETS:
-        return TableSource(str(config.root), config.label, config.split, config.limit, device)
+        return TableSource(str(config.root), config.label, config.split, config.limit, device, config.per_class)
     if config.name == "stacked-mnist":
         digits, labels = embedded_mnist() if not config.root else load_idx_dataset(Path(config.root), config.split)
         return StackedDigits(torch.from_numpy(digits[:, None]), torch.from_numpy(labels.astype(np.int64)), device,
                              pixel_range=config.pixel_range)
-    images, labels = limited(*load_images(config), config.limit)
+    images, labels = limited(*load_images(config), config.limit, config.per_class)
     return InMemoryImages(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), device,
                           pixel_range=config.pixel_range, seed=seed, hflip=config.hflip)
 
 
-def limited(images: np.ndarray, labels: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """``limit`` images (and their labels) chosen by a fixed permutation, the same for every run; all if 0."""
+def training_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0) -> np.ndarray:
+    """Indices of the rows a run trains on, the same for every run: ``per_class`` of each class, else ``limit``
+    of all, each chosen by a fixed permutation; every row when both are 0. The other rows are held out
+    (:func:`held_out_rows`), e.g. to test a classifier trained on generated data."""
+    order = np.random.default_rng(0).permutation(len(labels))
+    if per_class:
+        classes, counts = np.unique(labels, return_counts=True)
+        if counts.min() < per_class:
+            short = classes[counts.argmin()]
+            raise DataError(f"data.per_class={per_class} but class {short} has only {counts.min()} images; use at "
+                            f"most {counts.min()}")
+        keep = np.concatenate([order[labels[order] == c][:per_class] for c in classes])
+        return np.sort(keep)
     if not limit:
-        return images, labels
-    if limit > len(images):
-        raise DataError(f"data.limit={limit} but the dataset has {len(images)} images; use at most {len(images)}")
-    keep = np.sort(np.random.default_rng(0).permutation(len(images))[:limit])
+        return np.arange(len(labels))
+    if limit > len(labels):
+        raise DataError(f"data.limit={limit} but the dataset has {len(labels)} images; use at most {len(labels)}")
+    return np.sort(order[:limit])
+
+
+def held_out_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0) -> np.ndarray:
+    """The rows :func:`training_rows` leaves out."""
+    return np.setdiff1d(np.arange(len(labels)), training_rows(labels, limit, per_class))
+
+
+def limited(images: np.ndarray, labels: np.ndarray, limit: int, per_class: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The images (and labels) of :func:`training_rows`."""
+    keep = training_rows(labels, limit, per_class)
     return images[keep], labels[keep]
 
 

@@ -195,13 +195,19 @@ class TableSource:
     is_vectors = True
     mixture = None
 
-    def __init__(self, root: str, label: str | None, part: str, limit: int, device: torch.device) -> None:
+    def __init__(self, root: str, label: str | None, part: str, limit: int, device: torch.device,
+                 per_class: int = 0) -> None:
+        from wganlab.data import training_rows
+
         table = read_table(root, label)
         train = split_rows(table, "train")
-        self.standardisation = Standardisation.fit(train.features)
+        self.standardisation = Standardisation.fit(train.features)  # on every training row, whatever the limit
         rows = train if part == "train" else split_rows(table, "test")
-        if limit:
-            keep = np.sort(np.random.default_rng(SPLIT_SEED).permutation(len(rows.features))[:limit])
+        if limit or per_class:
+            if per_class and rows.labels is None:
+                raise DataError("data.per_class needs a labelled table: name its class column with data.label")
+            keep = training_rows(rows.labels if rows.labels is not None else np.zeros(len(rows.features)), limit,
+                                 per_class)
             rows = Table(rows.features[keep], None if rows.labels is None else rows.labels[keep], rows.columns,
                          rows.classes, rows.label)
         self.table = table

@@ -30,7 +30,8 @@ from wganlab.study.task import read_result
 METRICS: dict[str, bool] = {
     "fid": True, "kid": True, "w1": True, "modes_covered": False, "high_quality": False, "classes_covered": False,
     "class_kl": True, "modes_kl": True, "precision": False, "recall": False, "density": False, "coverage": False,
-    "critic_w1_correlation": False, "real_minus_centroids": False,
+    "critic_w1_correlation": False, "real_minus_centroids": False, "accuracy_real": False,
+    "accuracy_generated": False, "gan_test": False,
 }
 SKIPPED = {"step", "samples", "reference_samples", "classes_total", "modes_total", "kid_std"}
 TIMES = ("seconds_per_step", "train_seconds")
@@ -141,7 +142,7 @@ def primary_metric(runs: list[RunRecord]) -> str | None:
 
 
 def lower_is_better(metric: str) -> bool:
-    return METRICS.get(metric, True)
+    return METRICS.get(metric, not metric.startswith("accuracy_"))  # accuracy_xR: augment's, at any ratio R
 
 
 def run_value(run: RunRecord, metric: str, checkpoint: str = "final") -> float | None:

@@ -54,6 +54,12 @@ METRIC_INFO: dict[str, MetricInfo] = {
     "real_minus_centroids": MetricInfo("real-real minus real-centroids W1", False),
     "critic_w1_error": MetricInfo("critic's relative error on the batch W1", True, bounds=(0.0, math.inf)),
     "critic_w1_correlation": MetricInfo("correlation of critic estimate and batch W1", False, bounds=(-1.0, 1.0)),
+    # eval.augment: held-out accuracy of wganlab augment's classifier, by what it was trained on
+    "accuracy_real": MetricInfo("accuracy, real rows only", False, bounds=(0.0, 1.0)),
+    "accuracy_generated": MetricInfo("accuracy, generated only (GAN-train)", False, bounds=(0.0, 1.0)),
+    "gan_test": MetricInfo("GAN-test accuracy", False, bounds=(0.0, 1.0)),
+    **{f"accuracy_x{r}": MetricInfo(f"accuracy, real + {r}x generated", False, bounds=(0.0, 1.0))
+       for r in ("0.5", "1", "2", "4")},
     "seconds_per_step": MetricInfo("ms per generator step", True, scale=1000.0),
     "train_seconds": MetricInfo("training s per run", True),
 }
@@ -61,6 +67,8 @@ METRIC_INFO: dict[str, MetricInfo] = {
 
 def metric_info(name: str) -> MetricInfo:
     """The known metric's description, or a plain one (lower is better) for any other logged number."""
+    if name not in METRIC_INFO and name.startswith("accuracy_x"):  # wganlab augment at a study's own ratio
+        return MetricInfo(f"accuracy, real + {name.removeprefix('accuracy_x')}x generated", False, bounds=(0.0, 1.0))
     return METRIC_INFO.get(name) or MetricInfo(name.replace("_", " "), True)
 
 

@@ -9,6 +9,9 @@ decides the verdict by a rule stated in the claims file:
   seeds there are.
 - ``reaches``: every named variant's 95% interval lies on the good side of a threshold (for W1 on a toy: a
   multiple of the W1 between two independent real samples of the same size, the sampling floor).
+- ``improves``: within each run, ``metric`` beats ``baseline`` (e.g. accuracy with generated rows added against
+  real rows only), paired over seeds: the whole 95% interval of the differences on the better side agrees, on
+  the worse side disagrees.
 - ``unmeasured``: the claim cannot be measured here, or has not been yet, and the row says why.
 """
 
@@ -19,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from wganlab.errors import WganlabError
@@ -100,8 +104,9 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     row.seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
     row.cpu_time = _minutes(sum(r.result.get("train_seconds", 0.0) for r in runs))
     found = comparisons(results) if test["kind"] == "beats" else []
-    judged = [_judge_reaches(test, d, runs, results) if test["kind"] == "reaches" else
-              _judge_beats(test, d, found) for d in datasets]
+    judges = {"reaches": lambda d: _judge_reaches(test, d, runs, results),
+              "beats": lambda d: _judge_beats(test, d, found), "improves": lambda d: _judge_improves(test, d, runs)}
+    judged = [judges[test["kind"]](d) for d in datasets]
     row.measured = "; ".join(text for text, _ in judged)
     verdicts = {v for _, v in judged}
     row.verdict = DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
@@ -157,6 +162,33 @@ def _judge_beats(test: dict[str, Any], dataset: str, found: list[Comparison]) ->
         return text, UNSEPARATED
     better_is_better = (pair.difference < 0) == info.lower_is_better
     return text, AGREES if better_is_better else DISAGREES
+
+
+def _judge_improves(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, str]:
+    """``metric`` against ``baseline`` within each run (paired over seeds: e.g. a classifier's accuracy with
+    generated rows added against the same run's real-only accuracy): agrees when the 95% interval of the paired
+    differences lies wholly on the better side, disagrees when wholly on the worse side."""
+    metric, baseline = test["metric"], test["baseline"]
+    info = metric_info(metric)
+    parts, verdicts = [], []
+    for variant in test["variants"]:
+        pairs = [(run_value(r, metric), run_value(r, baseline)) for r in runs
+                 if r.labels["data"] == dataset and r.labels["variant"] == variant]
+        differences = [a - b for a, b in pairs if a is not None and b is not None]
+        interval = t_interval(differences)
+        better = -1.0 if info.lower_is_better else 1.0
+        if interval.n > 1 and min(better * interval.low, better * interval.high) > 0:
+            verdicts.append(AGREES)
+        elif interval.n > 1 and max(better * interval.low, better * interval.high) < 0:
+            verdicts.append(DISAGREES)
+        else:
+            verdicts.append(UNSEPARATED)
+        mean_metric = float(np.mean([a for a, _ in pairs if a is not None])) if pairs else float("nan")
+        mean_base = float(np.mean([b for _, b in pairs if b is not None])) if pairs else float("nan")
+        parts.append(f"{variant} {value_text(mean_metric, metric)} vs {value_text(mean_base, baseline)}, "
+                     f"paired difference {interval.text(metric)}")
+    verdict = DISAGREES if DISAGREES in verdicts else AGREES if set(verdicts) == {AGREES} else UNSEPARATED
+    return (f"{dataset} {info.label} against {metric_info(baseline).label}: {'; '.join(parts)}"), verdict
 
 
 def real_floor(dataset: str, metric: str, samples: int) -> float:

@@ -76,6 +76,10 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
             "final": measure_checkpoint(path, None, evaluation_samples),
         }
         result["final"].update(critic_versus_w1.summarize_run(read_metrics(path)))  # eval.wasserstein runs only
+        if config.eval.augment:  # does the generator's data help a classifier (wganlab augment)
+            from wganlab.augment import augment_run, study_metrics
+
+            result["final"].update(study_metrics(augment_run(path, config.eval.augment)))
         best = best_checkpoint_path(path)
         if not best.is_file():
             result["best"] = None

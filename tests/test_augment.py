@@ -1,0 +1,106 @@
+"""wganlab augment: the scores on fixtures whose answer is known, the rows it trains and tests on, the command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tests.data.test_table import two_blobs
+from wganlab.augment import Recipe, _labels_like, augmentation_scores, build_classifier, real_rows
+from wganlab.cli import main
+from wganlab.config import load_config
+from wganlab.data import held_out_rows, training_rows
+from wganlab.errors import DataError
+
+QUICK = Recipe("mlp", steps=150)
+
+
+def blobs(labels: torch.Tensor, seed: int) -> torch.Tensor:
+    """Two classes that a line separates: class 0 around (-3, 0), class 1 around (3, 0)."""
+    noise = torch.randn(len(labels), 2, generator=torch.Generator().manual_seed(seed)) * 0.3
+    return noise + torch.stack([6.0 * labels.float() - 3.0, torch.zeros(len(labels))], dim=1)
+
+
+def split(n: int, seed: int):
+    y = torch.arange(n) % 2
+    return blobs(y, seed), y
+
+
+def test_a_generator_of_the_real_distribution_scores_perfectly_everywhere():
+    result = augmentation_scores(split(40, 0), split(200, 1), blobs, 2, QUICK, seeds=2, ratios=(1.0, 2.0))
+    assert {name: s["mean"] for name, s in result["summary"].items()} == {
+        "real": 1.0, "generated": 1.0, "gan_test": 1.0, "real+generated x1": 1.0, "real+generated x2": 1.0}
+    assert result["train_rows"] == 40 and result["test_rows"] == 200 and len(result["per_seed"]["real"]) == 2
+
+
+def test_a_generator_that_ignores_the_class_leaves_gan_train_and_gan_test_at_chance():
+    def ignores_labels(labels: torch.Tensor, seed: int) -> torch.Tensor:
+        coin = torch.randint(2, (len(labels),), generator=torch.Generator().manual_seed(seed + 7))
+        return blobs(coin, seed)
+
+    result = augmentation_scores(split(200, 0), split(400, 1), ignores_labels, 2, QUICK, seeds=3, ratios=(1.0,))
+    summary = result["summary"]
+    assert summary["real"]["mean"] == 1.0
+    assert abs(summary["generated"]["mean"] - 0.5) < 0.2  # trained on rows whose labels say nothing: chance
+    assert abs(summary["gan_test"]["mean"] - 0.5) < 0.1  # the real classifier finds half of them in their class
+
+
+def test_generated_labels_keep_the_real_class_mix():
+    y = torch.tensor([0, 0, 0, 1])
+    assert torch.bincount(_labels_like(y, 2.0, seed=0)).tolist() == [6, 2]
+    assert len(_labels_like(y, 0.5, seed=0)) == 2 and len(_labels_like(y, 2.5, seed=0)) == 10
+
+
+def test_per_class_rows_are_fixed_and_the_rest_is_held_out():
+    labels = np.repeat(np.arange(3), 20)
+    keep = training_rows(labels, per_class=5)
+    assert np.bincount(labels[keep]).tolist() == [5, 5, 5]
+    assert np.array_equal(keep, training_rows(labels, per_class=5))  # the same rows for every run
+    rest = held_out_rows(labels, per_class=5)
+    assert len(rest) == 45 and not set(rest) & set(keep)
+    with pytest.raises(DataError, match="class 0 has only 20"):
+        training_rows(labels, per_class=21)
+
+
+def test_the_embedded_digits_hold_out_what_training_left_out():
+    config = load_config("dcgan", ["data=mnist", "data.per_class=10", "conditioning.mode=concat"])
+    (x, y), (x_test, y_test) = real_rows(config)
+    assert len(set(y_test.tolist())) == 10
+    assert x.shape == (100, 1, 28, 28) and torch.bincount(y).tolist() == [10] * 10
+    assert len(x_test) == 2000 and x.min() >= -1 and x.max() <= 1
+    seen = {row.tobytes() for row in x.numpy()}
+    assert not any(row.tobytes() in seen for row in x_test.numpy())
+
+
+def test_the_cnn_recipe_fits_28_and_32_pixels():
+    for shape in ((1, 28, 28), (3, 32, 32)):
+        assert build_classifier(Recipe("cnn"), shape, 10)(torch.zeros(2, *shape)).shape == (2, 10)
+
+
+def test_augment_command_on_a_conditional_table_run(tmp_path, capsys):
+    path = two_blobs(tmp_path / "t.csv", n=200)
+    run = tmp_path / "run"
+    assert main(["train", "wgan-gp", f"data=table:{path}", "data.label=kind", "conditioning.mode=channels",
+                 "steps=300", "log_every=50", "eval_every=0", "model.width=64", "threads=1", "--run-dir",
+                 str(run), "--quiet"]) == 0
+    assert main(["augment", str(run), "--seeds", "2", "--ratios", "1,2"]) == 0
+    printed = capsys.readouterr().out
+    assert "real+generated x2" in printed and "GAN" not in printed.splitlines()[0]
+    result = json.loads((run / "augment" / "augment.json").read_text())
+    assert result["train_rows"] == 160 and result["test_rows"] == 40 and result["seeds"] == 2
+    assert result["summary"]["real"]["mean"] > 0.9  # the two kinds are far apart
+    assert (run / "augment" / "augment.png").stat().st_size > 10_000
+
+
+def test_augment_refuses_an_unconditional_run_in_one_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "wgan-gp", "data=8gaussians", "steps=2", "eval_every=0", "--run-dir", str(run),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["augment", str(run)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs a conditional run" in err[0]
+    assert main(["augment", str(run), "--ratios", "1,x"]) == 2
