@@ -91,3 +91,47 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     pixels = np.asarray(Image.open(io.BytesIO(screenshot)).convert("L"), dtype=np.float64)
     assert pixels.shape[0] > 2000  # the whole page, not one screen
     assert pixels.std() > 20 and (pixels < 128).mean() > 0.01  # not blank: text, plots and samples on it
+
+
+VECTORS = """
+    name: vectors-check
+    description: the critic against the exact W1 on a toy, and generated rows as augmentation on a table
+    set: {steps: 12, model.width: 8, batch_size: 16, log_every: 4, sample_every: 4, checkpoint_every: 4,
+          eval_every: 4, eval_samples: 64}
+    axes:
+      variant: [wgan-gp, wgan-sn]
+      data: [8gaussians, {label: wine, name: table, root: "sklearn:wine"}]
+      seed: [0, 1]
+    when:
+      - match: {data: 8gaussians}
+        set: {eval.wasserstein: true, eval.batch: 32}
+      - match: {data: wine}
+        set: {conditioning.mode: channels, eval.augment: 2}
+    evaluation: {samples: 200}
+"""
+
+
+def test_augmentation_and_the_critic_against_w1_in_the_report_in_chromium(tmp_path):
+    pytest.importorskip("sklearn")
+    executable = chromium_path()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
+    (tmp_path / "study.yaml").write_text(textwrap.dedent(VECTORS), encoding="utf-8")
+    outcome = run_study(load_study(tmp_path / "study.yaml"), tmp_path / "out", workers=2, log=io.StringIO())
+    assert outcome["failed"] == {}
+    report = build_report(tmp_path / "out")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(report.as_uri(), wait_until="load")
+        headers = page.locator("th").all_inner_texts()
+        titles = page.locator("h2").all_inner_texts()
+        broken = page.evaluate("""async () => (await Promise.all(Array.from(document.images).map(async (img) => {
+            try { await img.decode(); return img.naturalWidth > 0; } catch (e) { return false; } })))
+            .filter(ok => !ok).length""")
+        browser.close()
+    for header in ("accuracy, real rows only", "accuracy, generated only (GAN-train)", "GAN-test accuracy",
+                   "accuracy, real + 1x generated", "correlation of critic estimate and batch W1"):
+        assert any(h.startswith(header) for h in headers), (header, headers)
+    assert any(t.startswith("exact batch W1, real vs generated") for t in titles), titles
+    assert any(t.startswith("critic's estimate") for t in titles), titles
+    assert broken == 0
