@@ -68,6 +68,8 @@ def test_the_reference_of_a_limited_run_is_the_whole_dataset():
 
     data = load_config("dcgan", ["data=mnist", "data.limit=50"]).data
     assert len(real_images(data, 500)) == 500
+    per_class = load_config("dcgan", ["data=mnist", "data.per_class=5"]).data  # 50 digits too
+    assert len(real_images(per_class, 500)) == 500
 
 
 def test_bad_policies_and_toy_data_are_refused():

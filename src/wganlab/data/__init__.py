@@ -8,6 +8,7 @@ exact resume.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -77,6 +78,12 @@ def training_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0) -> np.
     if limit > len(labels):
         raise DataError(f"data.limit={limit} but the dataset has {len(labels)} images; use at most {len(labels)}")
     return np.sort(order[:limit])
+
+
+def every_row(config: DataConfig) -> DataConfig:
+    """``config`` without the settings that choose training rows (``limit``, ``per_class``): what a run is judged
+    against is the whole dataset, not the few rows it saw."""
+    return replace(config, limit=0, per_class=0)
 
 
 def held_out_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0) -> np.ndarray:

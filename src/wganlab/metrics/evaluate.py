@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from wganlab.config import TABLE_DATASETS, VECTOR_DATASETS, DataConfig
-from wganlab.data import make_source
+from wganlab.data import every_row, make_source
 from wganlab.data.images import to_float, to_uint8
 from wganlab.data.toy import MIXTURES
 from wganlab.errors import ConfigError, DataError
@@ -88,9 +88,9 @@ def reference_features(data: DataConfig, featurizer: Featurizer, count: int, see
 def real_images(data: DataConfig, count: int, seed: int = 0) -> torch.Tensor:
     """``count`` real samples as floats in [-1, 1] (without replacement while the dataset is large enough).
 
-    A run trained on ``data.limit`` images is still judged against the whole dataset: what matters is how well
-    it learned the distribution, not how well it recalls the few images it saw."""
-    data = replace(data, pixel_range="symmetric", hflip=False, limit=0)
+    A run trained on ``data.limit`` or ``data.per_class`` images is still judged against the whole dataset: what
+    matters is how well it learned the distribution, not how well it recalls the few images it saw."""
+    data = replace(every_row(data), pixel_range="symmetric", hflip=False)
     source = make_source(data, torch.device("cpu"), seed=seed)
     if hasattr(source, "images"):
         count = min(count, len(source.images))
@@ -176,7 +176,7 @@ def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, 
     if data.name not in VECTOR_DATASETS:
         raise ConfigError(f"points cannot be evaluated against data={data.name}; give a toy dataset or a table")
     if data.name in TABLE_DATASETS:
-        held_out = make_source(replace(data, split="test", limit=0), torch.device("cpu")).rows
+        held_out = make_source(replace(every_row(data), split="test"), torch.device("cpu")).rows
         count = min(len(points), len(held_out), 5000)
         order = torch.randperm(len(held_out), generator=torch.Generator().manual_seed(0))[:count]
         return {"samples": len(points), "w1": wasserstein1_exact(points[:count], held_out[order])}
