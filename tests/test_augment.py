@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.data.test_table import two_blobs
+from tests.data.test_table import train_blobs_run
 from wganlab.augment import Recipe, _labels_like, augmentation_scores, build_classifier, real_rows
 from wganlab.cli import main
 from wganlab.config import load_config
@@ -81,11 +81,7 @@ def test_the_cnn_recipe_fits_28_and_32_pixels():
 
 
 def test_augment_command_on_a_conditional_table_run(tmp_path, capsys):
-    path = two_blobs(tmp_path / "t.csv", n=200)
-    run = tmp_path / "run"
-    assert main(["train", "wgan-gp", f"data=table:{path}", "data.label=kind", "conditioning.mode=channels",
-                 "steps=300", "log_every=50", "eval_every=0", "model.width=64", "threads=1", "--run-dir",
-                 str(run), "--quiet"]) == 0
+    run = train_blobs_run(tmp_path, eval_every=0)
     assert main(["augment", str(run), "--seeds", "2", "--ratios", "1,2"]) == 0
     printed = capsys.readouterr().out
     assert "real+generated x2" in printed and "GAN" not in printed.splitlines()[0]

@@ -102,10 +102,7 @@ def loss_curves(records: list[dict[str, Any]], path: Path, title: str = "") -> N
                     xlabel="generator step")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
 
 
 BASELINES = {"w1_real_real": ("two real batches", ":"), "w1_real_mean": ("real batch vs the data's mean", "--"),
@@ -127,12 +124,7 @@ def critic_vs_w1(records: list[dict[str, Any]], path: Path, title: str = "") -> 
         ax.axhline(points[-1][key], color="grey", linestyle=style, label=label)
     ax.set(title=title or "critic against the exact batch W1", xlabel="generator step",
            ylabel="W1 (data space, batches of equal size)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path, decorate=ax)
     return True
 
 
@@ -141,7 +133,7 @@ def augmentation_figure(result: dict[str, Any], path: Path) -> None:
     95% intervals; generated-only (GAN-train) and GAN-test as horizontal lines."""
     summary = result["summary"]
     ratios = [0.0, *result["ratios"]]
-    names = ["real", *(f"real+generated x{r:g}" for r in result["ratios"])]
+    names = ["real", *(name for name in summary if name.startswith("real+generated"))]  # in the ratios' order
     means = np.array([summary[n]["mean"] for n in names])
     low = np.array([summary[n]["low"] for n in names])
     high = np.array([summary[n]["high"] for n in names])
@@ -153,8 +145,14 @@ def augmentation_figure(result: dict[str, Any], path: Path) -> None:
         ax.axhline(summary[key]["mean"], color="grey", linestyle=style, label=label)
     ax.set(xlabel="generated rows per real row", ylabel="held-out accuracy",
            title=f"{result.get('data', '')}: {result['train_rows']} real rows, {result['seeds']} seeds")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _save(fig, path, decorate=ax)
+
+
+def _save(fig: plt.Figure, path: Path, decorate: plt.Axes | None = None) -> None:
+    """Lay out, write and close a figure; ``decorate``: an axes that gets a light grid and a small legend."""
+    if decorate is not None:
+        decorate.grid(alpha=0.3)
+        decorate.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

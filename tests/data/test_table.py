@@ -117,12 +117,18 @@ def test_config_refuses_a_table_without_its_file_and_a_label_on_images():
         load_config("wgan-gp", ["data=mnist", "data.label=y"])
 
 
-def test_a_conditional_table_run_samples_csv_in_the_tables_units(tmp_path, capsys):
+def train_blobs_run(tmp_path, eval_every: int):
+    """A conditional WGAN-GP trained 300 steps on :func:`two_blobs` (200 rows), labels as critic inputs."""
     path = two_blobs(tmp_path / "t.csv", n=200)
     run = tmp_path / "run"
     assert main(["train", "wgan-gp", f"data=table:{path}", "data.label=kind", "conditioning.mode=channels",
-                 "steps=300", "log_every=50", "eval_every=100", "model.width=64", "threads=1", "--run-dir",
-                 str(run), "--quiet"]) == 0
+                 "steps=300", "log_every=50", f"eval_every={eval_every}", "model.width=64", "threads=1",
+                 "--run-dir", str(run), "--quiet"]) == 0
+    return run
+
+
+def test_a_conditional_table_run_samples_csv_in_the_tables_units(tmp_path, capsys):
+    run = train_blobs_run(tmp_path, eval_every=100)
     out = tmp_path / "s.csv"
     assert main(["sample", str(run), "--n", "400", "--out", str(out)]) == 0
     with out.open(newline="") as handle:

@@ -75,7 +75,8 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
             "health": trainer.health,
             "final": measure_checkpoint(path, None, evaluation_samples),
         }
-        result["final"].update(critic_versus_w1.summarize_run(read_metrics(path)))  # eval.wasserstein runs only
+        if config.eval.wasserstein:  # the critic against the exact batch W1, from the run's evaluations
+            result["final"].update(critic_versus_w1.summarize_run(read_metrics(path)))
         if config.eval.augment:  # does the generator's data help a classifier (wganlab augment)
             from wganlab.augment import augment_run, study_metrics
 
