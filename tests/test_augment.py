@@ -100,3 +100,15 @@ def test_augment_refuses_an_unconditional_run_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs a conditional run" in err[0]
     assert main(["augment", str(run), "--ratios", "1,x"]) == 2
+
+
+def test_held_out_images_come_from_a_real_test_split_only_where_there_is_one():
+    from wganlab.data import has_test_split
+
+    def data(*overrides):
+        return load_config("dcgan", list(overrides)).data
+
+    assert not has_test_split(data("data=mnist"))  # the embedded digits: test on what training left out
+    assert not has_test_split(data("data=folder:/x"))  # a folder's split is ignored: it would test on training
+    assert has_test_split(data("data=mnist:/x")) and has_test_split(data("data=fashion-mnist"))
+    assert has_test_split(data("data=cifar10")) and has_test_split(data("data=celeba"))

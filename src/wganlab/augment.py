@@ -13,9 +13,10 @@ rows (labelled by the class they were asked for), which falls when samples do no
 number is a mean over ``seeds`` classifier seeds (fresh generated rows, initial weights and batch order per seed)
 with its 95% t-interval.
 
-Held-out rows: a feature table's test split; an image dataset's ``data.split=test`` where it has one; otherwise
-(the embedded MNIST) the images :func:`wganlab.data.held_out_rows` leaves out of training, at most
-:data:`TEST_ROWS` of them, chosen by a fixed permutation.
+Held-out rows: a feature table's test split; an image dataset's ``data.split=test`` where it has one
+(:func:`wganlab.data.has_test_split`); otherwise (the embedded MNIST, image folders) the images
+:func:`wganlab.data.held_out_rows` leaves out of training, at most :data:`TEST_ROWS` of them, chosen by a fixed
+permutation.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import torch
 from torch import nn
 
 from wganlab.config import TABLE_DATASETS, RunConfig
-from wganlab.errors import ConfigError, DataError
+from wganlab.errors import ConfigError
 
 RATIOS = (0.5, 1.0, 2.0, 4.0)
 TEST_ROWS = 2000
@@ -138,7 +139,7 @@ def _interval(values: list[float]) -> dict[str, float]:
 def real_rows(config: RunConfig) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """(train, held-out) real rows and labels of a run's data, as the networks see them (standardised table
     rows, images in the run's pixel range)."""
-    from wganlab.data import held_out_rows, load_images, training_rows
+    from wganlab.data import has_test_split, held_out_rows, load_images, training_rows
     from wganlab.data.images import to_float
 
     data = config.data
@@ -155,11 +156,9 @@ def real_rows(config: RunConfig) -> tuple[tuple[torch.Tensor, torch.Tensor], tup
         raise ConfigError(f"wganlab augment needs labelled images or a table; data={data.name} has no classes")
     images, labels = load_images(data)
     keep = training_rows(labels, data.limit, data.per_class)
-    try:
-        test_images, test_labels = load_images(replace(data, split="test")) if data.split == "train" else (None, None)
-    except (DataError, ConfigError):
-        test_images, test_labels = None, None
-    if test_images is None or (data.name == "mnist" and not data.root):  # the embedded digits have no test split
+    if data.split == "train" and has_test_split(data):
+        test_images, test_labels = load_images(replace(data, split="test"))
+    else:  # the embedded digits, folders: test on what training left out
         rest = held_out_rows(labels, data.limit, data.per_class)
         if len(rest) == 0:
             raise ConfigError(f"the run trained on every image of data={data.name}, so none is left to test on: "

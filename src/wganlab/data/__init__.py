@@ -97,6 +97,14 @@ def limited(images: np.ndarray, labels: np.ndarray, limit: int, per_class: int =
     return images[keep], labels[keep]
 
 
+def has_test_split(config: DataConfig) -> bool:
+    """Whether ``data.split=test`` selects other images than ``train``: IDX (MNIST from a folder, Fashion-MNIST),
+    CIFAR and CelebA have one; the embedded digits, image folders and LSUN do not (their split is ignored)."""
+    if config.name == "mnist" and not config.root:
+        return False
+    return config.name in ("mnist", "fashion-mnist", "idx", "cifar10", "cifar100", "celeba")
+
+
 def load_images(config: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images N x C x H x W and integer labels for an image dataset config."""
     name = config.name
