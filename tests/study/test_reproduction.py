@@ -137,3 +137,23 @@ def test_improves_pairs_each_run_with_its_own_baseline():
     assert row.verdict == AGREES and "paired difference" in row.measured
     assert judge(claim, runs([(0.58, 0.60), (0.78, 0.80), (0.69, 0.70)]), Path("x")).verdict == DISAGREES
     assert judge(claim, runs([(0.61, 0.60), (0.78, 0.80), (0.70, 0.70)]), Path("x")).verdict == UNSEPARATED
+
+
+def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path):
+    import yaml
+
+    claims = tmp_path / "claims.yaml"
+    claims.write_text(yaml.safe_dump({"claims": [BEATS]}), encoding="utf-8")
+    measured = judge(BEATS, results({("GP", "8gaussians"): [8, 8, 7], ("GAN", "8gaussians"): [3, 4, 2]},
+                                    "modes_covered"), Path("x"))
+    measured.measured_on = "2026-11-30"
+    page = tmp_path / "reproduction.md"
+    page.write_text(build_page([measured], "wganlab reproduce"), encoding="utf-8")
+    _, rows = reproduce(page, tmp_path / "no-studies", claims)  # this checkout has no study outputs
+    assert rows == [measured]
+    assert "| 2026-11-30 |" in page.read_text(encoding="utf-8")
+    claims.write_text(yaml.safe_dump({"claims": [{**BEATS, "claim": "reworded"}]}), encoding="utf-8")
+    _, rows = reproduce(page, tmp_path / "no-studies", claims)  # a claim that changed is not the one measured
+    assert rows[0].verdict == UNMEASURED and "not run yet" in rows[0].why and "| – |" in page.read_text()
+    page.write_text("<!-- wganlab reproduce rows\n[not json\n-->\n", encoding="utf-8")
+    assert reproduce(page, tmp_path / "no-studies", claims)[1][0].verdict == UNMEASURED

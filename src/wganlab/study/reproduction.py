@@ -13,11 +13,18 @@ decides the verdict by a rule stated in the claims file:
   real rows only), paired over seeds: the whole 95% interval of the differences on the better side agrees, on
   the worse side disagrees.
 - ``unmeasured``: the claim cannot be measured here, or has not been yet, and the row says why.
+
+A study takes minutes to hours, and its outputs live under ``runs/`` (not in git), so a checkout rarely holds all
+of them. A row whose study is not found is therefore carried over from the page being rewritten, with the day it
+was measured, if that page measured the same claim (same source and text); the rows travel in a comment at the
+end of the page. The page says which rows were re-measured now and which were kept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+from dataclasses import asdict, dataclass, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -53,6 +60,16 @@ class ClaimRow:
     measured: str
     verdict: str
     why: str = ""
+    measured_on: str = ""  # the day the study outputs were read; empty where nothing was measured
+
+    @property
+    def key(self) -> str:
+        """Which claim the row is about, to carry it over only while the claim reads the same."""
+        return f"{self.source}\n{self.claim}"
+
+
+ROWS_MARK = "wganlab reproduce rows"
+_ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"\n(.*?)\n-->", re.DOTALL)
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
@@ -103,6 +120,7 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
                     for d in datasets for v in variants})
     row.seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
     row.cpu_time = _minutes(sum(r.result.get("train_seconds", 0.0) for r in runs))
+    row.measured_on = date.today().isoformat()
     found = comparisons(results) if test["kind"] == "beats" else []
     judges = {"reaches": lambda d: _judge_reaches(test, d, runs, results),
               "beats": lambda d: _judge_beats(test, d, found), "improves": lambda d: _judge_improves(test, d, runs)}
@@ -213,6 +231,7 @@ def real_floor(dataset: str, metric: str, samples: int) -> float:
 
 def build_page(rows: list[ClaimRow], command: str) -> str:
     counts = {v: sum(r.verdict == v for r in rows) for v in (AGREES, DISAGREES, UNSEPARATED, UNMEASURED)}
+    days = sorted({r.measured_on for r in rows if r.measured_on})
     lines = [
         "# The studies' claims, re-measured",
         "",
@@ -224,28 +243,51 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         "decide it) or *not measured* (and why).",
         "",
         f"{counts[AGREES]} agree, {counts[DISAGREES]} disagree, {counts[UNSEPARATED]} not separable, "
-        f"{counts[UNMEASURED]} not measured.",
+        f"{counts[UNMEASURED]} not measured."
+        + (f" Measured on {', '.join(days)} (the *on* column): a row whose study was not found when the page was "
+           "rewritten is kept from the page before, with the day it was measured." if len(days) > 1 else ""),
         "",
-        "| source | claim | study | seeds | CPU time | measured | verdict |",
-        "|---|---|---|---|---|---|---|",
+        "| source | claim | study | seeds | CPU time | on | measured | verdict |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         verdict = f"**{row.verdict}**" + (f": {row.why}" if row.why else "")
         lines.append(f"| {row.source} | {row.claim} | `{row.study}` | {row.seeds} | {row.cpu_time} | "
-                     f"{row.measured} | {verdict} |")
-    lines += ["", "Each study's report (`report.html` in its directory) shows the samples and curves behind its rows."]
+                     f"{row.measured_on or '–'} | {row.measured} | {verdict} |")
+    lines += ["", "Each study's report (`report.html` in its directory) shows the samples and curves behind its rows.",
+              "", f"<!-- {ROWS_MARK}", json.dumps([asdict(r) for r in rows if r.measured_on], ensure_ascii=False,
+                                                    indent=0), "-->"]
     return "\n".join(lines) + "\n"
 
 
+def measured_rows(page: Path) -> dict[str, ClaimRow]:
+    """The measured rows a page written by :func:`build_page` carries, by claim; none if the page is absent, was
+    not written by it, or its record cannot be read (the rows are then measured again or marked not run)."""
+    try:
+        found = _ROWS_COMMENT.search(Path(page).read_text(encoding="utf-8"))
+        records = json.loads(found.group(1)) if found else []
+    except (OSError, ValueError):
+        return {}
+    names = {f.name for f in fields(ClaimRow)}
+    rows = [ClaimRow(**{k: v for k, v in r.items() if k in names}) for r in records
+            if isinstance(r, dict) and names - {"why", "measured_on"} <= r.keys()]
+    return {row.key: row for row in rows if row.measured_on}
+
+
 def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_FILE) -> tuple[Path, list[ClaimRow]]:
-    """Judge every claim against the study outputs under ``root`` (and ``runs/demo``) and write the page."""
-    rows, cache = [], {}
+    """Judge every claim against the study outputs under ``root`` (and ``runs/demo``) and write the page; a claim
+    whose study is not there keeps its row from the page at ``out``, if that page measured it."""
+    out = Path(out)
+    rows, cache, earlier = [], {}, measured_rows(out)
     for claim in load_claims(claims_file):
         where = study_directory(claim, root)
         if where not in cache:
             cache[where] = collect(where) if (where / MANIFEST_FILE).is_file() else None
-        rows.append(judge(claim, cache[where], where))
-    out = Path(out)
+        row = judge(claim, cache[where], where)
+        kept = earlier.get(row.key)
+        if cache[where] is None and claim["test"]["kind"] != "unmeasured" and kept and kept.study == row.study:
+            row = kept
+        rows.append(row)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(build_page(rows, f"wganlab reproduce --out {out}"), encoding="utf-8")
     return out, rows
