@@ -33,7 +33,7 @@ chromium:
 # Tests run on every core (pytest-xdist): most hold one torch thread, so one worker per core fills the machine.
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q -n auto --dist worksteal
+	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=20
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

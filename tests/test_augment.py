@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.data.test_table import train_blobs_run
+from tests.data.test_table import two_blobs
 from wganlab.augment import Recipe, _labels_like, augmentation_scores, build_classifier, real_rows
 from wganlab.cli import main
 from wganlab.config import load_config
@@ -80,17 +80,6 @@ def test_the_cnn_recipe_fits_28_and_32_pixels():
         assert build_classifier(Recipe("cnn"), shape, 10)(torch.zeros(2, *shape)).shape == (2, 10)
 
 
-def test_augment_command_on_a_conditional_table_run(tmp_path, capsys):
-    run = train_blobs_run(tmp_path, eval_every=0)
-    assert main(["augment", str(run), "--seeds", "2", "--ratios", "1,2"]) == 0
-    printed = capsys.readouterr().out
-    assert "real+generated x2" in printed and "GAN" not in printed.splitlines()[0]
-    result = json.loads((run / "augment" / "augment.json").read_text())
-    assert result["train_rows"] == 160 and result["test_rows"] == 40 and result["seeds"] == 2
-    assert result["summary"]["real"]["mean"] > 0.9  # the two kinds are far apart
-    assert (run / "augment" / "augment.png").stat().st_size > 10_000
-
-
 def test_augment_refuses_an_unconditional_run_in_one_line(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "wgan-gp", "data=8gaussians", "steps=2", "eval_every=0", "--run-dir", str(run),
@@ -100,6 +89,30 @@ def test_augment_refuses_an_unconditional_run_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs a conditional run" in err[0]
     assert main(["augment", str(run), "--ratios", "1,x"]) == 2
+    capsys.readouterr()
+    # a preset to train is checked before it trains: no minutes spent on a run that cannot be scored
+    for args, says in ((["wgan-gp", "data=8gaussians"], "needs a conditional run"),
+                       (["wgan-gp", "data=mnist", "conditioning.mode=projection"], "none is left to test on"),
+                       ([str(tmp_path / "typo")], "no run directory at"), ([str(run), "steps=3"], "finished run")):
+        assert main(["augment", *args, "--run-dir", str(tmp_path / "new")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0], args
+        assert not (tmp_path / "new").exists()
+
+
+def test_augment_command_trains_a_preset_then_scores_it(tmp_path, capsys):
+    table = two_blobs(tmp_path / "t.csv", n=200)
+    run = tmp_path / "run"
+    assert main(["augment", "wgan-gp", f"data=table:{table}", "data.label=kind", "conditioning.mode=channels",
+                 "steps=150", "eval_every=0", "model.width=64", "threads=1", "--run-dir", str(run), "--quiet",
+                 "--seeds", "2", "--ratios", "1,2"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == str(run / "augment") and "GAN" not in printed[0]
+    assert any("real+generated x2" in line for line in printed)
+    result = json.loads((run / "augment" / "augment.json").read_text())
+    assert result["step"] == 150 and result["train_rows"] == 160 and result["test_rows"] == 40
+    assert result["seeds"] == 2 and result["summary"]["real"]["mean"] > 0.9  # the two kinds are far apart
+    assert (run / "augment" / "augment.png").stat().st_size > 10_000
 
 
 def test_held_out_images_come_from_a_real_test_split_only_where_there_is_one():

@@ -172,6 +172,18 @@ def real_rows(config: RunConfig) -> tuple[tuple[torch.Tensor, torch.Tensor], tup
     return tensors(images[keep], labels[keep]), tensors(test_images[order], test_labels[order])
 
 
+def check_augmentable(config: RunConfig) -> None:
+    """Raise the one-line :class:`ConfigError` that :func:`augment_run` would raise for this config, before
+    minutes of training are spent on a run that cannot be scored (``wganlab augment PRESET ...`` trains first)."""
+    if config.conditioning.mode == "none":
+        raise ConfigError(_UNCONDITIONAL)
+    real_rows(config)  # labelled data with rows held out for testing
+
+
+_UNCONDITIONAL = ("wganlab augment needs a conditional run (conditioning.mode=channels, concat or projection): "
+                  "an unconditional generator cannot make rows of a given class")
+
+
 def augment_run(run_dir: Path, seeds: int = 5, ratios: tuple[float, ...] = RATIOS,
                 out: Path | None = None) -> dict[str, Any]:
     """Score a conditional run's generator as data augmentation; writes ``augment.json`` and ``augment.png``
@@ -183,8 +195,7 @@ def augment_run(run_dir: Path, seeds: int = 5, ratios: tuple[float, ...] = RATIO
 
     loaded = load_generator(Path(run_dir))
     if not loaded.num_classes:
-        raise ConfigError("wganlab augment needs a conditional run (conditioning.mode=channels, concat or "
-                          "projection): an unconditional generator cannot make rows of a given class")
+        raise ConfigError(_UNCONDITIONAL)
     train, test = real_rows(loaded.config)
 
     @torch.no_grad()

@@ -98,7 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         "training rows, on as many generated rows (GAN-train), and on real plus generated rows at each --ratios; "
         "test each on the same held-out real rows; and test the real-data classifier on generated rows "
         "(GAN-test). Mean and 95%% interval over --seeds. Writes augment.json and augment.png into --out."))
-    augment.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    augment.add_argument("run_dir", metavar="RUN_DIR|PRESET_OR_YAML",
+                         help="a finished conditional run, or a preset or YAML file to train first (with key=value "
+                         "overrides, e.g. wgan-gp data=mnist data.per_class=100 conditioning.mode=projection)")
+    augment.add_argument("overrides", nargs="*", metavar="key=value")
+    augment.add_argument("--run-dir", type=Path, dest="train_dir",
+                         help="where a preset's run is written (default runs/<preset>-<data>-...)")
+    augment.add_argument("--quiet", action="store_true", help="no progress bar while a preset trains")
     augment.add_argument("--seeds", type=int, default=5, help="classifier seeds (default 5)")
     augment.add_argument("--ratios", default="0.5,1,2,4", help="generated rows per real row (default 0.5,1,2,4)")
     augment.add_argument("--out", type=Path, help="folder for the results (default RUN_DIR/augment)")
@@ -267,10 +273,43 @@ def _augment(args: argparse.Namespace) -> int:
         raise ConfigError(f"--ratios takes numbers separated by commas, e.g. 0.5,1,2,4; got {args.ratios!r}") from None
     if not ratios or min(ratios) <= 0:
         raise ConfigError(f"--ratios must be positive numbers, got {args.ratios!r}")
-    result = augment_run(args.run_dir, args.seeds, ratios, args.out)
+    run_dir = Path(args.run_dir)
+    if args.overrides or args.train_dir or not run_dir.is_dir():
+        run_dir = _train_to_augment(args)
+        if run_dir is None:
+            return 130
+    result = augment_run(run_dir, args.seeds, ratios, args.out)
     print("\n".join(summary_lines(result)))
-    print(args.out or args.run_dir / "augment")
+    print(args.out or run_dir / "augment")
     return 0
+
+
+def _train_to_augment(args: argparse.Namespace) -> Path | None:
+    """``wganlab augment PRESET key=value ...``: check that the run could be scored, train it, return its
+    directory (None if it was interrupted: its checkpoint says where to resume)."""
+    from wganlab.augment import check_augmentable
+    from wganlab.config import load_config
+    from wganlab.rundir import default_run_dir
+    from wganlab.runs import start_run
+
+    if Path(args.run_dir).is_dir():
+        raise ConfigError(f"'{args.run_dir}' is a finished run, so key=value and --run-dir cannot be given; "
+                          "give a preset or YAML file to train a new one")
+    target = Path(args.run_dir)
+    if (len(target.parts) > 1 or target.suffix not in ("", ".yaml", ".yml")) and not target.is_file():
+        raise ConfigError(f"no run directory at '{target}' (nor a YAML file): give a finished conditional run, or "
+                          "a preset to train, e.g. wganlab augment wgan-gp data=mnist data.per_class=100 "
+                          "conditioning.mode=projection")
+    config = load_config(args.run_dir, args.overrides)
+    check_augmentable(config)
+    trainer = start_run(config, args.train_dir or default_run_dir(config, args.run_dir), source=args.run_dir)
+    print(f"run directory: {trainer.run_dir}", file=sys.stderr)
+    result = trainer.run(progress=not args.quiet)
+    if result.interrupted:
+        print(f"stopped at step {result.step}; checkpoint written. Continue with: wganlab train --resume "
+              f"{result.run_dir}, then wganlab augment {result.run_dir}", file=sys.stderr)
+        return None
+    return result.run_dir
 
 
 def _export(args: argparse.Namespace) -> int:
