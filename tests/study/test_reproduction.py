@@ -157,3 +157,29 @@ def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path)
     assert rows[0].verdict == UNMEASURED and "not run yet" in rows[0].why and "| – |" in page.read_text()
     page.write_text("<!-- wganlab reproduce rows\n[not json\n-->\n", encoding="utf-8")
     assert reproduce(page, tmp_path / "no-studies", claims)[1][0].verdict == UNMEASURED
+
+
+def test_a_claims_figure_is_drawn_beside_the_page_and_linked_from_its_row(tmp_path, monkeypatch):
+    import yaml
+
+    from wganlab.study.runner import MANIFEST_FILE
+
+    claim = {**BEATS, "figure": "augment", "test": {"kind": "improves", "data": "mnist", "metric": "accuracy_x1",
+                                                    "baseline": "accuracy_real", "variants": ["GP"]}}
+    claims = tmp_path / "claims.yaml"
+    claims.write_text(yaml.safe_dump({"claims": [claim]}), encoding="utf-8")
+    where = tmp_path / "studies" / "demo-full"
+    (where / "runs").mkdir(parents=True)
+    (where / MANIFEST_FILE).write_text("{}")
+    found = StudyResults(where, {"axes": AXES, "name": "demo", "scale": "full"},
+                         [RunRecord(f"GP-{s}", {"variant": "GP", "data": "mnist", "seed": str(s)}, "", where,
+                                    {"train_seconds": 1.0, "final": {"accuracy_real": 0.8, "accuracy_generated": 0.7,
+                                                                     "accuracy_x1": 0.85 + s / 100}})
+                          for s in range(3)])
+    monkeypatch.setattr("wganlab.study.reproduction.collect", lambda path: found)
+    page = tmp_path / "docs" / "reproduction.md"
+    _, rows = reproduce(page, tmp_path / "studies", claims)
+    assert rows[0].verdict == AGREES and rows[0].figure == "images/demo-full.augment.png"
+    assert (page.parent / rows[0].figure).read_bytes().startswith(b"\x89PNG")
+    text = page.read_text(encoding="utf-8")
+    assert "([figure](images/demo-full.augment.png))" in text and "![demo](images/demo-full.augment.png)" in text

@@ -169,3 +169,70 @@ def class_histogram_figure(results: StudyResults) -> bytes | None:
 def time_figure(results: StudyResults) -> bytes | None:
     """Seconds per generator step per experiment (mean and 95% interval over seeds)."""
     return bars_figure(results, "seconds_per_step", "seconds per generator step", checkpoints=("run",))
+
+
+def critic_vs_w1_figure(results: StudyResults) -> bytes | None:
+    """Stanczuk et al.'s question on one set of axes: per dataset, each variant's exact batch W1 between real and
+    generated samples (solid) and its critic's estimate of it (dashed, same colour), means over seeds with their
+    95% band; None unless some run measured both (``eval.wasserstein``)."""
+    layout = {}
+    for panel, lines in panels(results).items():
+        pairs = {line: (curve(runs, "w1_batch"), curve(runs, "critic_estimate")) for line, runs in lines.items()}
+        pairs = {line: pair for line, pair in pairs.items() if pair[0] is not None and pair[1] is not None}
+        if pairs:
+            layout[panel] = pairs
+    if not layout:
+        return None
+    fig, axes = _figure(len(layout))
+    for ax, (panel, pairs) in zip(axes, layout.items(), strict=True):
+        for index, (line, (exact, estimate)) in enumerate(pairs.items()):
+            colour = f"C{index}"
+            ax.plot(exact["step"], exact["mean"], color=colour, lw=1.5, label=f"{line}: exact batch W1")
+            ax.fill_between(exact["step"], exact["low"], exact["high"], color=colour, alpha=0.15)
+            ax.plot(estimate["step"], estimate["mean"], color=colour, lw=1.5, ls="--",
+                    label=f"{line}: critic's estimate")
+            ax.fill_between(estimate["step"], estimate["low"], estimate["high"], color=colour, alpha=0.1)
+        ax.set(title=panel, xlabel="generator step", ylabel="W1 (data space)", yscale="symlog")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.text(0.01, 0.005, "means over seeds, bands: 95% t-interval; symmetric log scale (the estimates of "
+             "clipped critics are near 0)", fontsize=7)
+    return _png(fig)
+
+
+def augmentation_figure(results: StudyResults) -> bytes | None:
+    """``eval.augment`` in a study: per dataset, held-out accuracy against generated rows per real row (0: real
+    rows only) for each variant, mean over seeds with 95% error bars; GAN-train (generated rows only) as a
+    dashed line in the variant's colour. None unless some run was scored."""
+    layout = {}
+    for panel, lines in panels(results).items():
+        found = {}
+        for line, runs in lines.items():
+            finals = [(r.result or {}).get("final") or {} for r in runs]
+            ratios = sorted({float(k.removeprefix("accuracy_x")) for f in finals for k in f
+                             if k.startswith("accuracy_x")})
+            if not ratios:
+                continue
+            points = [t_interval([run_value(r, "accuracy_real") for r in runs])]
+            points += [t_interval([run_value(r, f"accuracy_x{ratio:g}") for r in runs]) for ratio in ratios]
+            found[line] = ([0.0, *ratios], points, t_interval([run_value(r, "accuracy_generated") for r in runs]))
+        if found:
+            layout[panel] = found
+    if not layout:
+        return None
+    fig, axes = _figure(len(layout))
+    for ax, (panel, found) in zip(axes, layout.items(), strict=True):
+        for index, (line, (ratios, points, generated)) in enumerate(found.items()):
+            colour = f"C{index}"
+            means = np.array([p.mean for p in points])
+            half = np.nan_to_num(np.array([p.half_width for p in points]))
+            ax.errorbar(np.array(ratios) + 0.04 * index, means, yerr=half, color=colour, marker="o", capsize=3,
+                        label=f"{line}: real + generated (n={points[0].n})")
+            ax.axhline(generated.mean, color=colour, ls="--", lw=1, label=f"{line}: generated only (GAN-train)")
+        ax.set(title=panel, xlabel="generated rows per real row (0: real rows only)",
+               ylabel="held-out accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.text(0.01, 0.005, "means over seeds (each seed: the mean over the classifier seeds), error bars: 95% "
+             "t-interval", fontsize=7)
+    return _png(fig)

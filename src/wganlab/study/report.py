@@ -180,6 +180,11 @@ def _curves(results: StudyResults) -> list[str]:
             continue
         parts += [f"<h2>{_e(label)} over training</h2>", _img(pair[0], f"{key} by step"),
                   _img(pair[1], f"{key} by time")]
+    for title, png in (("Critic against the exact batch W1", figures.critic_vs_w1_figure(results)),
+                       ("Augmentation: held-out accuracy against generated rows per real row",
+                        figures.augmentation_figure(results))):
+        if png:
+            parts += [f"<h2>{title}</h2>", _img(png, title)]
     for metric in ("fid", "w1", "modes_covered"):
         bars = figures.bars_figure(results, metric)
         if bars:

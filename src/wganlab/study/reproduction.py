@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 
 from wganlab.errors import WganlabError
+from wganlab.study import figures
 from wganlab.study.aggregate import (
     TOTALS,
     Comparison,
@@ -61,6 +62,7 @@ class ClaimRow:
     verdict: str
     why: str = ""
     measured_on: str = ""  # the day the study outputs were read; empty where nothing was measured
+    figure: str = ""  # the claim's figure, relative to the page (written from the same study outputs)
 
     @property
     def key(self) -> str:
@@ -69,6 +71,12 @@ class ClaimRow:
 
 
 ROWS_MARK = "wganlab reproduce rows"
+# A claim's ``figure:`` names one of these; each draws from the study's results, or returns None.
+FIGURES = {"critic-vs-w1": figures.critic_vs_w1_figure, "augment": figures.augmentation_figure}
+FIGURE_CAPTIONS = {"critic-vs-w1": "the exact batch W1 (solid) and each critic's estimate of it (dashed), means "
+                   "over seeds with 95% bands",
+                   "augment": "held-out accuracy against generated rows per real row (0: real rows only), with "
+                   "generated rows only (GAN-train) dashed; means over seeds with 95% error bars"}
 _ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"\n(.*?)\n-->", re.DOTALL)
 
 
@@ -250,11 +258,21 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         "| source | claim | study | seeds | CPU time | on | measured | verdict |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    drawn: dict[str, str] = {}
     for row in rows:
         verdict = f"**{row.verdict}**" + (f": {row.why}" if row.why else "")
+        measured = row.measured + (f" ([figure]({row.figure}))" if row.figure else "")
         lines.append(f"| {row.source} | {row.claim} | `{row.study}` | {row.seeds} | {row.cpu_time} | "
-                     f"{row.measured_on or '–'} | {row.measured} | {verdict} |")
-    lines += ["", "Each study's report (`report.html` in its directory) shows the samples and curves behind its rows.",
+                     f"{row.measured_on or '–'} | {measured} | {verdict} |")
+        if row.figure:
+            drawn.setdefault(row.figure, row.study)
+    lines += ["", "Each study's report (`report.html` in its directory) shows the samples and curves behind its rows."]
+    if drawn:
+        lines += ["", "## Figures"]
+        for path, study in drawn.items():
+            kind = Path(path).stem.rsplit(".", 1)[-1]
+            lines += ["", f"`{study}`: {FIGURE_CAPTIONS.get(kind, kind)}.", "", f"![{study}]({path})"]
+    lines += [
               "", f"<!-- {ROWS_MARK}", json.dumps([asdict(r) for r in rows if r.measured_on], ensure_ascii=False,
                                                     indent=0), "-->"]
     return "\n".join(lines) + "\n"
@@ -287,10 +305,27 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
         kept = earlier.get(row.key)
         if cache[where] is None and claim["test"]["kind"] != "unmeasured" and kept and kept.study == row.study:
             row = kept
+        elif cache[where] is not None and claim.get("figure"):
+            row.figure = _draw(claim, cache[where], out.parent)
         rows.append(row)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(build_page(rows, f"wganlab reproduce --out {out}"), encoding="utf-8")
     return out, rows
+
+
+def _draw(claim: dict[str, Any], results: StudyResults, folder: Path) -> str:
+    """Write the claim's figure as ``images/STUDY-SCALE.KIND.png`` beside the page; its path for the page, or
+    empty if the study has nothing to draw."""
+    kind = claim["figure"]
+    if kind not in FIGURES:
+        raise WganlabError(f"claim figure '{kind}' is not one of {', '.join(FIGURES)}")
+    png = FIGURES[kind](results)
+    if png is None:
+        return ""
+    name = f"images/{claim['study']}-{claim.get('scale') or 'full'}.{kind}.png"
+    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(png)
+    return name
 
 
 def _signed(pair, metric: str) -> str:

@@ -1,0 +1,32 @@
+"""The study figures that answer a question on one set of axes: critic against exact W1, accuracy against ratio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wganlab.study.aggregate import RunRecord, StudyResults
+from wganlab.study.figures import augmentation_figure, critic_vs_w1_figure
+
+PNG = b"\x89PNG"
+
+
+def study(runs: list[RunRecord]) -> StudyResults:
+    return StudyResults(Path("."), {"axes": ["variant", "data", "seed"], "name": "t", "scale": "full"}, runs)
+
+
+def record(variant: str, seed: int, metrics: list[dict] | None = None, final: dict | None = None) -> RunRecord:
+    labels = {"variant": variant, "data": "mnist", "seed": str(seed)}
+    return RunRecord(f"{variant}-{seed}", labels, "", Path("."), {"final": final or {}}, metrics or [])
+
+
+def test_critic_vs_w1_needs_both_curves():
+    logged = [{"step": s, "w1_batch": 10.0 - s / 100, "critic_estimate": s / 1000, "seconds": s} for s in (100, 200)]
+    assert critic_vs_w1_figure(study([record("GP", i, logged) for i in range(3)])).startswith(PNG)
+    only_exact = [{k: v for k, v in r.items() if k != "critic_estimate"} for r in logged]
+    assert critic_vs_w1_figure(study([record("GP", 0, only_exact)])) is None
+
+
+def test_augmentation_figure_reads_each_runs_accuracies():
+    final = {"accuracy_real": 0.9, "accuracy_generated": 0.8, "accuracy_x1": 0.91, "accuracy_x4": 0.92}
+    assert augmentation_figure(study([record("cGAN", i, final=final) for i in range(3)])).startswith(PNG)
+    assert augmentation_figure(study([record("cGAN", 0, final={"fid": 3.0})])) is None
