@@ -19,6 +19,7 @@ from wganlab.study.numbers import header, interval_text, number, p_text, plus_mi
     (7.667, 0.6, 3, "modes_covered", "7.7 ± 0.6"),
     (3.0, 38.0, 2, "modes_covered", "3 ± 38"),  # counts are never rounded to tens
     (8.0, 0.0, 3, "modes_covered", "8"),  # every seed agreed: a whole count
+    (80.00000000000001, 3e-14, 3, "", "80"),  # agreed up to rounding error (0.8 x 100, 3 times): no spread
     (10.0, math.nan, 1, "classes_covered", "10"),
     (0.0123, 0.004, 3, "kid", "0.012 ± 0.004"),
     (421.3, 160.0, 3, "kid", "420 ± 160"),

@@ -123,6 +123,8 @@ def plus_minus(value: float, half_width: float, name: str = "") -> str:
     if value is None or not math.isfinite(value):
         return "–"
     value, half_width = value * info.scale, half_width * info.scale
+    if half_width < 1e-9 * max(1.0, abs(value)):  # seeds that agreed, up to rounding error: no spread
+        half_width = 0.0
     places = uncertainty_decimals(half_width)
     if places is None:  # no spread known
         if info.count and float(value).is_integer():

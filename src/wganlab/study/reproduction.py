@@ -63,6 +63,7 @@ class ClaimRow:
     why: str = ""
     measured_on: str = ""  # the day the study outputs were read; empty where nothing was measured
     figure: str = ""  # the claim's figure, relative to the page (written from the same study outputs)
+    table: str = ""  # markdown shown under the figure: the numbers it draws
 
     @property
     def key(self) -> str:
@@ -265,13 +266,14 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         lines.append(f"| {row.source} | {row.claim} | `{row.study}` | {row.seeds} | {row.cpu_time} | "
                      f"{row.measured_on or '–'} | {measured} | {verdict} |")
         if row.figure:
-            drawn.setdefault(row.figure, row.study)
+            drawn.setdefault(row.figure, (row.study, row.table))
     lines += ["", "Each study's report (`report.html` in its directory) shows the samples and curves behind its rows."]
     if drawn:
         lines += ["", "## Figures"]
-        for path, study in drawn.items():
+        for path, (study, table) in drawn.items():
             kind = Path(path).stem.rsplit(".", 1)[-1]
             lines += ["", f"`{study}`: {FIGURE_CAPTIONS.get(kind, kind)}.", "", f"![{study}]({path})"]
+            lines += ["", table] if table else []
     lines += [
               "", f"<!-- {ROWS_MARK}", json.dumps([asdict(r) for r in rows if r.measured_on], ensure_ascii=False,
                                                     indent=0), "-->"]
@@ -307,10 +309,38 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
             row = kept
         elif cache[where] is not None and claim.get("figure"):
             row.figure = _draw(claim, cache[where], out.parent)
+            row.table = FIGURE_TABLES.get(claim["figure"], lambda results: "")(cache[where]) if row.figure else ""
         rows.append(row)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(build_page(rows, f"wganlab reproduce --out {out}"), encoding="utf-8")
     return out, rows
+
+
+AUGMENT_COLUMNS = {"accuracy_real": "real only", "accuracy_generated": "generated only (GAN-train)",
+                   "accuracy_x0.5": "real + 0.5x", "accuracy_x1": "real + 1x", "accuracy_x2": "real + 2x",
+                   "accuracy_x4": "real + 4x", "gan_test": "GAN-test"}
+
+
+def augmentation_table(results: StudyResults) -> str:
+    """Held-out accuracy (%) by what the classifier was trained on, one row per dataset and variant: the mean
+    over seeds ± the 95% half-width, as the augment figure draws it."""
+    lines = ["| data | variant | seeds | " + " | ".join(AUGMENT_COLUMNS.values()) + " |",
+             "|---|---|---|" + "---|" * len(AUGMENT_COLUMNS)]
+    for runs in results.groups().values():
+        done = [r for r in runs if r.result is not None and run_value(r, "accuracy_real") is not None]
+        if not done:
+            continue
+        cells = []
+        for metric in AUGMENT_COLUMNS:
+            interval = t_interval([run_value(r, metric) for r in done])
+            cells.append(plus_minus(100 * interval.mean, 100 * interval.half_width) if interval.n else "–")
+        labels = done[0].labels
+        lines.append(f"| {labels.get('data', '')} | {labels.get('variant', '')} | {len(done)} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\nHeld-out accuracy in %, mean ± 95% half-width over seeds." if len(lines) > 2 else ""
+
+
+FIGURE_TABLES = {"augment": augmentation_table}
 
 
 def _draw(claim: dict[str, Any], results: StudyResults, folder: Path) -> str:
