@@ -293,7 +293,7 @@ def _train_to_augment(args: argparse.Namespace) -> Path | None:
     from wganlab.runs import start_run
 
     if Path(args.run_dir).is_dir():
-        raise ConfigError(f"'{args.run_dir}' is a finished run, so key=value and --run-dir cannot be given; "
+        raise ConfigError(f"'{args.run_dir}' is a run directory, so key=value and --run-dir cannot be given; "
                           "give a preset or YAML file to train a new one")
     target = Path(args.run_dir)
     if (len(target.parts) > 1 or target.suffix not in ("", ".yaml", ".yml")) and not target.is_file():
