@@ -93,7 +93,8 @@ def test_augment_refuses_an_unconditional_run_in_one_line(tmp_path, capsys):
     # a preset to train is checked before it trains: no minutes spent on a run that cannot be scored
     for args, says in ((["wgan-gp", "data=8gaussians"], "needs a conditional run"),
                        (["wgan-gp", "data=mnist", "conditioning.mode=projection"], "none is left to test on"),
-                       ([str(tmp_path / "typo")], "no run directory at"), ([str(run), "steps=3"], "is a run directory")):
+                       ([str(tmp_path / "typo")], "no run directory at"),
+                       ([str(run), "steps=3"], "is a run directory")):
         assert main(["augment", *args, "--run-dir", str(tmp_path / "new")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and says in err[0], args
