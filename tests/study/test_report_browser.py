@@ -134,4 +134,6 @@ def test_augmentation_and_the_critic_against_w1_in_the_report_in_chromium(tmp_pa
         assert any(h.startswith(header) for h in headers), (header, headers)
     assert any(t.startswith("exact batch W1, real vs generated") for t in titles), titles
     assert any(t.startswith("critic's estimate") for t in titles), titles
+    assert "Critic against the exact batch W1" in titles  # both curves of each variant on one set of axes
+    assert "Augmentation: held-out accuracy against generated rows per real row" in titles
     assert broken == 0
