@@ -140,6 +140,9 @@ def test_improves_pairs_each_run_with_its_own_baseline():
 
 
 def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path):
+    import json
+    from dataclasses import asdict
+
     import yaml
 
     claims = tmp_path / "claims.yaml"
@@ -155,6 +158,10 @@ def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path)
     claims.write_text(yaml.safe_dump({"claims": [{**BEATS, "claim": "reworded"}]}), encoding="utf-8")
     _, rows = reproduce(page, tmp_path / "no-studies", claims)  # a claim that changed is not the one measured
     assert rows[0].verdict == UNMEASURED and "not run yet" in rows[0].why and "| – |" in page.read_text()
+    record = {k: v for k, v in asdict(measured).items() if k not in ("figure", "table")}  # a page from before them
+    claims.write_text(yaml.safe_dump({"claims": [BEATS]}), encoding="utf-8")
+    page.write_text(f"<!-- wganlab reproduce rows\n{json.dumps([record])}\n-->\n", encoding="utf-8")
+    assert reproduce(page, tmp_path / "no-studies", claims)[1] == [measured]
     page.write_text("<!-- wganlab reproduce rows\n[not json\n-->\n", encoding="utf-8")
     assert reproduce(page, tmp_path / "no-studies", claims)[1][0].verdict == UNMEASURED
 

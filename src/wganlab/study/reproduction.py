@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -289,8 +289,9 @@ def measured_rows(page: Path) -> dict[str, ClaimRow]:
     except (OSError, ValueError):
         return {}
     names = {f.name for f in fields(ClaimRow)}
+    required = {f.name for f in fields(ClaimRow) if f.default is MISSING}  # a page written before a field existed
     rows = [ClaimRow(**{k: v for k, v in r.items() if k in names}) for r in records
-            if isinstance(r, dict) and names - {"why", "measured_on"} <= r.keys()]
+            if isinstance(r, dict) and required <= r.keys()]
     return {row.key: row for row in rows if row.measured_on}
 
 
