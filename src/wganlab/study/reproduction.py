@@ -259,7 +259,7 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         "| source | claim | study | seeds | CPU time | on | measured | verdict |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    drawn: dict[str, str] = {}
+    drawn: dict[str, tuple[str, str]] = {}  # figure -> (study, its table), each shown once
     for row in rows:
         verdict = f"**{row.verdict}**" + (f": {row.why}" if row.why else "")
         measured = row.measured + (f" ([figure]({row.figure}))" if row.figure else "")
@@ -274,9 +274,8 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
             kind = Path(path).stem.rsplit(".", 1)[-1]
             lines += ["", f"`{study}`: {FIGURE_CAPTIONS.get(kind, kind)}.", "", f"![{study}]({path})"]
             lines += ["", table] if table else []
-    lines += [
-              "", f"<!-- {ROWS_MARK}", json.dumps([asdict(r) for r in rows if r.measured_on], ensure_ascii=False,
-                                                    indent=0), "-->"]
+    record = json.dumps([asdict(r) for r in rows if r.measured_on], ensure_ascii=False, indent=0)
+    lines += ["", f"<!-- {ROWS_MARK}", record, "-->"]
     return "\n".join(lines) + "\n"
 
 
