@@ -176,8 +176,9 @@ def critic_vs_w1_figure(results: StudyResults) -> bytes | None:
     generated samples (solid) and its critic's estimate of it (dashed, same colour), means over seeds with their
     95% band, beside Stanczuk et al.'s baselines (grey: two real batches, a real batch against k-means centroids);
     None unless some run measured both (``eval.wasserstein``)."""
+    grouped = panels(results)
     layout = {}
-    for panel, lines in panels(results).items():
+    for panel, lines in grouped.items():
         pairs = {line: (curve(runs, "w1_batch"), curve(runs, "critic_estimate")) for line, runs in lines.items()}
         pairs = {line: pair for line, pair in pairs.items() if pair[0] is not None and pair[1] is not None}
         if pairs:
@@ -193,7 +194,7 @@ def critic_vs_w1_figure(results: StudyResults) -> bytes | None:
             ax.plot(estimate["step"], estimate["mean"], color=colour, lw=1.5, ls="--",
                     label=f"{line}: critic's estimate")
             ax.fill_between(estimate["step"], estimate["low"], estimate["high"], color=colour, alpha=0.1)
-        runs = [run for lines in panels(results)[panel].values() for run in lines]
+        runs = [run for experiment in grouped[panel].values() for run in experiment]
         for key, label, style in (("w1_real_real", "baseline: two real batches", ":"),
                                   ("w1_real_centroids", "baseline: a real batch vs k-means centroids", "-.")):
             baseline = t_interval([run_value(run, key) for run in runs])
