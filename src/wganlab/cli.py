@@ -292,10 +292,10 @@ def _train_to_augment(args: argparse.Namespace) -> Path | None:
     from wganlab.rundir import default_run_dir
     from wganlab.runs import start_run
 
-    if Path(args.run_dir).is_dir():
-        raise ConfigError(f"'{args.run_dir}' is a run directory, so key=value and --run-dir cannot be given; "
-                          "give a preset or YAML file to train a new one")
     target = Path(args.run_dir)
+    if target.is_dir():
+        raise ConfigError(f"'{target}' is a run directory, so key=value and --run-dir cannot be given; "
+                          "give a preset or YAML file to train a new one")
     if (len(target.parts) > 1 or target.suffix not in ("", ".yaml", ".yml")) and not target.is_file():
         raise ConfigError(f"no run directory at '{target}' (nor a YAML file): give a finished conditional run, or "
                           "a preset to train, e.g. wganlab augment wgan-gp data=mnist data.per_class=100 "
