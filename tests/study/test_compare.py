@@ -76,6 +76,23 @@ def test_verdict_when_nothing_separates():
         verdict(rank_variants("mnist", "fid", values), values)
 
 
+def test_verdict_names_pairs_that_separate_when_the_best_beats_nobody():
+    # The demo's MNIST FIDs of 2026-12-02: WGAN-GP's mean is best but no pair with it survives Holm's correction,
+    # while GAN against WGAN-WC does (raw p 0.0055 is the smallest of six: 6 x 0.0055 = 0.033).
+    values = {"WGAN-GP": [44.22, 37.66, 37.89], "WGAN-SN": [52.88, 49.12, 45.84],
+              "GAN": [82.53, 65.01, 50.69], "WGAN-WC": [176.93, 162.15, 214.07]}
+    ranking = rank_variants("mnist", "fid", values)
+    gan_wc = ranking.pair("GAN", "WGAN-WC")
+    raw = stats.ttest_ind(values["GAN"], values["WGAN-WC"], equal_var=False).pvalue
+    assert gan_wc.p_holm == pytest.approx(6 * raw) and gan_wc.p_holm < 0.05
+    assert not any(ranking.pair("WGAN-GP", other).significant for other in ("WGAN-SN", "GAN", "WGAN-WC"))
+    sentence = verdict(ranking, values)
+    assert "no difference in FID is detectable between the 4 variants" not in sentence
+    assert sentence == ("mnist: WGAN-GP has the best mean (FID 39.9), but with 3 seeds no difference from the others "
+                        "is detectable; of the other pairs, GAN has a lower FID than WGAN-WC (66.1 vs 184, p = 0.033); "
+                        "p-values Holm-corrected.")
+
+
 def test_verdict_with_two_seeds_says_how_many_would_be_needed():
     values = {"a": [30.0, 40.0], "b": [60.0, 75.0]}
     sentence = verdict(rank_variants("mnist", "fid", values), values)

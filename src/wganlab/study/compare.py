@@ -175,8 +175,16 @@ def verdict(ranking: Ranking, values: dict[str, list[float]]) -> str:
     worse = [(n, m, p) for n, m, p in beaten if p is not None and p.significant]
     tied = [(n, m, p) for n, m, p in beaten if p is None or not p.significant]
     if not worse:
-        return (f"{ranking.dataset}: no difference in {info.label} is detectable between the "
-                f"{len(ranking.order)} variants with {seed_text} (best mean: {best}, {_value(ranking, best_mean)}).")
+        separable = _separable_pairs(ranking)
+        if not separable:
+            return (f"{ranking.dataset}: no difference in {info.label} is detectable between the "
+                    f"{len(ranking.order)} variants with {seed_text} (best mean: {best}, "
+                    f"{_value(ranking, best_mean)}).")
+        # The best mean beats nobody detectably, yet lower-ranked pairs may separate: say both, or the sentence
+        # would deny a difference that the pairs table shows.
+        return (f"{ranking.dataset}: {best} has the best mean ({_value(ranking, best_mean)}), but with {seed_text} "
+                f"no difference from the others is detectable; of the other pairs, {_join(separable)}; p-values "
+                "Holm-corrected.")
     first = worse[0]
     compared = [f"{first[0]} ({_value(ranking, best_mean, short=True)} vs {_value(ranking, first[1], short=True)}"
                 f"{_of_total(ranking)}, {p_text(first[2].p_holm)})"]
@@ -188,6 +196,21 @@ def verdict(ranking: Ranking, values: dict[str, list[float]]) -> str:
         sentence += " is detectable"
     sentence += f" ({seed_text}, Holm-corrected)"
     return sentence + "."
+
+
+def _separable_pairs(ranking: Ranking) -> list[str]:
+    """Each pair that the corrected test separates, as 'A has a lower FID than B (40 vs 180, p = 0.03)'."""
+    info = metric_info(ranking.metric)
+    means = {name: mean for name, mean, _ in ranking.order}
+    rank = {name: i for i, (name, _, _) in enumerate(ranking.order)}
+    phrases = []
+    for pair in ranking.pairs:
+        if not pair.significant:
+            continue
+        better, worse = sorted((pair.first, pair.second), key=rank.__getitem__)
+        phrases.append(f"{better} {_better_phrase(info)} {worse} ({_value(ranking, means[better], short=True)} vs "
+                       f"{_value(ranking, means[worse], short=True)}{_of_total(ranking)}, {p_text(pair.p_holm)})")
+    return phrases
 
 
 def _best_phrase(info) -> str:
