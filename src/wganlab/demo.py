@@ -1,4 +1,4 @@
-"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in about twelve minutes.
+"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in about eight minutes.
 
 GAN, WGAN with weight clipping, WGAN-GP and WGAN-SN on the same networks, on the 8-gaussians toy (5 seeds) and
 the embedded MNIST digits (3 seeds), each run trained until it converges at that budget; then the verdicts (which

@@ -106,8 +106,9 @@ def test_the_demo_study_has_enough_seeds_for_its_verdicts():
              for data in ("8gaussians", "mnist")}
     assert len(seeds["8gaussians"]) == 5 and len(seeds["mnist"]) == 3
     assert {r.labels["variant"] for r in study.runs} == {"GAN", "WGAN-WC", "WGAN-GP", "WGAN-SN"}
-    widths = {r.config().model.width for r in study.runs if r.labels["data"] == "mnist"}
-    assert widths == {16}  # the same networks for every variant
+    networks = {(r.config().model.width, r.config().model.kernel_size) for r in study.runs
+                if r.labels["data"] == "mnist"}
+    assert networks == {(16, 3)}  # the same networks for every variant
 
 
 def test_unknown_scale_and_unknown_study_are_named(tmp_path):
