@@ -50,6 +50,28 @@ def test_beats_agrees_disagrees_or_cannot_separate():
     assert judge(BEATS, noisy, Path("x")).verdict == UNSEPARATED
 
 
+def test_beats_against_several_variants_and_on_time_per_step():
+    # "WGAN-GP is the slowest per step": slower than each of the others, on a metric that is not one of the
+    # ranked quality metrics (seconds_per_step sits at the top of result.json, beside train_seconds).
+    claim = {"source": "s", "claim": "GP is the slowest", "study": "demo",
+             "test": {"kind": "beats", "data": ["mnist"], "metric": "seconds_per_step", "better": ["GAN", "SN"],
+                      "worse": "GP"}}
+    per_step = {"GAN": [0.020, 0.021, 0.019], "SN": [0.028, 0.029, 0.027], "GP": [0.080, 0.085, 0.082]}
+    runs = [RunRecord(f"{v}-{i}", {"variant": v, "data": "mnist", "seed": str(i)}, "", Path("."),
+                      {"train_seconds": 50.0, "seconds_per_step": value, "final": {"fid": 50.0}})
+            for v, values in per_step.items() for i, value in enumerate(values)]
+    study = StudyResults(Path("."), {"axes": AXES, "evaluation_samples": 500, "name": "t", "scale": "full"}, runs)
+    row = judge(claim, study, Path("x"))
+    assert row.verdict == AGREES and row.seeds == "3"
+    assert row.measured.startswith("mnist ms per generator step: GAN 20 vs GP 82.3, difference ")
+    assert "; SN 28 vs GP 82.3, difference " in row.measured
+    per_step["SN"] = [0.090, 0.095, 0.092]  # one of the others slower still: the claim fails
+    runs = [RunRecord(r.name, r.labels, "", Path("."), {**r.result, "seconds_per_step": per_step[r.labels["variant"]][
+        int(r.labels["seed"])]}) for r in runs]
+    study = StudyResults(Path("."), study.manifest, runs)
+    assert judge(claim, study, Path("x")).verdict == DISAGREES
+
+
 def test_reaches_needs_the_whole_interval_past_the_goal():
     claim = {"source": "s", "claim": "all fit", "study": "toy",
              "test": {"kind": "reaches", "data": ["moons"], "metric": "w1", "variants": ["A", "B"], "at_most": 0.1}}

@@ -255,14 +255,15 @@ def variants_by_dataset(results: StudyResults) -> dict[str, dict[str, list[RunRe
     return {dataset: dict(variants) for dataset, variants in by_data.items()}
 
 
-def comparisons(results: StudyResults) -> list[Comparison]:
-    """For each dataset and each primary metric it reports (:data:`PRIMARY`), the variants ranked by their final
-    checkpoints with every pair compared (:mod:`wganlab.study.compare`). A variant is an experiment's labels other
-    than the dataset, so any study axis (variant, trick, kernel size) is compared the same way."""
+def comparisons(results: StudyResults, metrics: tuple[str, ...] = PRIMARY) -> list[Comparison]:
+    """For each dataset and each primary metric it reports (:data:`PRIMARY`, or ``metrics``: a claim may be about
+    time per step), the variants ranked by their final checkpoints with every pair compared
+    (:mod:`wganlab.study.compare`). A variant is an experiment's labels other than the dataset, so any study axis
+    (variant, trick, kernel size) is compared the same way."""
     out = []
     for dataset, variants in variants_by_dataset(results).items():
         everyone = [r for runs in variants.values() for r in runs]
-        for metric in PRIMARY:
+        for metric in metrics:
             values = {name: [v for v in (run_value(r, metric) for r in runs) if v is not None]
                       for name, runs in variants.items()}
             values = {k: v for k, v in values.items() if v}

@@ -119,7 +119,7 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
         row.why = f"not run yet: `{study_command(claim, where)}`"
         return row
     datasets = test["data"] if isinstance(test["data"], list) else [test["data"]]
-    variants = test.get("variants") or [test["better"], test["worse"]]
+    variants = test.get("variants") or [*_names(test["better"]), *_names(test["worse"])]
     runs = [r for r in results.runs if r.result is not None and r.labels.get("data") in datasets
             and r.labels.get("variant") in variants]
     if not runs:
@@ -130,7 +130,7 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     row.seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
     row.cpu_time = _minutes(sum(r.result.get("train_seconds", 0.0) for r in runs))
     row.measured_on = date.today().isoformat()
-    found = comparisons(results) if test["kind"] == "beats" else []
+    found = comparisons(results, (test["metric"],)) if test["kind"] == "beats" else []
     judges = {"reaches": lambda d: _judge_reaches(test, d, runs, results),
               "beats": lambda d: _judge_beats(test, d, found), "improves": lambda d: _judge_improves(test, d, runs)}
     judged = [judges[test["kind"]](d) for d in datasets]
@@ -176,19 +176,30 @@ def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Stud
 
 
 def _judge_beats(test: dict[str, Any], dataset: str, found: list[Comparison]) -> tuple[str, str]:
-    metric, better, worse = test["metric"], test["better"], test["worse"]
+    """Each ``better`` variant against each ``worse`` one (either may be a list: "WGAN-GP is the slowest" is
+    WGAN-GP worse than each of the others); agrees only when every pair separates the claimed way."""
+    metric = test["metric"]
     found = [c for c in found if c.ranking.dataset == dataset and c.ranking.metric == metric]
-    pair = found[0].ranking.pair(better, worse) if found else None
-    if pair is None:
-        return f"{dataset}: {better} or {worse} has no {metric}", UNSEPARATED
-    means = {name: mean for name, mean, _ in found[0].ranking.order}
     info = metric_info(metric)
-    text = (f"{dataset} {info.label}: {better} {value_text(means[better], metric)} vs {worse} "
-            f"{value_text(means[worse], metric)}, difference {_signed(pair, metric)}, {p_text(pair.p_holm)} (Holm)")
-    if not pair.significant:
-        return text, UNSEPARATED
-    better_is_better = (pair.difference < 0) == info.lower_is_better
-    return text, AGREES if better_is_better else DISAGREES
+    parts, verdicts = [], []
+    for better in _names(test["better"]):
+        for worse in _names(test["worse"]):
+            pair = found[0].ranking.pair(better, worse) if found else None
+            if pair is None:
+                parts.append(f"{better} or {worse} has no {metric}")
+                verdicts.append(UNSEPARATED)
+                continue
+            means = {name: mean for name, mean, _ in found[0].ranking.order}
+            parts.append(f"{better} {value_text(means[better], metric)} vs {worse} {value_text(means[worse], metric)}, "
+                         f"difference {_signed(pair, metric)}, {p_text(pair.p_holm)} (Holm)")
+            better_is_better = (pair.difference < 0) == info.lower_is_better
+            verdicts.append(UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES)
+    verdict = DISAGREES if DISAGREES in verdicts else AGREES if set(verdicts) == {AGREES} else UNSEPARATED
+    return f"{dataset} {info.label}: {'; '.join(parts)}", verdict
+
+
+def _names(value: str | list[str]) -> list[str]:
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _judge_improves(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, str]:
