@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import date
 from pathlib import Path
@@ -136,8 +137,14 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     judged = [judges[test["kind"]](d) for d in datasets]
     row.measured = "; ".join(text for text, _ in judged)
     verdicts = {v for _, v in judged}
-    row.verdict = DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
+    row.verdict = _overall(verdicts)
     return row
+
+
+def _overall(verdicts: Iterable[str]) -> str:
+    """Several parts of one claim (datasets, variants, pairs): one disagreeing part decides, all must agree."""
+    verdicts = set(verdicts)
+    return DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
 
 
 def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> tuple[str, str]:
@@ -171,7 +178,7 @@ def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Stud
             verdicts.append(DISAGREES)
         else:
             verdicts.append(UNSEPARATED)
-    verdict = DISAGREES if DISAGREES in verdicts else AGREES if set(verdicts) == {AGREES} else UNSEPARATED
+    verdict = _overall(verdicts)
     return f"{dataset} {info.label} (goal {bound}): {', '.join(parts)}", verdict
 
 
@@ -194,7 +201,7 @@ def _judge_beats(test: dict[str, Any], dataset: str, found: list[Comparison]) ->
                          f"difference {_signed(pair, metric)}, {p_text(pair.p_holm)} (Holm)")
             better_is_better = (pair.difference < 0) == info.lower_is_better
             verdicts.append(UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES)
-    verdict = DISAGREES if DISAGREES in verdicts else AGREES if set(verdicts) == {AGREES} else UNSEPARATED
+    verdict = _overall(verdicts)
     return f"{dataset} {info.label}: {'; '.join(parts)}", verdict
 
 
@@ -225,7 +232,7 @@ def _judge_improves(test: dict[str, Any], dataset: str, runs: list) -> tuple[str
         mean_base = float(np.mean([b for _, b in pairs if b is not None])) if pairs else float("nan")
         parts.append(f"{variant} {value_text(mean_metric, metric)} vs {value_text(mean_base, baseline)}, "
                      f"paired difference {interval.text(metric)}")
-    verdict = DISAGREES if DISAGREES in verdicts else AGREES if set(verdicts) == {AGREES} else UNSEPARATED
+    verdict = _overall(verdicts)
     return (f"{dataset} {info.label} against {metric_info(baseline).label}: {'; '.join(parts)}"), verdict
 
 
