@@ -136,8 +136,7 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
               "beats": lambda d: _judge_beats(test, d, found), "improves": lambda d: _judge_improves(test, d, runs)}
     judged = [judges[test["kind"]](d) for d in datasets]
     row.measured = "; ".join(text for text, _ in judged)
-    verdicts = {v for _, v in judged}
-    row.verdict = _overall(verdicts)
+    row.verdict = _overall(v for _, v in judged)
     return row
 
 
@@ -188,21 +187,21 @@ def _judge_beats(test: dict[str, Any], dataset: str, found: list[Comparison]) ->
     metric = test["metric"]
     found = [c for c in found if c.ranking.dataset == dataset and c.ranking.metric == metric]
     info = metric_info(metric)
+    ranking = found[0].ranking if found else None
+    means = {name: mean for name, mean, _ in ranking.order} if ranking else {}
     parts, verdicts = [], []
     for better in _names(test["better"]):
         for worse in _names(test["worse"]):
-            pair = found[0].ranking.pair(better, worse) if found else None
+            pair = ranking.pair(better, worse) if ranking else None
             if pair is None:
                 parts.append(f"{better} or {worse} has no {metric}")
                 verdicts.append(UNSEPARATED)
                 continue
-            means = {name: mean for name, mean, _ in found[0].ranking.order}
             parts.append(f"{better} {value_text(means[better], metric)} vs {worse} {value_text(means[worse], metric)}, "
                          f"difference {_signed(pair, metric)}, {p_text(pair.p_holm)} (Holm)")
             better_is_better = (pair.difference < 0) == info.lower_is_better
             verdicts.append(UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES)
-    verdict = _overall(verdicts)
-    return f"{dataset} {info.label}: {'; '.join(parts)}", verdict
+    return f"{dataset} {info.label}: {'; '.join(parts)}", _overall(verdicts)
 
 
 def _names(value: str | list[str]) -> list[str]:
