@@ -74,7 +74,8 @@ def curves_figures(results: StudyResults, key: str, ylabel: str | None = None) -
         fig, axes = _figure(len(data))
         for ax, (panel, lines) in zip(axes, data.items(), strict=True):
             for line, values in lines.items():
-                ax.plot(values[x], values["mean"], label=f"{line} (n={values['n']})", lw=1.5)
+                # a marker at each evaluation: a run evaluated once (or a short one) is a dot, not nothing
+                ax.plot(values[x], values["mean"], label=f"{line} (n={values['n']})", lw=1.5, marker="o", ms=3)
                 ax.fill_between(values[x], _clip(key, values["low"]), _clip(key, values["high"]), alpha=0.2)
             ax.set(title=panel, xlabel=xlabel, ylabel=ylabel or key)
             ax.grid(alpha=0.3)
