@@ -54,6 +54,7 @@ def test_report_is_self_contained(report):
                     "Exact configurations", "Package versions"):
         assert section in page, section
     assert "data:image/gif;base64," in page  # the training GIF
+    assert "FID (in training, 64 samples) over training" in page  # the study's eval_samples, not a fixed count
 
 
 def test_report_renders_in_headless_chromium(report, tmp_path):

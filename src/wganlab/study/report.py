@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from wganlab.fileio import atomic_output, read_json
+from wganlab.rundir import CONFIG_FILE, load_run_config
 from wganlab.study import figures
 from wganlab.study.aggregate import (
     Comparison,
@@ -42,7 +43,7 @@ from wganlab.study.task import ERROR_FILE
 REPORT_FILE = "report.html"
 MAX_GIF_BYTES = 4 << 20
 PACKAGES = ("wganlab", "torch", "numpy", "scipy", "matplotlib", "torch-fidelity", "ray")
-CURVE_LABELS = {"fid": "FID (in training, 2k samples)", "w1": "exact W1 to real points (in training)",
+CURVE_LABELS = {"fid": "FID (in training)", "w1": "exact W1 to real points (in training)",
                 "w1_batch": "exact batch W1, real vs generated (eval.wasserstein)",
                 "critic_estimate": "critic's estimate E[D(x)] − E[D(G(z))] at evaluations (eval.wasserstein)"}
 STYLE = """
@@ -172,9 +173,20 @@ def _summary(results: StudyResults, rows: list[dict[str, Any]]) -> list[str]:
     return parts
 
 
+def _in_training_samples(results: StudyResults, key: str) -> str:
+    """'1,000 samples': what each in-training ``key`` used (eval_samples of the runs that logged it, which a study
+    sets; fewer samples bias the FID upwards, so the curves' level depends on it)."""
+    counts = sorted({load_run_config(r.run_dir).eval_samples for r in results.runs
+                     if any(key in record for record in r.metrics) and (r.run_dir / CONFIG_FILE).is_file()})
+    if not counts:
+        return "samples"
+    return f"{counts[0]:,} samples" if len(counts) == 1 else f"{counts[0]:,}–{counts[-1]:,} samples"
+
+
 def _curves(results: StudyResults) -> list[str]:
     parts = []
-    for key, label in CURVE_LABELS.items():
+    labels = {**CURVE_LABELS, "fid": f"FID (in training, {_in_training_samples(results, 'fid')})"}
+    for key, label in labels.items():
         pair = figures.curves_figures(results, key, label)
         if pair is None:
             continue
@@ -278,7 +290,7 @@ def _configs(results: StudyResults) -> list[str]:
              "resolved config of each experiment's first seed follows (the seed is the only difference).</p>"]
     for group, runs in results.groups().items():
         run = runs[0]
-        config = run.run_dir / "config.yaml"
+        config = run.run_dir / CONFIG_FILE
         text = config.read_text(encoding="utf-8") if config.is_file() else "(not started)"
         parts.append(f"<details><summary>{_e(', '.join(group))}</summary><pre>{_e(run.command)}</pre>"
                      f"<pre>{_e(text)}</pre></details>")
