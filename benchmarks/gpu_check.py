@@ -11,6 +11,9 @@ docs/performance.md. It runs, on the device:
   - ``deterministic_resume_is_bit_identical``: under ``torch.use_deterministic_algorithms``, 20 steps straight
     against 10 steps, a checkpoint, a resume and 10 more — the weights must be equal bit for bit;
   - ``one_process_group``: a one-process group on NCCL (gloo on the CPU): all-reduce, broadcast, barrier;
+  - ``stacked_seeds_match_separate``: three seeds of the DTU study's WGAN-GP and of the spectrally normalized
+    DCGAN stacked into one model (grouped cuDNN kernels, batched matrix products) against the three separate
+    networks: outputs and gradients, TF32 off so that both sides compute in float32;
 * the throughput benchmark (``benchmarks/throughput.py``: WGAN-GP on the 64x64 DCGAN, wganlab against the
   tutorial loop, images per second);
 * a time-to-FID run (``benchmarks/time_to_fid.py``: WGAN-GP on the embedded MNIST, FID after 1, 2 and 4 minutes).
@@ -52,6 +55,7 @@ BF16_LAST_LOSS_RTOL = 0.25  # after 20 steps the two runs have drifted; they mus
 BF16_SAMPLE_ATOL = 0.2  # mean |fp32 - bf16| of the generated pixels (range [-1, 1]) after 20 steps
 FUSED_ATOL = 1e-6
 COMPILE_RTOL = 1e-3
+STACKED_RTOL = 1e-4  # float32 rounding of grouped against separate kernels, relative to each tensor's largest value
 
 
 def main() -> int:
@@ -241,12 +245,49 @@ def one_process_group(device: str) -> dict[str, Any]:
             if device == "cuda" else None}
 
 
+def stacked_seeds_match_separate(device: str) -> dict[str, Any]:
+    from wganlab.nets import build_networks
+    from wganlab.stacking.trainer import stack_network
+    from wganlab.trainer import seed_everything
+
+    tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    worst: dict[str, float] = {}
+    try:
+        for preset, overrides in (("dtu-wgan-gp", []), ("wgan-sn", ["model.width=16"])):
+            built = []
+            for seed in range(3):
+                seed_everything(seed)
+                built.append(build_networks(load_config(preset, ["data=mnist", f"seed={seed}", *overrides]),
+                                            (1, 28, 28)))
+            for role in ("generator", "discriminator"):
+                networks = [getattr(nets, role).to(device) for nets in built]
+                stacked = stack_network(networks).to(device)
+                inputs = [torch.randn(16, built[0].latent_dim, device=device) if role == "generator"
+                          else torch.randn(16, 1, 28, 28, device=device) for _ in networks]
+                outputs = [network(x) for network, x in zip(networks, inputs, strict=True)]
+                joint = stacked(torch.cat(inputs))
+                joint.square().sum().backward()
+                for out in outputs:
+                    out.square().sum().backward()
+                expected = torch.cat(outputs)
+                errors = [float((joint - expected).abs().max() / expected.abs().max())]
+                for whole, *own in zip(stacked.parameters(), *[n.parameters() for n in networks], strict=True):
+                    grads = torch.stack([p.grad for p in own]).reshape(whole.shape)
+                    errors.append(float((whole.grad - grads).abs().max() / grads.abs().max().clamp_min(1e-12)))
+                worst[f"{preset} {role}"] = max(errors)
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+    return {"passed": max(worst.values()) <= STACKED_RTOL, "max_rel_diff": worst, "tolerance": STACKED_RTOL}
+
+
 CHECKS: dict[str, Callable[[str], dict[str, Any]]] = {
     "bf16_matches_fp32": bf16_matches_fp32,
     "fused_adam_equals_foreach": fused_adam_equals_foreach,
     "compile_trains_like_eager": compile_trains_like_eager,
     "deterministic_resume_is_bit_identical": deterministic_resume_is_bit_identical,
     "one_process_group": one_process_group,
+    "stacked_seeds_match_separate": stacked_seeds_match_separate,
 }
 
 

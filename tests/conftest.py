@@ -84,6 +84,9 @@ class FakeStep:
     def critic(self, x, labels=None, eager=False):
         return self.discriminator(x)
 
+    def per_seed(self, x):
+        return x
+
     def critic_features(self, x, labels, layer):
         return x * 2.0  # a fixed "feature" map, so feature matching can be checked by hand
 

@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--workers", type=int, help="runs at once (default: one per core, or per GPU)")
     study.add_argument("--address", help="Ray cluster: auto or HOST:PORT (default: start Ray on this machine)")
     study.add_argument("--list", action="store_true", help="print the runs and their commands, run nothing")
+    study.add_argument("--stack-seeds", action=argparse.BooleanOptionalAction, default=None,
+                       help="train the runs of a variant that differ only in their seed as one stacked model "
+                            "(pays on GPUs, not on CPUs; default: the study file's stack_seeds)")
 
     report = commands.add_parser("report", help="rebuild a study's report.html and summary tables")
     report.add_argument("study_dir", type=Path, metavar="STUDY_DIR")
@@ -397,7 +400,8 @@ def _study(args: argparse.Namespace) -> int:
         return 0
     out = args.out or default_out(study)
     try:
-        outcome = run_study(study, out, backend=args.backend, workers=args.workers, address=args.address)
+        outcome = run_study(study, out, backend=args.backend, workers=args.workers, address=args.address,
+                            stack_seeds=args.stack_seeds)
     except KeyboardInterrupt:  # the Ctrl-C reached this process's wait
         print(f"wganlab: interrupted; {_resume_hint(out)}", file=sys.stderr)
         return 130

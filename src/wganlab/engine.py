@@ -32,7 +32,10 @@ class NetworkRunner:
         if compile_mode != "off":
             options = {} if COMPILE_BACKEND != "inductor" else {"mode": None if compile_mode == "default"
                                                                  else compile_mode}
-            self.compiled = torch.compile(network, backend=COMPILE_BACKEND, **options)
+            # Static shapes: a training step calls each network on the same few batch sizes, which CUDA graphs
+            # want fixed; automatic dynamic shapes also failed to lower a stacked critic's grouped convolutions
+            # (wganlab.stacking) in Inductor once a second batch size appeared.
+            self.compiled = torch.compile(network, backend=COMPILE_BACKEND, dynamic=False, **options)
 
     @contextlib.contextmanager
     def autocast(self) -> Iterator[None]:

@@ -1,8 +1,9 @@
 """GAN and WGAN objectives on raw discriminator outputs.
 
 All losses take the discriminator's raw output ``D(x)`` (a logit for GANs, a critic value for WGANs) and are
-written as quantities to *minimise*. Working on logits with softplus is the same function as sigmoid + BCE
-(what seed 000's code used) without its saturation to log(0) = -inf.
+written as quantities to *minimise*. They average over the last dimension, the batch: scores of a stack of
+seeds shaped ``[S, B]`` (:mod:`wganlab.stacking`) give one loss per seed. Working on logits with softplus is the
+same function as sigmoid + BCE (what the DTU study's code used) without its saturation to log(0) = -inf.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Objective(Protocol):
 
 def binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean of −[t log σ(x) + (1 − t) log(1 − σ(x))] from logits: t·softplus(−x) + (1 − t)·softplus(x)."""
-    return (target * F.softplus(-logits) + (1 - target) * F.softplus(logits)).mean()
+    return (target * F.softplus(-logits) + (1 - target) * F.softplus(logits)).mean(-1)
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,15 @@ class Minimax:
         """Per-sample targets (label smoothing, noisy labels) replace the plain 1 for real and 0 for fake."""
         if real_target is None and fake_target is None:
             # -log σ(r) = softplus(-r);  -log(1 - σ(f)) = softplus(f)
-            return F.softplus(-real).mean() + F.softplus(fake).mean()
+            return F.softplus(-real).mean(-1) + F.softplus(fake).mean(-1)
         return binary_cross_entropy(real, real_target) + self.fake_loss(fake, fake_target)
 
     def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
         """The discriminator's loss on fakes alone (experience replay's extra step)."""
-        return F.softplus(fake).mean() if fake_target is None else binary_cross_entropy(fake, fake_target)
+        return F.softplus(fake).mean(-1) if fake_target is None else binary_cross_entropy(fake, fake_target)
 
     def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
-        return -F.softplus(fake).mean()  # E log(1 - σ(f))
+        return -F.softplus(fake).mean(-1)  # E log(1 - σ(f))
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class NonSaturating(Minimax):
     name: str = "non-saturating"
 
     def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
-        return F.softplus(-fake).mean()  # -E log σ(f)
+        return F.softplus(-fake).mean(-1)  # -E log σ(f)
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,13 @@ class Wasserstein:
 
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
                     fake_target: torch.Tensor | None = None) -> torch.Tensor:
-        return fake.mean() - real.mean()  # no targets: the config refuses label tricks for a critic
+        return fake.mean(-1) - real.mean(-1)  # no targets: the config refuses label tricks for a critic
 
     def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
-        return fake.mean()
+        return fake.mean(-1)
 
     def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
-        return -fake.mean()
+        return -fake.mean(-1)
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,13 @@ class Hinge:
 
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
                     fake_target: torch.Tensor | None = None) -> torch.Tensor:
-        return F.relu(1 - real).mean() + self.fake_loss(fake)
+        return F.relu(1 - real).mean(-1) + self.fake_loss(fake)
 
     def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
-        return F.relu(1 + fake).mean()
+        return F.relu(1 + fake).mean(-1)
 
     def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
-        return -fake.mean()
+        return -fake.mean(-1)
 
 
 @dataclass(frozen=True)
@@ -113,14 +114,14 @@ class LeastSquares:
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
                     fake_target: torch.Tensor | None = None) -> torch.Tensor:
         target = 1.0 if real_target is None else real_target
-        return 0.5 * (real - target).square().mean() + self.fake_loss(fake, fake_target)
+        return 0.5 * (real - target).square().mean(-1) + self.fake_loss(fake, fake_target)
 
     def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
         target = 0.0 if fake_target is None else fake_target
-        return 0.5 * (fake - target).square().mean()
+        return 0.5 * (fake - target).square().mean(-1)
 
     def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
-        return 0.5 * (fake - 1).square().mean()
+        return 0.5 * (fake - 1).square().mean(-1)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class RelativisticPairing:
 
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, real_target: torch.Tensor | None = None,
                     fake_target: torch.Tensor | None = None) -> torch.Tensor:
-        return F.softplus(fake - real).mean()
+        return F.softplus(fake - real).mean(-1)
 
     def fake_loss(self, fake: torch.Tensor, fake_target: torch.Tensor | None = None) -> torch.Tensor:
         raise ValueError("a relativistic loss compares fakes with reals: it has no loss on fakes alone (the config "
@@ -142,7 +143,7 @@ class RelativisticPairing:
     def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         if real is None:
             raise ValueError("a relativistic generator loss needs the critic's scores of a real batch")
-        return F.softplus(real - fake).mean()
+        return F.softplus(real - fake).mean(-1)
 
 
 def make_objective(name: str) -> Objective:

@@ -139,14 +139,17 @@ ARCHITECTURES.register("arjovsky-dcgan64", "wganlab.nets.named:arjovsky_dcgan64"
 HOOKS = Registry("hook", {
     "lipschitz": "keeps the critic (approximately) 1-Lipschitz or penalises its gradients",
     "trick": "a training technique: the practical guide's (Garrido et al.), Salimans et al.'s, DiffAugment, EMA",
+    "stackable": "exact when seeds train stacked in one model (wganlab.stacking): per-sample or element-wise",
 })
-for _name, _target, _summary, _kind in (
+for _name, _target, _summary, *_kinds in (
     ("weight-clipping", "lipschitz.clipping:WeightClipping", "Arjovsky et al. 2017, Algorithm 1: lipschitz.clip",
-     "lipschitz"),
+     "lipschitz", "stackable"),
     ("gradient-penalty", "lipschitz.penalty:GradientPenalty",
-     "Gulrajani et al. 2017, eq. 3: lipschitz.gradient_penalty", "lipschitz"),
-    ("r1", "lipschitz.zero_centred:R1Penalty", "Mescheder et al. 2018, eq. 9: lipschitz.r1", "lipschitz"),
-    ("r2", "lipschitz.zero_centred:R2Penalty", "R3GAN (Huang et al. 2024), eq. 4: lipschitz.r2", "lipschitz"),
+     "Gulrajani et al. 2017, eq. 3: lipschitz.gradient_penalty", "lipschitz", "stackable"),
+    ("r1", "lipschitz.zero_centred:R1Penalty", "Mescheder et al. 2018, eq. 9: lipschitz.r1", "lipschitz",
+     "stackable"),
+    ("r2", "lipschitz.zero_centred:R2Penalty", "R3GAN (Huang et al. 2024), eq. 4: lipschitz.r2", "lipschitz",
+     "stackable"),
     ("dragan", "lipschitz.dragan:DraganPenalty", "Kodali et al. 2017, eq. 9: lipschitz.dragan", "lipschitz"),
     ("image-pool", "tricks.replay:ImagePoolHook", "Shrivastava et al. 2017: tricks.replay.mode=pool", "trick"),
     ("label-targets", "tricks.labels:LabelTargetsHook",
@@ -158,9 +161,9 @@ for _name, _target, _summary, _kind in (
     ("feature-matching", "tricks.matching:FeatureMatching", "Salimans et al. 2016 §3.1: tricks.feature_matching",
      "trick"),
     ("diffaugment", "tricks.diffaugment:DiffAugment", "Zhao et al. 2020: tricks.diffaugment", "trick"),
-    ("ema", "tricks.ema:GeneratorAverage", "Karras et al. 2018; Yazıcı et al. 2019: ema", "trick"),
+    ("ema", "tricks.ema:GeneratorAverage", "Karras et al. 2018; Yazıcı et al. 2019: ema", "trick", "stackable"),
 ):
-    HOOKS.register(_name, f"wganlab.{_target}", _summary, _kind)
+    HOOKS.register(_name, f"wganlab.{_target}", _summary, *_kinds)
 
 # What wganlab measures (wganlab.metrics.evaluate computes each one in place); "modes" applies to both kinds of
 # samples: the components of a 2D mixture, or the 1,000 digit triples of Stacked MNIST.

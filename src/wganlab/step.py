@@ -23,6 +23,7 @@ from wganlab.objectives import make_objective
 from wganlab.optim import make_lr_schedule, make_optimizer
 from wganlab.registry import OBJECTIVES
 from wganlab.schedule import CriticSchedule
+from wganlab.stacking.axis import SeedAxis
 
 T = TypeVar("T")
 
@@ -31,15 +32,19 @@ class TrainingStep:
     """The networks, the objective, the hooks and both optimizers of a run; calling it trains one step."""
 
     def __init__(self, config: RunConfig, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
-                 num_classes: int, data: Any, device: torch.device, group: Distributed) -> None:
-        """``data`` is the (sharded) training source, ``group`` the torchrun process group."""
+                 num_classes: int, data: Any, device: torch.device, group: Distributed,
+                 seeds: SeedAxis | None = None) -> None:
+        """``data`` is the (sharded) training source, ``group`` the torchrun process group; ``seeds`` the seeds
+        stacked in the networks (:mod:`wganlab.stacking`; one by default), whose losses are each seed's own."""
         self.generator, self.discriminator = generator, discriminator
+        self.seeds = seeds or SeedAxis()
+        self.per_seed = self.seeds.per_seed
         self.latent_dim, self.num_classes = latent_dim, num_classes  # num_classes > 0: a conditional model
         self.data, self.device, self.group = data, device, group
         self.processes = group.world
         images = getattr(data, "images", None)
         self.dataset_size = None if images is None else len(images)
-        self.batch_size = group.local_batch(config.resolved_batch_size)  # this process's share
+        self.batch_size = group.local_batch(config.resolved_batch_size) * self.seeds.seeds  # this process's rows
         runner = functools.partial(NetworkRunner, device=device, precision=config.precision,
                                    channels_last=config.channels_last, compile_mode=config.compile)
         self.run_generator, self.run_critic = runner(generator), runner(discriminator)
@@ -76,26 +81,26 @@ class TrainingStep:
         with torch.no_grad():
             fake = self.generate(real.shape[0], labels)
         batch = self.hooks.adjust_critic_batch(CriticBatch(real, labels, fake, labels), self)
-        real_out, fake_out = self._scores(batch)
-        adversarial = self.objective.critic_loss(real_out, fake_out, batch.real_target, batch.fake_target)
+        real_out, fake_out = (self.per_seed(out) for out in self._scores(batch))
+        adversarial = self.objective.critic_loss(real_out, fake_out, self.per_seed(batch.real_target),
+                                                 self.per_seed(batch.fake_target))
         loss, terms = self._critic_step(batch, adversarial)
-        estimate = real_out.detach().mean() - fake_out.detach().mean()
+        estimate = real_out.detach().mean(-1) - fake_out.detach().mean(-1)
         return {"d_loss": loss, "wasserstein_estimate": estimate, **terms}
 
     def critic_step_on_fakes(self, images: torch.Tensor, labels: torch.Tensor | None) -> None:
         """An extra critic step on ``images`` as fakes alone (experience replay), with every hook applied."""
         batch = self.hooks.adjust_critic_batch(CriticBatch(None, None, images, labels), self)
         fake_out = self.critic(self.hooks.critic_view(batch.fake, self), batch.fake_labels).flatten()
-        self._critic_step(batch, self.objective.fake_loss(fake_out, batch.fake_target))
+        self._critic_step(batch, self.objective.fake_loss(self.per_seed(fake_out), self.per_seed(batch.fake_target)))
 
     def _scores(self, batch: CriticBatch) -> tuple[torch.Tensor, torch.Tensor]:
         real, fake = self.hooks.critic_view(batch.real, self), self.hooks.critic_view(batch.fake, self)
         if not self.joint_critic_pass:
             return self.critic(real, batch.real_labels).flatten(), self.critic(fake, batch.fake_labels).flatten()
-        n = len(real)
-        labels = None if batch.real_labels is None else torch.cat([batch.real_labels, batch.fake_labels])
-        out = self.critic(torch.cat([real, fake]), labels).flatten()
-        return out[:n], out[n:]
+        labels = None if batch.real_labels is None else self.seeds.cat(batch.real_labels, batch.fake_labels)
+        out = self.critic(self.seeds.cat(real, fake), labels).flatten()
+        return self.seeds.split(out, len(real))
 
     def _critic_step(self, batch: CriticBatch, adversarial: torch.Tensor
                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -121,18 +126,19 @@ class TrainingStep:
 
     def _generator_objective(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The objective's generator loss; a relativistic one compares with the scores of a fresh real batch."""
-        fake_out = self.critic(self.hooks.critic_view(fake, self), labels).flatten()
+        fake_out = self.per_seed(self.critic(self.hooks.critic_view(fake, self), labels).flatten())
         if not self.relativistic:
             return self.objective.generator_loss(fake_out)
         real, real_labels = self.real_batch()
-        real_out = self.critic(self.hooks.critic_view(real, self), real_labels).flatten()
+        real_out = self.per_seed(self.critic(self.hooks.critic_view(real, self), real_labels).flatten())
         return self.objective.generator_loss(fake_out, real_out)
 
     def _optimizer_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer,
                         params: list[nn.Parameter]) -> None:
-        """Backward, gradients averaged over the torchrun processes, one update: the same for both networks."""
+        """Backward, gradients averaged over the torchrun processes, one update: the same for both networks.
+        A stack's loss is one per seed; their sum gives each seed's parameters its own loss's gradient."""
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.sum().backward()
         self.group.average_gradients(params)
         optimizer.step()
 

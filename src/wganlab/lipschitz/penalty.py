@@ -26,22 +26,29 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | No
     return torch.lerp(fake, real, alpha)
 
 
-def gradient_penalty_from_outputs(outputs: torch.Tensor, points: torch.Tensor, target: float = 1.0,
-                                  one_sided: bool = False) -> torch.Tensor:
-    """E[(‖∇ₓD(x̂)‖₂ − target)²] with the L2 norm over all input dimensions of each sample (Gulrajani et al.,
-    eq. 3), or E[max(0, ‖∇‖ − target)²] when one-sided (their appendix; Petzka et al. 2018).
+def gradient_penalty_per_sample(outputs: torch.Tensor, points: torch.Tensor, target: float = 1.0,
+                                one_sided: bool = False) -> torch.Tensor:
+    """(‖∇ₓD(x̂)‖₂ − target)² for each sample, with the L2 norm over all its input dimensions (Gulrajani et al.,
+    eq. 3), or max(0, ‖∇‖ − target)² when one-sided (their appendix; Petzka et al. 2018). The penalty is their
+    mean over a seed's batch.
 
     ``points`` must require grad and ``outputs`` must be the critic's outputs on them.
     """
     (grad,) = torch.autograd.grad(outputs.sum(), points, create_graph=True)
     grad = grad.flatten(1).float()  # float32 even when the critic ran under bf16 autocast
     if target == 0:  # zero-centred: ‖∇‖² directly, whose gradient exists where ∇ = 0 (the norm's does not)
-        return grad.square().sum(1).mean()
+        return grad.square().sum(1)
     norm = grad.norm(2, dim=1)
     excess = norm - target
     if one_sided:
         excess = excess.clamp_min(0)
-    return excess.square().mean()
+    return excess.square()
+
+
+def gradient_penalty_from_outputs(outputs: torch.Tensor, points: torch.Tensor, target: float = 1.0,
+                                  one_sided: bool = False) -> torch.Tensor:
+    """E[(‖∇ₓD(x̂)‖₂ − target)²] over the batch (:func:`gradient_penalty_per_sample`, averaged)."""
+    return gradient_penalty_per_sample(outputs, points, target, one_sided).mean()
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
@@ -76,8 +83,10 @@ class GradientPenalty(Hook):
             return []
         real = batch.real
         alpha = context.shard(len(real), lambda m: interpolation_weights(m, real))
-        penalty = gradient_penalty(lambda x: context.critic(x, batch.real_labels, eager=True), real, batch.fake,
-                                   self.target, self.one_sided, alpha)
+        points = interpolate(real.detach(), batch.fake.detach(), alpha).requires_grad_(True)
+        per_sample = gradient_penalty_per_sample(context.critic(points, batch.real_labels, eager=True), points,
+                                                 self.target, self.one_sided)
+        penalty = context.per_seed(per_sample).mean(-1)  # one penalty per seed of a stack (wganlab.stacking)
         return [Term("gradient_penalty", penalty, self.lazy.weight(self.weight))]
 
     def state_dict(self) -> dict[str, Any]:

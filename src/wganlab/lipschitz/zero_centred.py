@@ -9,16 +9,18 @@ import torch
 
 from wganlab.hooks import CriticBatch, Hook, StepContext, Term
 from wganlab.lipschitz.lazy import Lazy
-from wganlab.lipschitz.penalty import gradient_penalty_from_outputs
+from wganlab.lipschitz.penalty import gradient_penalty_per_sample
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig
 
 
 def squared_gradient_norm(context: StepContext, samples: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-    """E‖∇ₓD(x)‖² over ``samples`` (the critic's own uncompiled pass, for the double backward)."""
+    """E‖∇ₓD(x)‖² over ``samples`` (the critic's own uncompiled pass, for the double backward), one per seed of
+    a stack."""
     points = samples.detach().requires_grad_(True)
-    return gradient_penalty_from_outputs(context.critic(points, labels, eager=True), points, target=0.0)
+    per_sample = gradient_penalty_per_sample(context.critic(points, labels, eager=True), points, target=0.0)
+    return context.per_seed(per_sample).mean(-1)
 
 
 class R1Penalty(Hook):

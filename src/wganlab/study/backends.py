@@ -17,7 +17,7 @@ from multiprocessing import connection
 from pathlib import Path
 from typing import Any
 
-from wganlab.study.task import execute_run, record_failure
+from wganlab.study.task import execute_run, execute_stack, record_failure
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,48 @@ class Job:
     preset: str | None
     overrides: list[str]
     evaluation_samples: int
+
+    @property
+    def members(self) -> tuple[Job, ...]:
+        """The study runs this job trains (itself)."""
+        return (self,)
+
+    def task(self, threads: int, gpu: int | None) -> tuple[Any, tuple[Any, ...]]:
+        """What a worker calls, and with what."""
+        return execute_run, (self.run_dir, self.preset, self.overrides, threads, gpu, self.evaluation_samples)
+
+    def results(self, result: Any) -> list[tuple[Job, dict[str, Any]]]:
+        """The worker's answer as (run, result) pairs."""
+        return [(self, result)]
+
+
+@dataclass(frozen=True)
+class StackJob:
+    """Runs of one variant that differ only in their seed, trained as one stacked model (wganlab.stacking)."""
+
+    jobs: tuple[Job, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.jobs[0].name} and {len(self.jobs) - 1} more seeds"
+
+    @property
+    def run_dir(self) -> str:
+        return self.jobs[0].run_dir
+
+    @property
+    def members(self) -> tuple[Job, ...]:
+        return self.jobs
+
+    def task(self, threads: int, gpu: int | None) -> tuple[Any, tuple[Any, ...]]:
+        first = self.jobs[0]
+        return execute_stack, ([job.run_dir for job in self.jobs], first.preset, [job.overrides for job in self.jobs],
+                               threads, gpu, first.evaluation_samples)
+
+    def results(self, result: Any) -> list[tuple[Job, dict[str, Any]]]:
+        if isinstance(result, dict):  # the worker died: the same failure for every seed
+            return [(job, result) for job in self.jobs]
+        return list(zip(self.jobs, result, strict=True))
 
 
 @dataclass(frozen=True)
@@ -58,7 +100,7 @@ def _visible_gpus() -> int:
         return 0
 
 
-def run_local(jobs: list[Job], placement: Placement) -> Iterator[tuple[Job, dict[str, Any]]]:
+def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tuple[Job, dict[str, Any]]]:
     """The runs in ``placement.workers`` spawned processes; on GPUs a fresh process per run (its own device).
 
     On the CPU a worker process trains run after run: starting Python, torch and the feature network takes about
@@ -76,12 +118,12 @@ def run_local(jobs: list[Job], placement: Placement) -> Iterator[tuple[Job, dict
     waiting = list(enumerate(jobs))
     reuse = not placement.gpus
     idle: list[_Worker] = []
-    busy: dict[_Worker, Job] = {}
+    busy: dict[_Worker, Job | StackJob] = {}
 
     def hand_out() -> None:
         index, job = waiting.pop(0)
         gpu = index % placement.gpus if placement.gpus else None
-        task = (job.run_dir, job.preset, job.overrides, placement.threads, gpu, job.evaluation_samples)
+        task = job.task(placement.threads, gpu)
         while idle:
             worker = idle.pop()
             if worker.give(task):
@@ -104,7 +146,7 @@ def run_local(jobs: list[Job], placement: Placement) -> Iterator[tuple[Job, dict
                     idle.append(worker)
                 else:
                     worker.stop()
-                yield job, result
+                yield from job.results(result)
                 if waiting:
                     hand_out()
     except BaseException:
@@ -144,7 +186,7 @@ class _Worker:
             return False
         return True
 
-    def take_result(self, job: Job) -> dict[str, Any]:
+    def take_result(self, job: Job | StackJob) -> Any:
         """The run's result, or, when the process died during it, a failure that names how it died."""
         try:
             if self.conn.poll():
@@ -155,8 +197,9 @@ class _Worker:
         reason = describe_exit(self.process.exitcode)
         result = {"status": "failed", "error": f"{reason}; run the same study command again to resume it"
                                                f"{_from_checkpoint(job.run_dir)}"}
-        with contextlib.suppress(OSError):  # the study still reports it
-            record_failure(Path(job.run_dir), result["error"])
+        for member in job.members:
+            with contextlib.suppress(OSError):  # the study still reports it
+                record_failure(Path(member.run_dir), result["error"])
         return result
 
     def wait_quietly(self) -> None:
@@ -181,7 +224,8 @@ def _worker_loop(conn: Any, reuse: bool) -> None:
     """A worker's life: run what arrives until told to stop (None), the parent goes, or a Ctrl-C while idle."""
     try:
         while (task := conn.recv()) is not None:
-            conn.send(execute_run(*task))
+            function, arguments = task
+            conn.send(function(*arguments))
             if not reuse:
                 return
     except (EOFError, KeyboardInterrupt, BrokenPipeError):
@@ -211,7 +255,8 @@ def _from_checkpoint(run_dir: str) -> str:
     return f" from its checkpoint at step {found[-1][0]}" if found else " from the start"
 
 
-def run_ray(jobs: list[Job], placement: Placement, address: str | None = None) -> Iterator[tuple[Job, dict[str, Any]]]:
+def run_ray(jobs: list[Job | StackJob], placement: Placement,
+            address: str | None = None) -> Iterator[tuple[Job, dict[str, Any]]]:
     """Each run as a Ray task asking for ``placement.threads`` CPUs (and a GPU when the cluster has them).
 
     ``address`` is ``auto`` or ``HOST:PORT`` of a running cluster; without it a local Ray instance is started
@@ -232,12 +277,12 @@ def run_ray(jobs: list[Job], placement: Placement, address: str | None = None) -
             ray.init(address=address, **options)
         else:
             ray.init(num_cpus=placement.workers * placement.threads, num_gpus=placement.gpus, **options)
-    pending: dict[Any, Job] = {}
+    pending: dict[Any, Job | StackJob] = {}
     try:
         gpus_in_cluster = int(ray.cluster_resources().get("GPU", 0))
         task = ray.remote(num_cpus=placement.threads, num_gpus=1 if gpus_in_cluster else 0, max_retries=0)(_ray_run)
-        pending = {task.remote(job.run_dir, job.preset, job.overrides, placement.threads,
-                               job.evaluation_samples): job for job in jobs}
+        # Ray sets CUDA_VISIBLE_DEVICES to the task's GPU itself, so no GPU index is passed on.
+        pending = {task.remote(*job.task(placement.threads, None)): job for job in jobs}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             job = pending.pop(done[0])
@@ -245,7 +290,7 @@ def run_ray(jobs: list[Job], placement: Placement, address: str | None = None) -
                 result = ray.get(done[0])
             except Exception as err:  # a task whose worker died
                 result = {"status": "failed", "error": f"Ray task failed: {type(err).__name__}: {err}"}
-            yield job, result
+            yield from job.results(result)
     except BaseException:
         for ref in pending:  # a cancelled run stops inside its step; its last periodic checkpoint is intact
             ray.cancel(ref)
@@ -255,6 +300,5 @@ def run_ray(jobs: list[Job], placement: Placement, address: str | None = None) -
             ray.shutdown()
 
 
-def _ray_run(run_dir: str, preset: str | None, overrides: list[str], threads: int, samples: int) -> dict[str, Any]:
-    # Ray sets CUDA_VISIBLE_DEVICES to the task's GPU itself, so no GPU index is passed on.
-    return execute_run(run_dir, preset, overrides, threads, None, samples)
+def _ray_run(function: Any, arguments: tuple[Any, ...]) -> Any:
+    return function(*arguments)

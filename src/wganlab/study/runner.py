@@ -17,7 +17,7 @@ from typing import Any
 from wganlab.errors import WganlabError
 from wganlab.fileio import read_json, write_json_atomic
 from wganlab.runlock import DirectoryLock
-from wganlab.study.backends import Job, plan_placement, run_local, run_ray
+from wganlab.study.backends import Job, StackJob, plan_placement, run_local, run_ray
 from wganlab.study.spec import RunSpec, Study
 from wganlab.study.task import ERROR_FILE, run_state
 
@@ -58,17 +58,20 @@ def read_manifest(out: Path) -> dict[str, Any]:
 
 
 def run_study(study: Study, out: Path, backend: str = "local", workers: int | None = None,
-              address: str | None = None, log: Any = sys.stderr) -> dict[str, Any]:
+              address: str | None = None, log: Any = sys.stderr, stack_seeds: bool | None = None) -> dict[str, Any]:
     """Run every unfinished run of ``study`` under ``out``; returns counts and the failed runs' errors.
+    ``stack_seeds`` (default: the study file's ``stack_seeds``) trains the runs of a variant that differ only in
+    their seed as one stacked model each (:mod:`wganlab.stacking`).
 
     ``out`` is locked while the study runs: a second study process on it is refused with the holder's name.
     """
     with DirectoryLock(out, "a study writing this directory"):
-        return _run_unfinished(study, out, backend, workers, address, log)
+        stack = study.stack_seeds if stack_seeds is None else stack_seeds
+        return _run_unfinished(study, out, backend, workers, address, log, stack)
 
 
 def _run_unfinished(study: Study, out: Path, backend: str, workers: int | None, address: str | None,
-                    log: Any) -> dict[str, Any]:
+                    log: Any, stack_seeds: bool) -> dict[str, Any]:
     write_manifest(study, out)
     pending, skipped = [], 0
     for spec in study.runs:
@@ -78,12 +81,15 @@ def _run_unfinished(study: Study, out: Path, backend: str, workers: int | None, 
             continue
         job = Job(spec.name, str(run_dir), spec.preset, list(spec.overrides), study.evaluation_samples)
         pending.append((_expected_cost(spec), job))
-    pending.sort(key=lambda pair: pair[0], reverse=True)  # longest first: no worker idles behind a long run
-    todo = [job for _, job in pending]
+    units: list[tuple[float, Job | StackJob]] = stack_by_seed(pending, log) if stack_seeds else list(pending)
+    units.sort(key=lambda pair: pair[0], reverse=True)  # longest first: no worker idles behind a long run
+    todo = [job for _, job in units]
+    total = sum(len(job.members) for job in todo)
     placement = plan_placement(len(todo), workers)
-    print(f"study {study.name} ({study.scale}): {len(study.runs)} runs, {skipped} already finished, {len(todo)} to "
-          f"run on {backend} ({placement.workers} at a time x {placement.threads} threads"
-          f"{f', {placement.gpus} GPUs' if placement.gpus else ''})", file=log, flush=True)
+    stacks = sum(isinstance(job, StackJob) for job in todo)
+    print(f"study {study.name} ({study.scale}): {len(study.runs)} runs, {skipped} already finished, {total} to "
+          f"run{f' ({stacks} stacks of seeds)' if stacks else ''} on {backend} ({placement.workers} at a time x "
+          f"{placement.threads} threads{f', {placement.gpus} GPUs' if placement.gpus else ''})", file=log, flush=True)
     runs = run_ray(todo, placement, address) if backend == "ray" else run_local(todo, placement)
     failed: dict[str, str] = {}
     interrupted = 0
@@ -94,10 +100,34 @@ def _run_unfinished(study: Study, out: Path, backend: str, workers: int | None, 
             failed[job.name] = result.get("error", "unknown error")
         interrupted += status == "interrupted"
         detail = _headline(result) if status == "finished" else result.get("error", "")
-        print(f"[{count}/{len(todo)}] {job.name}: {status} {detail}".rstrip() +
+        print(f"[{count}/{total}] {job.name}: {status} {detail}".rstrip() +
               f"  ({time.perf_counter() - started:.0f} s)", file=log, flush=True)
-    return {"runs": len(study.runs), "skipped": skipped, "ran": len(todo), "failed": failed,
+    return {"runs": len(study.runs), "skipped": skipped, "ran": total, "failed": failed,
             "interrupted": interrupted}
+
+
+def stack_by_seed(pending: list[tuple[float, Job]], log: Any) -> list[tuple[float, Job | StackJob]]:
+    """The pending runs with those that differ only in their seed grouped into one stack each; a group that
+    cannot be stacked (:func:`~wganlab.stacking.trainer.stacking_refusal`) is said so in one line and runs as
+    separate runs. A stack's cost, for ordering, is its seeds' sum."""
+    from wganlab.config import load_config
+    from wganlab.stacking.trainer import stacking_refusal
+
+    groups: dict[tuple[Any, ...], list[tuple[float, Job]]] = {}
+    for cost, job in pending:
+        key = (job.preset, tuple(o for o in job.overrides if not o.startswith("seed=")), job.evaluation_samples)
+        groups.setdefault(key, []).append((cost, job))
+    units: list[tuple[float, Job | StackJob]] = []
+    for (preset, overrides, _), members in groups.items():
+        refusal = stacking_refusal(load_config(preset, list(overrides))) if len(members) > 1 else "one seed"
+        if refusal is None:
+            units.append((sum(cost for cost, _ in members), StackJob(tuple(job for _, job in members))))
+            continue
+        if len(members) > 1:
+            print(f"not stacked: {', '.join(job.name for _, job in members)}: {refusal}; they run separately",
+                  file=log, flush=True)
+        units += members
+    return units
 
 
 def _expected_cost(spec: RunSpec) -> float:

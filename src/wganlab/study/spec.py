@@ -42,8 +42,8 @@ from wganlab.errors import ConfigError, WganlabError
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 VARIANT_AXIS = "variant"
 SEED_AXIS = "seed"
-TOP_KEYS = {"name", "description", "base", "set", "axes", "when", "evaluation", "scales"}
-SCALE_KEYS = {"axes", "set", "when", "evaluation", "description"}
+TOP_KEYS = {"name", "description", "base", "set", "axes", "when", "evaluation", "scales", "stack_seeds"}
+SCALE_KEYS = {"axes", "set", "when", "evaluation", "description", "stack_seeds"}
 WHEN_KEYS = {"match", "set", "skip"}  # skip: true drops the matching runs (e.g. fewer seeds of an expensive dataset)
 
 
@@ -92,6 +92,7 @@ class Study:
     runs: list[RunSpec]
     evaluation_samples: int
     source: dict[str, Any] = field(default_factory=dict)
+    stack_seeds: bool = False  # runs that differ only in their seed train as one stacked model (wganlab.stacking)
 
     @property
     def group_axes(self) -> list[str]:
@@ -155,7 +156,10 @@ def load_study(source: str | Path, scale: str | None = None) -> Study:
         raise StudyError(f"evaluation.samples must be at least 2, got {samples}")
     name = str(tree.get("name") or path.stem)
     description = str(chosen.get("description") or tree.get("description") or "")
-    return Study(name, description, scale or "full", list(axes), runs, samples, tree)
+    stack_seeds = chosen.get("stack_seeds", tree.get("stack_seeds", False))
+    if not isinstance(stack_seeds, bool):
+        raise StudyError(f"stack_seeds must be true or false, got {stack_seeds!r}")
+    return Study(name, description, scale or "full", list(axes), runs, samples, tree, stack_seeds)
 
 
 def _expand(axes: dict[str, Any], base: str | None, settings: dict[str, Any],

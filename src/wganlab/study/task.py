@@ -14,6 +14,7 @@ A failure is written to ``error.txt`` and returned; it never escapes, so one bad
 from __future__ import annotations
 
 import os
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -40,63 +41,141 @@ def read_result(run_dir: Path) -> dict[str, Any] | None:
 def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads: int = 0, gpu: int | None = None,
                 evaluation_samples: int = 10_000) -> dict[str, Any]:
     """Train (or resume) one run and measure it; returns ``{"status": finished|interrupted|failed, ...}``."""
-    if gpu is not None:  # before anything touches CUDA: this process sees one GPU, as 'cuda'
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
-    import torch
-
-    from wganlab.checkpoint import best_checkpoint_path
+    _prepare(threads, gpu)
     from wganlab.config import load_config
-    from wganlab.errors import WganlabError
-    from wganlab.metrics import wasserstein as critic_versus_w1
-    from wganlab.rundir import load_run_config
-    from wganlab.runlog import read_metrics
     from wganlab.runs import resume_run, start_run
 
     path = Path(run_dir)
     started = time.perf_counter()
     try:
-        if threads:
-            torch.set_num_threads(threads)
         (path / ERROR_FILE).unlink(missing_ok=True)
         config = load_config(preset, overrides)
         if run_state(path) == "new":
             trainer = start_run(config, path, source=preset or "study", tensorboard=True)
         else:
-            settings = _execution_changes(load_run_config(path).to_dict(), config.to_dict(), path)
-            trainer = resume_run(path, settings=settings)
+            trainer = resume_run(path, settings=_changes_for(path, config))
         outcome = trainer.run(progress=False)
         if outcome.interrupted:
             return {"status": "interrupted", "step": outcome.step}
-        result = {
-            "status": "finished",
-            "steps": trainer.step,
-            "train_seconds": round(trainer.elapsed, 3),
-            "seconds_per_step": trainer.elapsed / max(trainer.step, 1),
-            "health": trainer.health,
-            "final": measure_checkpoint(path, None, evaluation_samples),
-        }
-        if config.eval.wasserstein:  # the critic against the exact batch W1, from the run's evaluations
-            result["final"].update(critic_versus_w1.summarize_run(read_metrics(path)))
-        if config.eval.augment:  # does the generator's data help a classifier (wganlab augment)
-            from wganlab.augment import augment_run, study_metrics
-
-            result["final"].update(study_metrics(augment_run(path, config.eval.augment)))
-        best = best_checkpoint_path(path)
-        if not best.is_file():
-            result["best"] = None
-        elif trainer.best.get("step") == trainer.step:  # the best checkpoint is the final one: same weights
-            result["best"] = dict(result["final"])
-        else:
-            result["best"] = measure_checkpoint(path, best, evaluation_samples)
-        result["wall_seconds"] = round(time.perf_counter() - started, 3)
-        write_json_atomic(path / RESULT_FILE, result)
-        return result
+        return _measured(path, trainer, config, evaluation_samples, started)
     except KeyboardInterrupt:
         return {"status": "interrupted"}
     except Exception as err:  # reported per run; the study goes on with the others
-        one_line = str(err) if isinstance(err, WganlabError) else f"{type(err).__name__}: {err}"
-        record_failure(path, one_line, traceback.format_exc())
-        return {"status": "failed", "error": one_line.splitlines()[0] if one_line else type(err).__name__}
+        return _failed(path, err)
+
+
+def execute_stack(run_dirs: list[str], preset: str | None, overrides: list[list[str]], threads: int = 0,
+                  gpu: int | None = None, evaluation_samples: int = 10_000) -> list[dict[str, Any]]:
+    """Train runs that differ only in their seed as one stacked model (:mod:`wganlab.stacking`), then measure
+    each as :func:`execute_run` does; one result per run, in order. Runs that cannot be stacked (a part with
+    no stacked form, runs at different steps) are said so in one line and run one after another instead."""
+    _prepare(threads, gpu)
+    from wganlab.config import load_config
+    from wganlab.stacking.layers import NotStackable
+    from wganlab.stacking.trainer import resume_stack, start_stack
+
+    paths = [Path(run_dir) for run_dir in run_dirs]
+    started = time.perf_counter()
+    try:
+        for path in paths:
+            (path / ERROR_FILE).unlink(missing_ok=True)
+        configs = [load_config(preset, run_overrides) for run_overrides in overrides]
+        states = {run_state(path) for path in paths}
+        if states == {"new"}:
+            stack = start_stack(configs, paths, source=preset or "study")
+        elif "new" in states:
+            raise NotStackable("some of these runs were started and some not")
+        else:
+            stack = resume_stack(paths, [_changes_for(path, config) for path, config in zip(paths, configs,
+                                                                                               strict=True)])
+    except NotStackable as err:
+        names = ", ".join(path.name for path in paths)
+        print(f"wganlab: {names}: not stacked ({err}); they run separately", file=sys.stderr, flush=True)
+        return [execute_run(str(path), preset, run_overrides, threads, None, evaluation_samples)
+                for path, run_overrides in zip(paths, overrides, strict=True)]
+    except KeyboardInterrupt:
+        return [{"status": "interrupted"} for _ in paths]
+    except Exception as err:
+        return [_failed(path, err) for path in paths]
+    try:
+        outcomes = stack.run(progress=False)
+    except KeyboardInterrupt:
+        return [{"status": "interrupted"} for _ in paths]
+    except Exception as err:
+        return [_failed(path, err) for path in paths]
+    results = []
+    for index, (path, config) in enumerate(zip(paths, configs, strict=True)):
+        outcome = outcomes[index]
+        try:
+            if isinstance(outcome, Exception):
+                raise outcome
+            if outcome.interrupted:
+                results.append({"status": "interrupted", "step": outcome.step})
+                continue
+            # train_seconds is the stack's, for all its seeds together
+            results.append(_measured(path, stack.trainers[index], config, evaluation_samples, started,
+                                     {"stacked_seeds": len(paths)}))
+        except Exception as err:
+            results.append(_failed(path, err))
+    return results
+
+
+def _prepare(threads: int, gpu: int | None) -> None:
+    """This worker's GPU (before anything touches CUDA: the process then sees one GPU, as 'cuda') and threads."""
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def _changes_for(path: Path, config: Any) -> dict[str, Any]:
+    from wganlab.rundir import load_run_config
+
+    return _execution_changes(load_run_config(path).to_dict(), config.to_dict(), path)
+
+
+def _measured(path: Path, trainer: Any, config: Any, evaluation_samples: int, started: float,
+              extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The finished run's ``result.json``: its final and best checkpoints measured, times and health."""
+    from wganlab.checkpoint import best_checkpoint_path
+    from wganlab.metrics import wasserstein as critic_versus_w1
+    from wganlab.runlog import read_metrics
+
+    result = {
+        "status": "finished",
+        "steps": trainer.step,
+        "train_seconds": round(trainer.elapsed, 3),
+        "seconds_per_step": trainer.elapsed / max(trainer.step, 1),
+        "health": trainer.health,
+        "final": measure_checkpoint(path, None, evaluation_samples),
+    }
+    if config.eval.wasserstein:  # the critic against the exact batch W1, from the run's evaluations
+        result["final"].update(critic_versus_w1.summarize_run(read_metrics(path)))
+    if config.eval.augment:  # does the generator's data help a classifier (wganlab augment)
+        from wganlab.augment import augment_run, study_metrics
+
+        result["final"].update(study_metrics(augment_run(path, config.eval.augment)))
+    best = best_checkpoint_path(path)
+    if not best.is_file():
+        result["best"] = None
+    elif trainer.best.get("step") == trainer.step:  # the best checkpoint is the final one: same weights
+        result["best"] = dict(result["final"])
+    else:
+        result["best"] = measure_checkpoint(path, best, evaluation_samples)
+    result["wall_seconds"] = round(time.perf_counter() - started, 3)
+    result.update(extra or {})
+    write_json_atomic(path / RESULT_FILE, result)
+    return result
+
+
+def _failed(path: Path, err: BaseException) -> dict[str, Any]:
+    from wganlab.errors import WganlabError
+
+    one_line = str(err) if isinstance(err, WganlabError) else f"{type(err).__name__}: {err}"
+    record_failure(path, one_line, "".join(traceback.format_exception(err)))
+    return {"status": "failed", "error": one_line.splitlines()[0] if one_line else type(err).__name__}
 
 
 def record_failure(run_dir: Path, message: str, details: str = "") -> None:
