@@ -30,8 +30,14 @@ class InMemoryImages:
         self.num_classes = None if labels is None else int(self.labels.max().item()) + 1
         self.pixel_range = pixel_range
         self._order_rng = torch.Generator().manual_seed(seed)
-        self._order = torch.randperm(len(self.images), generator=self._order_rng)
+        self._set_order(torch.randperm(len(self.images), generator=self._order_rng))
         self._position = 0
+
+    def _set_order(self, order: torch.Tensor) -> None:
+        """The epoch's permutation, drawn on the CPU (its generator is what checkpoints keep) and copied to the
+        images' device once per epoch: a copy per batch would make every step wait for the GPU."""
+        self._order = order
+        self._order_on_images = order.to(self.images.device)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -40,11 +46,11 @@ class InMemoryImages:
         if batch_size > len(self.images):
             raise ValueError(f"batch of {batch_size} is larger than the dataset ({len(self.images)} images)")
         if self._position + batch_size > len(self._order):
-            self._order = torch.randperm(len(self.images), generator=self._order_rng)
+            self._set_order(torch.randperm(len(self.images), generator=self._order_rng))
             self._position = 0
-        index = self._order[self._position : self._position + batch_size]
+        index = self._order_on_images[self._position : self._position + batch_size]
         self._position += batch_size
-        return index.to(self.device)
+        return index
 
     def sample(self, batch_size: int) -> torch.Tensor:
         return self._batch(self._next_indices(batch_size))
@@ -54,7 +60,7 @@ class InMemoryImages:
         if self.labels is None:
             raise ValueError("this dataset has no labels")
         index = self._next_indices(batch_size)
-        return self._batch(index), self.labels[index]
+        return self._batch(index), self.labels[index.to(self.labels.device)]
 
     def _batch(self, index: torch.Tensor) -> torch.Tensor:
         batch_size = len(index)
@@ -69,7 +75,7 @@ class InMemoryImages:
         return {"order": self._order.clone(), "position": self._position, "rng": self._order_rng.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        self._order = state["order"].clone()
+        self._set_order(state["order"].clone())
         self._position = int(state["position"])
         self._order_rng.set_state(state["rng"])
 

@@ -79,6 +79,8 @@ class ToySource:
         self.name = name
         self.device = device
         self.mixture = MIXTURES[name]() if name in MIXTURES else None
+        if self.mixture is not None:  # on the device once: a copy per batch would make each step wait for a GPU
+            self.mixture = GaussianMixture(self.mixture.centres.to(device), self.mixture.std)
         self._curve = CURVES.get(name)
 
     def sample(self, batch_size: int) -> torch.Tensor:
