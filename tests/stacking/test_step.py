@@ -15,8 +15,8 @@ import torch
 from tests.conftest import tiny_mnist, tiny_toy
 from wganlab.config import OptimizerConfig
 from wganlab.distributed import Distributed
-from wganlab.optim import make_optimizer
 from wganlab.nets import build_networks
+from wganlab.optim import make_optimizer
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.trainer import StackedSource, stack_network
 from wganlab.step import TrainingStep
@@ -74,6 +74,7 @@ SGD = [f"{net}_optimizer.{key}={value}" for net in "gd" for key, value in
 # statistics, and over five critic updates the rounding of the grouped kernels grows to about 1e-5 of the largest
 # gradient; it is held to 1e-4. Every other case is held to 1e-5.
 TOLERANCE = {"dtu-wgan-gp": 1e-4}
+# Every case runs with channels_last (the default: the step converts 4-D weights and inputs to NHWC), but one.
 CASES = {  # objective and Lipschitz method: gan, hinge, wgan-wc, wgan-gp (penalty included), wgan-sn, R1 + R2
     "gan-toy": tiny_toy(*SGD, preset="gan"),
     "wgan-wc-toy": tiny_toy(*SGD, preset="wgan-wc"),
@@ -83,6 +84,8 @@ CASES = {  # objective and Lipschitz method: gan, hinge, wgan-wc, wgan-gp (penal
     "hinge-sn-dcgan": tiny_mnist(*SGD, preset="hinge-sn"),
     "rpgan-r1r2-toy": tiny_toy(*SGD, preset="rpgan-r1r2"),
     "dtu-wgan-gp": tiny_mnist(*SGD, "model.arch=dtu-dcgan", "model.d_norm=batch", preset="dtu-wgan-gp"),
+    "dtu-wgan-sn": tiny_mnist(*SGD, "model.arch=dtu-dcgan", "model.d_norm=layer", preset="dtu-wgan-sn"),
+    "wgan-gp-contiguous": tiny_mnist(*SGD, "channels_last=false", preset="wgan-gp"),
     "dcgan-ema": tiny_mnist(*SGD, "ema=0.9", preset="dcgan"),
 }
 
@@ -116,7 +119,7 @@ def test_one_stacked_step_equals_separate_steps(name, monkeypatch):
     for key, values in stacked_losses.items():
         assert values.shape == (SEEDS,), key
         expected = torch.stack([losses[key] for losses in separate_losses])
-        torch.testing.assert_close(values, expected, rtol=1e-5, atol=1e-6, msg=lambda m, k=key: f"{k}: {m}")
+        torch.testing.assert_close(values, expected, rtol=1e-5, atol=1e-5, msg=lambda m, k=key: f"{k}: {m}")
     for role in ("generator", "discriminator"):  # weights and gradients, to 1e-5 of the network's largest
         pairs = [(label, param, [p for p in own]) for (label, param), *own in
                  zip(getattr(stacked, role).named_parameters(), *[getattr(s, role).parameters() for s in separate],

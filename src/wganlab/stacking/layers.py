@@ -4,6 +4,9 @@ A stacked network takes and returns tensors whose first dimension is seed-major,
 ``B`` rows, then seed 1's, ...), so the step, the objectives and the penalties handle it as one big batch. Inside,
 each layer works in the layout its kernel wants:
 
+Every reshape here is ``reshape``, never ``view``: the step converts 4-D parameters and inputs to channels-last
+(``channels_last``, on by default), whose strides a view cannot always follow.
+
 - ``seed`` layout, ``[S*B, ...]``: linear layers as one batched matrix product over ``[S, B, in]``, reshapes,
   the per-sample layer norm of the DTU networks;
 - ``channel`` layout, ``[B, S*C, H, W]`` (or ``[B, S*F]``): convolutions and transposed convolutions as grouped
@@ -44,14 +47,14 @@ class NotStackable(ConfigError):
 def to_channel(x: torch.Tensor, seeds: int) -> torch.Tensor:
     """``[S*B, C, ...]`` -> ``[B, S*C, ...]``."""
     rows, channels, *rest = x.shape
-    return x.view(seeds, rows // seeds, channels, *rest).transpose(0, 1).reshape(rows // seeds, seeds * channels,
+    return x.reshape(seeds, rows // seeds, channels, *rest).transpose(0, 1).reshape(rows // seeds, seeds * channels,
                                                                                  *rest)
 
 
 def to_seed(x: torch.Tensor, seeds: int) -> torch.Tensor:
     """``[B, S*C, ...]`` -> ``[S*B, C, ...]``."""
     rows, channels, *rest = x.shape
-    return x.view(rows, seeds, channels // seeds, *rest).transpose(0, 1).reshape(seeds * rows, channels // seeds,
+    return x.reshape(rows, seeds, channels // seeds, *rest).transpose(0, 1).reshape(seeds * rows, channels // seeds,
                                                                                  *rest)
 
 
@@ -80,7 +83,7 @@ class StackedLinear(StackedLayer):
         self.bias = nn.Parameter(torch.empty(seeds, like.out_features)) if like.bias is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rows = x.view(self.seeds, -1, self.in_features)
+        rows = x.reshape(self.seeds, -1, self.in_features)
         if self.bias is None:
             out = torch.bmm(rows, self.weight.transpose(1, 2))
         else:
@@ -146,10 +149,10 @@ class StackedLayerNorm(StackedLayer):
         flat = x.reshape(self.seeds, -1, self.size)
         out = F.layer_norm(flat, (self.size,), None, None, self.eps)
         if self.weight is not None:
-            out = out * self.weight.view(self.seeds, 1, self.size)
+            out = out * self.weight.reshape(self.seeds, 1, self.size)
         if self.bias is not None:
-            out = out + self.bias.view(self.seeds, 1, self.size)
-        return out.view_as(x)
+            out = out + self.bias.reshape(self.seeds, 1, self.size)
+        return out.reshape(x.shape)
 
 
 def _stacked_norm(seeds: int, like: nn.Module) -> nn.Module:
@@ -191,7 +194,7 @@ class StackedSpectralNorm(nn.Module):
                 self._power_method(matrix)
             u, v = self._u.clone(), self._v.clone()
             sigma = (u * torch.bmm(matrix, v.unsqueeze(2)).squeeze(2)).sum(1)  # each seed's u·Wv
-            return (full.reshape(self.seeds, -1) / sigma.unsqueeze(1)).view_as(full).to(weight.dtype)
+            return (full.reshape(self.seeds, -1) / sigma.unsqueeze(1)).reshape(full.shape).to(weight.dtype)
 
 
 class StackedSequential(nn.Sequential):
