@@ -56,6 +56,8 @@ def test_each_seed_of_a_stack_is_an_ordinary_run(tmp_path):
         records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
         assert [r["step"] for r in records] == [5, 10, 15, 20]
         assert {"d_loss", "g_loss", "gradient_penalty", "wasserstein_estimate", "d_grad_norm"} <= set(records[-1])
+        info = json.loads((run_dir / "run.json").read_text())
+        assert info["stacked_seeds"] == 2 and info["stacked_with"] == ["s0", "s1"]  # its logged seconds: the stack's
         loaded = load_generator(run_dir)  # what 'wganlab sample' and 'wganlab eval' read
         assert loaded.step == 20 and generate(loaded, 16, seed=0).shape == (16, 2)
     # ... and on its own: resuming seed 1 alone with more steps continues its stacked training
@@ -81,7 +83,7 @@ def test_a_diverging_seed_is_retired_and_the_others_finish(tmp_path, capsys):
 def test_what_cannot_be_stacked_is_refused_by_name(tmp_path):
     assert stacking_refusal(tiny_toy()) is None
     assert "image-pool" in stacking_refusal(tiny_toy("tricks.replay.mode=pool", preset="gan"))
-    assert "minibatch" not in (stacking_refusal(tiny_toy()) or "")
+    assert "minibatch" in stacking_refusal(tiny_toy("tricks.minibatch.kernels=8", preset="gan"))
     assert "rollback" in stacking_refusal(tiny_toy("divergence.action=rollback"))
     runs = [tmp_path / "r0", tmp_path / "r1"]
     with pytest.raises(NotStackable, match="image-pool"):

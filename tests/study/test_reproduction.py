@@ -216,3 +216,34 @@ def test_a_claims_figure_is_drawn_beside_the_page_and_linked_from_its_row(tmp_pa
     row = next(line for line in text.splitlines() if line.startswith("| mnist | GP |"))
     assert row.split(" | ")[2:6] == ["3", "80", "70", "–"]  # seeds, real only, GAN-train, no 0.5x measured
     assert "86 ± 2" in row  # 85, 86, 87: 86 ± t(0.975, 2) x 1 / sqrt(3) = 2.48
+
+
+def test_alike_reads_unfinished_runs_logged_evaluations_and_never_agrees(tmp_path):
+    """'The models converge equally fast': the logged FID at each listed step, every pair compared (Holm over the
+    pairs of a step); a separated pair disagrees, nothing separated is 'not separable', never 'agrees'. A seed
+    of a stack counts its share of the stack's time."""
+    claim = {"source": "s", "claim": "alike early", "study": "dtu-comparison",
+             "test": {"kind": "alike", "data": ["mnist"], "metric": "fid", "steps": [100, 200],
+                      "variants": ["A", "B"]}}
+
+    def study(fids_b_at_200: list[float]) -> StudyResults:
+        runs = []
+        for variant, early, late in (("A", [50, 52, 51, 49, 50], [20, 21, 19, 20, 22]),
+                                     ("B", [51, 50, 52, 50, 49], fids_b_at_200)):
+            for seed, (first, second) in enumerate(zip(early, late, strict=True)):
+                run_dir = tmp_path / f"{variant}{seed}"
+                run_dir.mkdir(exist_ok=True)
+                (run_dir / "run.json").write_text('{"stacked_seeds": 5}')
+                metrics = [{"step": 100, "fid": first, "seconds": 30.0}, {"step": 150, "seconds": 45.0},
+                           {"step": 200, "fid": second, "seconds": 60.0}]
+                runs.append(RunRecord(f"{variant}{seed}", {"variant": variant, "data": "mnist", "seed": str(seed)},
+                                      "", run_dir, None, metrics))  # unfinished: no result.json
+        return StudyResults(tmp_path, {"axes": AXES, "evaluation_samples": 500, "name": "t", "scale": "gpu"}, runs)
+
+    apart = judge(claim, study([90, 95, 88, 92, 91]), tmp_path)
+    assert apart.verdict == DISAGREES and apart.seeds == "5"
+    assert "At step 100 (5 seeds)" in apart.measured and "0 of 1 pairs separate" in apart.measured
+    assert "At step 200 (5 seeds)" in apart.measured and "1 of 1 pairs separate (Holm): A vs B" in apart.measured
+    assert apart.cpu_time == "2.0 min"  # 10 runs x 60 s of a stack of 5: 120 s
+    together = judge(claim, study([20, 22, 19, 21, 20]), tmp_path)
+    assert together.verdict == UNSEPARATED

@@ -27,8 +27,10 @@ import torch
 from tqdm import tqdm
 
 from wganlab.config import RunConfig
+from wganlab.fileio import read_json, write_json_atomic
 from wganlab.monitor import TrainingDiverged
 from wganlab.registry import HOOKS
+from wganlab.rundir import RUN_INFO_FILE
 from wganlab.signals import stop_requests
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.layers import NotStackable, stacked_shell
@@ -51,6 +53,9 @@ def stacking_refusal(config: RunConfig) -> str | None:
         return "virtual batch norm couples each batch with a reference batch, which is not stacked yet"
     if config.sync_batch_norm:
         return "sync_batch_norm is a torchrun setting; a stack runs in one process"
+    if config.headed_discriminator:
+        return ("a discriminator head (minibatch discrimination, a dense layer before the output, conditioning) "
+                "is not stacked yet")
     unstackable = []
     with torch.random.fork_rng(devices=[]):  # the probe's networks must not move the run's random stream
         probe = SimpleNamespace(generator=torch.nn.Linear(1, 1), discriminator=torch.nn.Linear(1, 1), step=0,
@@ -261,6 +266,11 @@ def start_stack(configs: Sequence[RunConfig], run_dirs: Sequence[Path], source: 
         for trainer in trainers:
             trainer.close()
         raise
+    for trainer in trainers:  # the seconds each seed logs are the stack's: readers divide by this
+        info_path = trainer.run_dir / RUN_INFO_FILE
+        info = read_json(info_path) or {}
+        write_json_atomic(info_path, {**info, "stacked_seeds": len(trainers),
+                                      "stacked_with": [t.run_dir.name for t in trainers]})
     stack.checkpoint()
     return stack
 

@@ -12,6 +12,10 @@ decides the verdict by a rule stated in the claims file:
 - ``improves``: within each run, ``metric`` beats ``baseline`` (e.g. accuracy with generated rows added against
   real rows only), paired over seeds: the whole 95% interval of the differences on the better side agrees, on
   the worse side disagrees.
+- ``alike``: the variants' in-training ``metric`` at the listed ``steps`` (the evaluations every run logs, read
+  from unfinished runs too): disagrees when some pair separates at Holm-corrected p < 0.05 at some step (Holm
+  over the pairs of that step), otherwise "not separable" — never "agrees": seeds that cannot tell variants apart
+  do not show that they are alike.
 - ``unmeasured``: the claim cannot be measured here, or has not been yet, and the row says why.
 
 A study takes minutes to hours, and its outputs live under ``runs/`` (not in git), so a checkout rarely holds all
@@ -34,6 +38,8 @@ import numpy as np
 import yaml
 
 from wganlab.errors import WganlabError
+from wganlab.fileio import read_json
+from wganlab.rundir import RUN_INFO_FILE
 from wganlab.study import figures
 from wganlab.study.aggregate import (
     TOTALS,
@@ -44,6 +50,7 @@ from wganlab.study.aggregate import (
     run_value,
     t_interval,
 )
+from wganlab.study.compare import rank_variants
 from wganlab.study.numbers import metric_info, p_text, plus_minus, value_text
 from wganlab.study.runner import MANIFEST_FILE
 
@@ -121,7 +128,8 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
         return row
     datasets = test["data"] if isinstance(test["data"], list) else [test["data"]]
     variants = test.get("variants") or [*_names(test["better"]), *_names(test["worse"])]
-    runs = [r for r in results.runs if r.result is not None and r.labels.get("data") in datasets
+    during = test["kind"] == "alike"  # read from the runs' logged evaluations, finished or not
+    runs = [r for r in results.runs if (during or r.result is not None) and r.labels.get("data") in datasets
             and r.labels.get("variant") in variants]
     if not runs:
         row.why = f"the study at {where} has no finished run of {', '.join(variants)} on {', '.join(datasets)}"
@@ -129,11 +137,12 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     seeds = sorted({sum(1 for r in runs if r.labels["data"] == d and r.labels["variant"] == v)
                     for d in datasets for v in variants})
     row.seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
-    row.cpu_time = _minutes(sum(r.result.get("train_seconds", 0.0) for r in runs))
+    row.cpu_time = _minutes(sum(_train_seconds(r) for r in runs))
     row.measured_on = date.today().isoformat()
     found = comparisons(results, (test["metric"],)) if test["kind"] == "beats" else []
     judges = {"reaches": lambda d: _judge_reaches(test, d, runs, results),
-              "beats": lambda d: _judge_beats(test, d, found), "improves": lambda d: _judge_improves(test, d, runs)}
+              "beats": lambda d: _judge_beats(test, d, found), "improves": lambda d: _judge_improves(test, d, runs),
+              "alike": lambda d: _judge_alike(test, d, runs)}
     judged = [judges[test["kind"]](d) for d in datasets]
     row.measured = "; ".join(text for text, _ in judged)
     row.verdict = _overall(v for _, v in judged)
@@ -204,6 +213,44 @@ def _judge_beats(test: dict[str, Any], dataset: str, found: list[Comparison]) ->
     return f"{dataset} {info.label}: {'; '.join(parts)}", _overall(verdicts)
 
 
+def _train_seconds(run: Any) -> float:
+    """A run's share of the training time: its result's seconds, or for an unfinished run the last logged ones;
+    a seed trained in a stack of S (``stacked_seeds`` in its run.json) logs the stack's, so its share is 1/S."""
+    if run.result is not None:
+        seconds = float(run.result.get("train_seconds", 0.0))
+    else:
+        logged = [r["seconds"] for r in run.metrics if isinstance(r.get("seconds"), (int, float))]
+        seconds = float(logged[-1]) if logged else 0.0
+    info = read_json(Path(run.run_dir) / RUN_INFO_FILE)
+    return seconds / int(info.get("stacked_seeds", 1) if isinstance(info, dict) else 1)
+
+
+def _judge_alike(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, str]:
+    """The variants' logged ``metric`` at each of ``steps``: every pair compared over seeds (Welch, Holm over the
+    pairs of one step). Some pair separated at some step disagrees with "alike"; nothing separated is only
+    "not separable"."""
+    metric, info = test["metric"], metric_info(test["metric"])
+    parts, verdicts = [], []
+    for step in test["steps"]:
+        values = {variant: [record[metric] for run in runs
+                            if run.labels["data"] == dataset and run.labels["variant"] == variant
+                            for record in run.metrics
+                            if record.get("step") == step and isinstance(record.get(metric), (int, float))]
+                  for variant in test["variants"]}
+        ranking = rank_variants(dataset, metric, {k: v for k, v in values.items() if v})
+        if len(ranking.order) < 2:
+            parts.append(f"step {step}: fewer than two variants logged {metric}")
+            verdicts.append(UNSEPARATED)
+            continue
+        means = ", ".join(f"{name} {t_interval(values[name]).text(metric)}" for name, _, _ in ranking.order)
+        separated = [p for p in ranking.pairs if p.significant]
+        pairs = "; ".join(f"{p.first} vs {p.second} {p_text(p.p_holm)}" for p in separated)
+        parts.append(f"At step {step} ({ranking.order[0][2]} seeds): {means}; {len(separated)} of "
+                     f"{len(ranking.pairs)} pairs separate (Holm){': ' + pairs if pairs else ''}")
+        verdicts.append(DISAGREES if separated else UNSEPARATED)
+    return f"{dataset} {info.label} during training: {'. '.join(parts)}", _overall(verdicts)
+
+
 def _names(value: str | list[str]) -> list[str]:
     return list(value) if isinstance(value, list) else [value]
 
@@ -262,8 +309,9 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         "# The studies' claims, re-measured",
         "",
         f"Written by `{command}` on {date.today().isoformat()} from the studies' outputs; do not edit by hand. "
-        "Each row is one claim of a source study, the shipped study that re-measures it, the seeds and CPU time "
-        "its runs took (training only), what was measured (mean ± 95% t-interval over seeds) and the verdict: "
+        "Each row is one claim of a source study, the shipped study that re-measures it, the seeds and the time "
+        "its runs took (training only, on CPUs unless the claim names a GPU; seeds trained stacked count their "
+        "share of the stack), what was measured (mean ± 95% t-interval over seeds) and the verdict: "
         "*agrees* / *disagrees* (decided by the rule in `src/wganlab/study/claims.yaml`: Holm-corrected p < 0.05 "
         "for comparisons, the whole interval past the goal for thresholds), *not separable* (these seeds cannot "
         "decide it) or *not measured* (and why).",
@@ -273,7 +321,7 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         + (f" Measured on {', '.join(days)} (the *on* column): a row whose study was not found when the page was "
            "rewritten is kept from the page before, with the day it was measured." if len(days) > 1 else ""),
         "",
-        "| source | claim | study | seeds | CPU time | on | measured | verdict |",
+        "| source | claim | study | seeds | time | on | measured | verdict |",
         "|---|---|---|---|---|---|---|---|",
     ]
     drawn: dict[str, tuple[str, str]] = {}  # figure -> (study, its table), each shown once
