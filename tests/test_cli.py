@@ -232,3 +232,52 @@ def test_check_lists_checkpoints_and_fails_when_the_newest_is_bad(tmp_path, caps
     assert "1.0 KiB  mismatch     unreadable" in torn and "newest (step_00000020.pt) is bad" in torn
     assert main(["check", str(tmp_path)]) == 2
     assert "is not a wganlab run directory" in capsys.readouterr().err
+
+
+def test_small_gaps_a_new_user_met(tmp_path, capsys):
+    """Resuming to fewer steps than done, a misspelt metric, a number that is not a misspelling, a misspelt
+    preset's punctuation, and the API's sample count: each one line that says what to do (in-process CLI)."""
+    from wganlab.cli import main
+
+    run_dir = tmp_path / "run"
+    assert main(["train", "gan", "data=8gaussians", "steps=10", *TINY, "--run-dir", str(run_dir), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir), "steps=3"]) == 2
+    error = capsys.readouterr().err
+    assert "already at step 10, past steps=3: give steps greater than 10" in error, error
+    assert main(["train", "--resume", str(run_dir), "steps=12", "--quiet"]) == 0  # the lock was released
+    assert "resuming" in capsys.readouterr().err
+    assert main(["eval", str(run_dir), "--metrics", "w2"]) == 2
+    assert "unknown metric 'w2' (did you mean 'w1'?)" in capsys.readouterr().err
+    assert main(["train", "dcgan", "data.image_size=24", "--run-dir", str(tmp_path / "x")]) == 2
+    error = capsys.readouterr().err
+    assert "must be one of 28, 32, 64" in error and "did you mean" not in error
+    assert main(["train", "dcgn", "--run-dir", str(tmp_path / "y")]) == 2
+    assert "unknown preset 'dcgn' (did you mean 'dcgan'?); run 'wganlab presets'" in capsys.readouterr().err
+
+    from wganlab.errors import WganlabError
+    from wganlab.sampling import generate, load_generator
+
+    with pytest.raises(WganlabError, match=r"^n must be at least 1, got 0$"):
+        generate(load_generator(run_dir), 0)
+
+
+def test_a_failed_start_leaves_no_directory_and_an_interrupted_one_resumes_with_its_run_json(tmp_path, capsys):
+    from wganlab.cli import main
+    from wganlab.rundir import RUN_INFO_FILE
+
+    made = tmp_path / "made"
+    assert main(["train", "dcgan", f"data=idx:{tmp_path / 'missing'}", "--run-dir", str(made)]) == 2
+    assert not made.exists(), "a start-up failure must remove the directory it created"
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    assert main(["train", "dcgan", f"data=idx:{tmp_path / 'missing'}", "--run-dir", str(kept)]) == 2
+    assert (kept / "notes.txt").read_text() == "mine"  # a directory it did not make is left as it was
+    run_dir = tmp_path / "early"
+    assert main(["train", "gan", "data=8gaussians", "steps=10", *TINY, "--run-dir", str(run_dir), "--quiet"]) == 0
+    (run_dir / RUN_INFO_FILE).unlink()  # as a Ctrl-C during start-up leaves it: config, no run.json
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir), "steps=12", "--quiet"]) == 0
+    assert (run_dir / RUN_INFO_FILE).is_file()
+    assert main(["sample", str(run_dir), "--n", "4", "--out", str(tmp_path / "s.npz")]) == 0

@@ -423,8 +423,9 @@ def _resolve_source(source: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
             source = PRESET_RENAMES[source]
         preset = PRESET_DIR / f"{source}.yaml"
         if not preset.is_file():
-            raise ConfigError(f"unknown preset '{source}'{_suggest(source, available_presets())}; "
-                              "run 'wganlab presets' to list them or pass a YAML file")
+            near = _suggest(source, available_presets()).removeprefix("; ")
+            raise ConfigError(f"unknown preset '{source}'{f' ({near})' if near else ''}; run 'wganlab presets' to "
+                              "list them or pass a YAML file")
         tree = _read_yaml(preset)
     parent = tree.pop("extends", None)
     if parent is None:
@@ -660,6 +661,9 @@ def _dotted_keys(cls: type, prefix: str = "") -> list[str]:
 
 
 def _suggest(word: str, options: Any) -> str:
+    """A near spelling among ``options``; none for numbers (24 is not a misspelt 64: the choices are listed)."""
+    if word.lstrip("-").replace(".", "", 1).isdigit():
+        return ""
     close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""
 

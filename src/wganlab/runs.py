@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +16,7 @@ import torch
 from wganlab import __version__
 from wganlab.config import RunConfig, save_config, with_execution_settings
 from wganlab.distributed import Distributed, from_environment
-from wganlab.errors import CheckpointError
+from wganlab.errors import CheckpointError, ConfigError
 from wganlab.rundir import CONFIG_FILE, RUN_INFO_FILE, append_event, load_run_config, lock_run, resume_point
 from wganlab.runlock import DirectoryInUse, DirectoryLock
 from wganlab.runlog import truncate_metrics
@@ -31,6 +32,7 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
     group = group if group is not None else from_environment()
     run_dir = Path(run_dir)
     problem, lock = None, None
+    created = not run_dir.exists()  # only a directory this call makes is removed if the start fails
     if group.is_main:
         try:
             lock = lock_run(run_dir)
@@ -48,7 +50,21 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
         if lock is not None:
             lock.release()
         raise CheckpointError(problem)
-    trainer = _holding(lock, lambda: Trainer(config, run_dir, tensorboard=tensorboard, group=group))
+    try:
+        trainer = _holding(lock, lambda: Trainer(config, run_dir, tensorboard=tensorboard, group=group))
+    except Exception:  # a start-up failure (bad data, no GPU...) leaves nothing behind; a Ctrl-C leaves a run
+        if created and group.is_main:  # that --resume starts
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    if group.is_main:
+        write_run_info(trainer, source)
+    trainer.checkpoint()  # step 0: a run killed before its first periodic checkpoint still resumes
+    return trainer
+
+
+def write_run_info(trainer: Trainer, source: str) -> None:
+    """``run.json``: what sampling, export and evaluation read without the training stack (the sample shape,
+    latent size, classes), and where the run came from."""
     info = {
         "wganlab": __version__,
         "torch": torch.__version__,
@@ -62,15 +78,12 @@ def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: b
         "sample_shape": list(trainer.data.shape),
         "parameters": {"generator": _count(trainer.generator), "discriminator": _count(trainer.discriminator)},
         "evaluation": "off" if trainer.evaluator is None else (trainer.evaluator.unavailable or "on"),
-        "processes": group.world,
+        "processes": trainer.group.world,
     }
     describe = getattr(trainer.source, "describe", None)  # a feature table: columns, classes, standardisation
     if describe is not None:
         info["table"] = describe()
-    if group.is_main:
-        (run_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
-    trainer.checkpoint()  # step 0: a run killed before its first periodic checkpoint still resumes
-    return trainer
+    (trainer.run_dir / RUN_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
 
 
 def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True,
@@ -104,7 +117,13 @@ def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True
         trainer = Trainer(config, run_dir, tensorboard=tensorboard, resumed_at=step, group=group)
         if found is not None:  # none: killed before its step-0 checkpoint; a fresh trainer is that state exactly
             trainer.load_state_dict(to_device(found[1], trainer.device))
+        if trainer.step > config.steps:
+            trainer.close()
+            raise ConfigError(f"'{run_dir}' is already at step {trainer.step}, past steps={config.steps}: give "
+                              f"steps greater than {trainer.step} to train it longer")
         if group.is_main:
+            if not (run_dir / RUN_INFO_FILE).is_file():  # interrupted while it started: written now
+                write_run_info(trainer, "resumed before its run.json was written")
             truncate_metrics(run_dir, trainer.step)
             if changed:
                 save_config(config, run_dir / CONFIG_FILE)

@@ -143,7 +143,7 @@ def generate(loaded: LoadedGenerator, n: int, seed: int = 0, batch_size: int = 1
     A conditional generator makes class ``label``, or every class in turn (0, 1, ..., K-1, 0, ...) without one.
     """
     if n < 1:
-        raise WganlabError(f"--n must be at least 1, got {n}")
+        raise WganlabError(f"n must be at least 1, got {n}")
     labels = class_labels(loaded, n, label)
     rng = torch.Generator().manual_seed(seed)
     z = torch.randn(n, loaded.latent_dim, generator=rng)

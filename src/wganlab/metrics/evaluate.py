@@ -7,6 +7,7 @@ cached on disk, so repeated evaluations only pay for the generated samples.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -109,7 +110,9 @@ def requested_metrics(metrics: tuple[str, ...] | None, data: DataConfig, toy: bo
         return allowed
     unknown = [m for m in metrics if m not in allowed]
     if unknown:
-        raise ConfigError(f"unknown metric {unknown[0]!r} for {'2D points' if toy else 'images'}; "
+        close = difflib.get_close_matches(unknown[0], allowed, n=1, cutoff=0.5)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"unknown metric {unknown[0]!r}{hint} for {'2D points' if toy else 'images'}; "
                           f"choose from {','.join(allowed)}")
     why = inapplicable(tuple(metrics), data, None if toy else network)
     if why:
