@@ -1,5 +1,6 @@
 """The command line as a user meets it: exit codes, one-line errors, train -> sample, Ctrl-C and resume."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -281,3 +282,47 @@ def test_a_failed_start_leaves_no_directory_and_an_interrupted_one_resumes_with_
     assert main(["train", "--resume", str(run_dir), "steps=12", "--quiet"]) == 0
     assert (run_dir / RUN_INFO_FILE).is_file()
     assert main(["sample", str(run_dir), "--n", "4", "--out", str(tmp_path / "s.npz")]) == 0
+
+
+def test_your_own_images_as_the_readme_walks_them(tmp_path, capsys, monkeypatch):
+    """A folder of 28x28 greyscale PNGs and one of 64x64 RGB images: train, sample, evaluate (README, Data)."""
+    from PIL import Image
+
+    from wganlab.cli import main
+    from wganlab.data import embedded_mnist
+
+    monkeypatch.setenv("WGANLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("WGANLAB_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "no-torch-home"))  # no Inception weights anywhere
+    digits, _ = embedded_mnist()
+    (tmp_path / "clothes").mkdir()
+    for i in range(300):  # 28x28 greyscale PNGs (digits stand in for the user's clothes)
+        Image.fromarray(digits[i * 33]).save(tmp_path / "clothes" / f"{i}.png")
+    rng = np.random.default_rng(0)
+    (tmp_path / "photos").mkdir()
+    for i in range(40):
+        photo = np.full((64, 64, 3), rng.integers(0, 255, 3), np.uint8)
+        photo[16:48, 16:48] = rng.integers(0, 255, 3)
+        Image.fromarray(photo).save(tmp_path / "photos" / f"{i}.png")
+    quick = ["steps=2", "model.width=4", "batch_size=8", "log_every=1", "--quiet"]
+    clothes, photos = tmp_path / "runs" / "clothes", tmp_path / "runs" / "photos"
+    assert main(["train", "dcgan", f"data=folder:{tmp_path / 'clothes'}", *quick, "--run-dir", str(clothes)]) == 0
+    assert json.loads((clothes / "run.json").read_text())["sample_shape"] == [1, 28, 28]
+    assert main(["sample", str(clothes), "--n", "16", "--out", str(tmp_path / "clothes.png")]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(clothes), "--features", "fashion-mnist", "--n", "300", "--metrics", "fid,kid,pr"]) == 0
+    table = capsys.readouterr().out
+    assert "fid" in table and "kid_unit           unscaled (not x10^3)" in table and "fashion-mnist" in table
+    assert main(["eval", str(clothes), "--n", "300", "--metrics", "fid", "data.grayscale=true"]) == 0
+    assert "features           mnist" in capsys.readouterr().out  # the default for 28x28 greyscale
+    assert main(["train", "wgan-gp", f"data=folder:{tmp_path / 'photos'}", *quick, "--run-dir", str(photos)]) == 0
+    assert json.loads((photos / "run.json").read_text())["sample_shape"] == [3, 64, 64]
+    capsys.readouterr()
+    assert main(["eval", str(photos), "--n", "40", "--metrics", "fid"]) == 2  # Inception, without its weights
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Inception" in error and "--features mnist or fashion-mnist" in error
+    assert main(["eval", str(photos), "--n", "40", "--features", "mnist", "--metrics", "fid"]) == 2
+    error = capsys.readouterr().err
+    assert "reads 28x28 images with 1 channel" in error and "3 x 64 x 64" in error and error.count("\n") == 1
+    assert main(["eval", str(photos), "bogus=1"]) == 2
+    assert "eval takes data.KEY=VALUE" in capsys.readouterr().err

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         "wganlab's MNIST / Fashion-MNIST feature network for 28x28 data and Inception-V3 (torch-fidelity) for the "
         "rest; reference features are cached on disk."))
     evaluate.add_argument("source", type=Path, metavar="RUN_DIR|SAMPLES.npz")
+    evaluate.add_argument("data_options", nargs="*", metavar="data.KEY=VALUE",
+                          help="the reference data's settings, as train takes them (data.image_size=28, "
+                               "data.grayscale=true, ...)")
     evaluate.add_argument("--data", help="reference dataset, as in data=... (required for .npz)")
     evaluate.add_argument("--metrics", help=f"comma-separated: {','.join(METRICS.having('images'))} for images; "
                           f"{','.join(METRICS.having('points'))} for 2D toys (default: all that apply to the data; one "
@@ -163,10 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # key=value overrides may follow options such as --run-dir; anything else is a mistake
-        unknown = [item for item in extra if item.startswith("-") or "=" not in item or args.command != "train"]
+        takes = {"train": "overrides", "eval": "data_options"}.get(args.command)
+        unknown = [item for item in extra if item.startswith("-") or "=" not in item or takes is None]
         if unknown:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        args.overrides = [*args.overrides, *extra]
+        setattr(args, takes, [*getattr(args, takes), *extra])
     if args.command is None:
         parser.print_help()
         return 0
@@ -340,6 +344,7 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    import dataclasses
     import json
 
     import numpy as np
@@ -348,7 +353,7 @@ def _eval(args: argparse.Namespace) -> int:
     from wganlab.config import load_config
     from wganlab.metrics import evaluate
 
-    data = load_config(None, [f"data={args.data}"]).data if args.data else None
+    data = load_config(None, [f"data={args.data}", *_data_options(args)]).data if args.data else None
     if args.source.suffix == ".npz":
         if data is None:
             raise ConfigError("evaluating a .npz needs --data NAME (the dataset to compare with)")
@@ -368,11 +373,12 @@ def _eval(args: argparse.Namespace) -> int:
         from wganlab.sampling import generate, load_generator
 
         loaded = load_generator(args.source)
-        data = data or loaded.config.data
+        if data is None:  # the run's own data, with the options given
+            data = load_config({"data": dataclasses.asdict(loaded.config.data)}, _data_options(args)).data
         samples = to_symmetric(generate(loaded, args.n, seed=args.seed), loaded.config.data.pixel_range)
     toy = samples.ndim == 2
     asked = tuple(m.strip() for m in args.metrics.split(",")) if args.metrics else None
-    names = evaluate.requested_metrics(asked, data, toy, args.features)
+    names = evaluate.requested_metrics(asked, data, toy, args.features, tuple(samples.shape[1:]))
     if toy:
         result = evaluate.evaluate_points(samples, data, names)
     else:
@@ -381,9 +387,19 @@ def _eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        if "kid" in result:  # a table row of its own, so that every line stays "name value"
+            result["kid_unit"] = f"unscaled (not x10^3): the cubic-kernel MMD² on {result.get('features')} features"
         for key, value in result.items():
             print(f"{key:<18} {value:.6g}" if isinstance(value, float) else f"{key:<18} {value}")
     return 0
+
+
+def _data_options(args: argparse.Namespace) -> list[str]:
+    """``eval``'s ``data.KEY=VALUE`` arguments, checked to be data settings."""
+    for item in args.data_options:
+        if not item.startswith("data.") or "=" not in item:
+            raise ConfigError(f"'{item}' is not a data option; eval takes data.KEY=VALUE (e.g. data.image_size=28)")
+    return list(args.data_options)
 
 
 def _study(args: argparse.Namespace) -> int:

@@ -169,3 +169,20 @@ def test_empty_folder_exits_2_from_the_cli(tmp_path):
     result = run_cli("train", "dcgan", f"data=folder:{tmp_path / 'empty'}", cwd=tmp_path)
     assert result.returncode == 2 and "holds no images" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_folder_keeps_its_images_shape_greyscale_and_most_common_size(tmp_path, capsys):
+    for i in range(6):
+        save(tmp_path / "grey" / f"{i}.png", np.full((28, 28), 40 * i, np.uint8))
+    images, _ = images_of(f"data=folder:{tmp_path / 'grey'}")
+    assert images.shape == (6, 1, 28, 28)  # greyscale stays one channel, at its own size
+    assert images_of(f"data=folder:{tmp_path / 'grey'}", "data.image_size=32")[0].shape == (6, 1, 32, 32)
+    assert capsys.readouterr().err == ""
+    for i in range(4):
+        save(tmp_path / "mixed" / f"a{i}.png", solid(30 * i, (48, 48)))
+    save(tmp_path / "mixed" / "b.png", solid(200, (64, 80)))  # one odd size, and colour
+    images, _ = images_of(f"data=folder:{tmp_path / 'mixed'}")
+    assert images.shape == (5, 3, 48, 48)
+    note = capsys.readouterr().err
+    assert "several sizes (48x48 (4), 80x64 (1)" in note and "training at the most common, 48x48" in note
+    assert note.count("\n") == 1

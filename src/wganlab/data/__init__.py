@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from wganlab.config import TABLE_DATASETS, TOY_DATASETS, DataConfig
 from wganlab.data.cifar import load_cifar
 from wganlab.data.decode import Transform, decode_all
-from wganlab.data.folder import celeba_items, folder_items, lsun_items
+from wganlab.data.folder import celeba_items, folder_items, lsun_items, native_transform_note, probe_shape
 from wganlab.data.idx import load_idx_dataset
 from wganlab.data.images import InMemoryImages
 from wganlab.data.stacked import StackedDigits
@@ -41,7 +41,7 @@ class DataSource(Protocol):
     def load_state_dict(self, state: dict) -> None: ...
 
 
-NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "celeba": 64, "lsun": 64, "folder": 64}
+NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "celeba": 64, "lsun": 64}  # a folder keeps its images' own
 DEFAULT_CROP = {"celeba": "108", "lsun": "square", "folder": "square"}  # CelebA: the common 108-px face crop
 
 
@@ -122,16 +122,25 @@ def load_images(config: DataConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _decoded(config: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """A folder of images keeps its own shape unless ``data.image_size`` / ``data.grayscale`` say otherwise: the
+    most common size of its images, one channel when all are greyscale (:func:`probe_shape`). CelebA and LSUN
+    are resized to their usual 64 px."""
     root = dataset_root(config)
     crop = DEFAULT_CROP[config.name] if config.crop == "auto" else config.crop
-    transform = Transform(config.image_size or NATIVE_SIZE[config.name], crop, config.grayscale)
     if config.name == "celeba":
         items = celeba_items(root, config.split)
     elif config.name == "lsun":
         items = lsun_items(root)
     else:
         items = folder_items(root)[0]
-    return decode_all(items, transform, str(root.resolve()))
+    size, grayscale = config.image_size or NATIVE_SIZE.get(config.name), config.grayscale
+    if config.name == "folder" and (config.image_size is None or not config.grayscale):
+        shape = probe_shape(items)
+        if config.image_size is None:
+            size = shape.side
+            native_transform_note(shape, root)
+        grayscale = grayscale or shape.grayscale
+    return decode_all(items, Transform(size, crop, grayscale), str(root.resolve()))
 
 
 def _resize_array(images: np.ndarray, config: DataConfig) -> np.ndarray:

@@ -3,7 +3,13 @@ official LMDB export)."""
 
 from __future__ import annotations
 
+import io
+import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from wganlab.data.decode import EncodedItem
 from wganlab.errors import DataError
@@ -32,6 +38,47 @@ def folder_items(root: Path) -> tuple[list[EncodedItem], list[str]]:
         index = {name: i for i, name in enumerate(classes)}
         return [_item(p, index[parts[0]], root) for p, parts in zip(paths, top, strict=True)], classes
     return [_item(p, 0, root) for p in paths], []
+
+
+PROBED = 512  # images whose headers decide a folder's size and channels (evenly spaced; headers only)
+
+
+@dataclass(frozen=True)
+class FolderShape:
+    """What a folder's images are: the most common side of their centred square, and whether all are greyscale."""
+
+    side: int
+    grayscale: bool
+    sizes: dict[str, int]  # "WxH" -> how many of the probed images
+
+
+def probe_shape(items: list[EncodedItem]) -> FolderShape:
+    """The shape a folder trains at by default: its images' own (the most common size; greyscale stays one
+    channel), read from the headers of up to :data:`PROBED` images."""
+    step = max(1, len(items) // PROBED)
+    sizes: Counter[tuple[int, int]] = Counter()
+    modes: Counter[str] = Counter()
+    for item in items[::step][:PROBED]:
+        try:
+            with Image.open(io.BytesIO(item.read())) as image:
+                sizes[image.size] += 1
+                modes["grey" if image.mode in ("1", "L", "I;16", "I", "F", "LA") else "colour"] += 1
+        except (OSError, ValueError, SyntaxError, EOFError):
+            continue  # damaged files are reported (and skipped) when the folder is decoded
+    if not sizes:
+        raise DataError("none of the probed images of this folder can be read; check its files")
+    (width, height), _ = sizes.most_common(1)[0]
+    return FolderShape(min(width, height), modes["colour"] == 0,
+                       {f"{w}x{h}": n for (w, h), n in sizes.most_common()})
+
+
+def native_transform_note(shape: FolderShape, root: Path) -> None:
+    """One line when the folder's images differ in size: which size it trains at and how to choose another."""
+    if len(shape.sizes) > 1:
+        listed = ", ".join(f"{size} ({count})" for size, count in list(shape.sizes.items())[:4])
+        print(f"wganlab: note: the images in '{root}' have several sizes ({listed} of those probed); training at "
+              f"the most common, {shape.side}x{shape.side} (centre-cropped square): set data.image_size to choose",
+              file=sys.stderr)
 
 
 def celeba_items(root: Path, split: str) -> list[EncodedItem]:

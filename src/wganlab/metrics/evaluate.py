@@ -34,9 +34,12 @@ from wganlab.registry import METRICS
 FEATURE_NETWORKS = {"mnist": "mnist", "idx": "mnist", "stacked-mnist": "mnist", "fashion-mnist": "fashion-mnist"}
 
 
-def feature_network_for(data: DataConfig, requested: str | None = None) -> str:
-    """The network whose features judge ``data``: wganlab's own for 28x28 digits and clothes, else Inception."""
-    name = requested or FEATURE_NETWORKS.get(data.name, "inception")
+def feature_network_for(data: DataConfig, requested: str | None = None,
+                        shape: tuple[int, ...] | None = None) -> str:
+    """The network whose features judge ``data``: wganlab's own for 28x28 digits and clothes (and for any 28x28
+    greyscale images, e.g. a folder of them: the MNIST network), else Inception."""
+    default = "mnist" if shape is not None and tuple(shape) == (1, 28, 28) else "inception"
+    name = requested or FEATURE_NETWORKS.get(data.name, default)
     if name not in ("mnist", "fashion-mnist", "inception"):
         raise ConfigError(f"unknown feature network '{name}'; choose mnist, fashion-mnist or inception")
     return name
@@ -59,12 +62,14 @@ class Featurizer:
     def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.network == "inception":
             return self.inception.features_and_probs(to_uint8(images, "symmetric"))
+        if tuple(images.shape[1:]) not in ((1, 28, 28), (3, 28, 28)):
+            channels, height, width = images.shape[1:]
+            raise DataError(f"the {self.network} feature network reads 28x28 images with 1 channel (or 3 stacked "
+                            f"digits); these are {channels} x {height} x {width}: compare at 28 px "
+                            "(data.image_size=28, data.grayscale=true) or use --features inception")
         if images.shape[1] == 3:  # stacked digits: the three channels' features side by side
             parts = [predict(self.classifier, images[:, c : c + 1]) for c in range(3)]
             return torch.cat([p[0] for p in parts], 1), parts[0][1]
-        if images.shape[1:] != (1, 28, 28):
-            raise DataError(f"samples of shape {tuple(images.shape[1:])} do not fit the {self.network} feature "
-                            "network (1 x 28 x 28); use --features inception")
         return predict(self.classifier, images)
 
 
@@ -102,7 +107,7 @@ def real_images(data: DataConfig, count: int, seed: int = 0) -> torch.Tensor:
 
 
 def requested_metrics(metrics: tuple[str, ...] | None, data: DataConfig, toy: bool,
-                      network: str | None = None) -> tuple[str, ...]:
+                      network: str | None = None, shape: tuple[int, ...] | None = None) -> tuple[str, ...]:
     """The metrics to measure: every one that applies when none are named; the named ones after checking that
     each exists for the kind of samples and applies to ``data`` (:class:`ConfigError` naming the right one)."""
     allowed = METRICS.having("points" if toy else "images")
@@ -114,13 +119,14 @@ def requested_metrics(metrics: tuple[str, ...] | None, data: DataConfig, toy: bo
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ConfigError(f"unknown metric {unknown[0]!r}{hint} for {'2D points' if toy else 'images'}; "
                           f"choose from {','.join(allowed)}")
-    why = inapplicable(tuple(metrics), data, None if toy else network)
+    why = inapplicable(tuple(metrics), data, None if toy else network, shape)
     if why:
         raise ConfigError(why)
     return tuple(metrics)
 
 
-def inapplicable(metrics: tuple[str, ...], data: DataConfig, network: str | None = None) -> str | None:
+def inapplicable(metrics: tuple[str, ...], data: DataConfig, network: str | None = None,
+                 shape: tuple[int, ...] | None = None) -> str | None:
     """Why one of ``metrics`` cannot be measured on ``data`` (with that feature network) and what to ask for
     instead; None when all apply. Asked for by name, such a metric is an error, never left out silently."""
     toy = data.name in VECTOR_DATASETS
@@ -129,7 +135,7 @@ def inapplicable(metrics: tuple[str, ...], data: DataConfig, network: str | None
             return (f"'modes' counts the components of a Gaussian mixture (8gaussians, 25gaussians); data={data.name} "
                     "has none: ask for 'w1'")
         return None
-    network = feature_network_for(data, network)
+    network = feature_network_for(data, network, shape)
     if "modes" in metrics and not (data.name == "stacked-mnist" and network == "mnist"):
         instead = "'classes' (how many of its classes appear)" if network != "inception" else "'pr' (recall)"
         return (f"'modes' counts the 1,000 digit triples of data=stacked-mnist; for data={data.name} ask for "
@@ -146,7 +152,7 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
                     reference_count: int = 10_000, inception_weights: str | Path | None = None) -> dict[str, Any]:
     """The requested metrics for float images in [-1, 1] against ``reference_count`` real ones; a metric that does
     not apply to ``data`` is skipped (see :func:`inapplicable` for refusing it instead)."""
-    featurizer = Featurizer(feature_network_for(data, network), inception_weights)
+    featurizer = Featurizer(feature_network_for(data, network, tuple(fake.shape[1:])), inception_weights)
     real_features, real_probs = reference_features(data, featurizer, reference_count)
     fake_features, fake_probs = featurizer(fake)
     stacked = data.name == "stacked-mnist" and featurizer.network == "mnist"

@@ -33,7 +33,8 @@ def resolve_weights(path: str | Path | None = None) -> Path:
     if not candidate.is_file():
         raise ConfigError(f"Inception-V3 weights not found at '{candidate}'; download {WEIGHTS_FILE} (the pt_inception "
                           "release of pytorch-fid / torch-fidelity) and pass --inception-weights PATH, set "
-                          f"WGANLAB_INCEPTION_WEIGHTS, or put it in '{hub_weights_path().parent}'")
+                          f"WGANLAB_INCEPTION_WEIGHTS, or put it in '{hub_weights_path().parent}' (28x28 greyscale "
+                          "images need neither: --features mnist or fashion-mnist)")
     try:
         torch.load(candidate, map_location="cpu", weights_only=True)
     except Exception as err:  # any failure: the file must not reach an unrestricted load
@@ -77,7 +78,8 @@ class InceptionFeatures:
             from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
         except ImportError as err:
             raise ConfigError(f"Inception features need torch-fidelity ({err}); install it with "
-                              "pip install 'wganlab[inception]' (pin torch to your installed version)") from None
+                              "pip install 'wganlab[inception]' (pin torch to your installed version); 28x28 greyscale "
+                              "images need it not: --features mnist or fashion-mnist") from None
         path = resolve_weights(weights)
         with torch.random.fork_rng(devices=[]):  # the random init is overwritten: leave the caller's RNG alone
             self.model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],

@@ -32,8 +32,8 @@ SIZES = (28, 32, 64)
 
 def stages_for(size: int) -> int:
     if size not in SIZES:
-        raise ConfigError(f"the DCGAN family supports {', '.join(map(str, SIZES))} pixel images, not {size}; "
-                          "use arch=mlp or resize the data")
+        raise ConfigError(f"the DCGAN family supports {', '.join(map(str, SIZES))} pixel images, not {size}; set "
+                          f"data.image_size to one of them (images are resized once), or use arch=mlp")
     return 4 if size == 64 else 3
 
 
