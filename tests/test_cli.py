@@ -28,11 +28,16 @@ def test_plain_wganlab_prints_help():
     assert result.returncode == 0 and "train" in result.stdout and "sample" in result.stdout
 
 
-def test_presets_lists_one_line_each():
+def test_presets_lists_one_line_each_grouped_with_where_to_start_first():
+    from wganlab.config import available_presets
+
     result = run_cli("presets")
     assert result.returncode == 0
-    names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert {"gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn", "dtu-wgan-gp"} <= set(names)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("# Start here") and lines[1].split()[0] == "gan"
+    names = [line.split()[0] for line in lines if line and not line.startswith("#")]
+    assert sorted(names) == sorted(available_presets())  # every preset once
+    assert names.index("dtu-wgan-gp") > names.index("wgan-sn")
 
 
 def test_parts_lists_every_registered_name_with_its_source():

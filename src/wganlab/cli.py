@@ -503,13 +503,30 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+PRESET_GROUPS = (  # (heading, its presets in order, or a test of the name): a new user starts with the first
+    ("Start here: the GAN, DCGAN and the three WGANs on the same networks, sized for a good sample in minutes",
+     ("gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn")),
+    ("Other losses and penalties on the same networks", ("lsgan", "hinge-sn", "dragan", "rpgan-r1r2")),
+    ("The source studies' and papers' exact settings (hours on a CPU: the studies' budgets)",
+     lambda name: name.startswith(("dtu-", "guide-", "gulrajani-", "arjovsky-"))),
+    ("ResNet baselines and anything else (hours per run on a GPU)", lambda name: True),
+)
+
+
 def _presets(args: argparse.Namespace) -> int:
     from wganlab.config import available_presets
 
     presets = available_presets()
     width = max(len(name) for name in presets)
-    for name, description in presets.items():
-        print(f"{name:<{width}}  {description}")
+    shown: list[str] = []
+    for heading, members in PRESET_GROUPS:
+        names = [n for n in members if n in presets] if isinstance(members, tuple) else \
+            [n for n in presets if members(n)]
+        names = [n for n in names if n not in shown]
+        if names:
+            print(f"{chr(10) if shown else ''}# {heading}")
+            print("\n".join(f"{name:<{width}}  {presets[name]}" for name in names))
+            shown += names
     return 0
 
 
