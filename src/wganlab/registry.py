@@ -108,30 +108,33 @@ ARCHITECTURES = Registry("architecture", {
     "points": "trains on 2D toy data",
     "images": "trains on images",
     "composable": "takes conditioning, a dense head, minibatch features, feature matching and virtual batch norm",
+    "stackable": "its layers have stacked forms, so its seeds can train as one model (wganlab.stacking)",
 })
-ARCHITECTURES.register("auto", None, "mlp for 2D points, dcgan for images", "points", "images", "composable")
+ARCHITECTURES.register("auto", None, "mlp for 2D points, dcgan for images", "points", "images", "composable",
+                       "stackable")
 ARCHITECTURES.register("mlp", None, "fully connected, model.width x model.mlp_depth", "points", "images",
-                       "composable")
-ARCHITECTURES.register("dcgan", None, "Radford et al.'s DCGAN, sized by model.width", "images", "composable")
+                       "composable", "stackable")
+ARCHITECTURES.register("dcgan", None, "Radford et al.'s DCGAN, sized by model.width", "images", "composable",
+                       "stackable")
 ARCHITECTURES.register("resnet", "wganlab.nets.resnet:resnet_family",
                        "Gulrajani et al.'s residual blocks, model.width channels each, norms from model.g_norm/d_norm "
                        "(none in the critic for R1/R2)", "images", "composable")
 ARCHITECTURES.register("dtu-dcgan", "wganlab.nets.named:dtu_dcgan",
-                       "the DTU study's models_file.py (Gribsvad & Bundgaard-Nielsen)", "images")
+                       "the DTU study's models_file.py (Gribsvad & Bundgaard-Nielsen)", "images", "stackable")
 ARCHITECTURES.register("guide-dcgan", "wganlab.nets.named:guide_dcgan",
-                       "the practical guide's DCGAN (Garrido et al., §3.1.7)", "images", "composable")
+                       "the practical guide's DCGAN (Garrido et al., §3.1.7)", "images", "composable", "stackable")
 ARCHITECTURES.register("tf-tutorial", "wganlab.nets.named:tf_tutorial",
-                       "the TensorFlow DCGAN tutorial's networks (the MNIST blog)", "images")
+                       "the TensorFlow DCGAN tutorial's networks (the MNIST blog)", "images", "stackable")
 ARCHITECTURES.register("gulrajani-toy", "wganlab.nets.named:gulrajani_toy",
-                       "Gulrajani et al.'s gan_toy.py MLPs", "points")
+                       "Gulrajani et al.'s gan_toy.py MLPs", "points", "stackable")
 ARCHITECTURES.register("gulrajani-mnist", "wganlab.nets.named:gulrajani_mnist",
-                       "Gulrajani et al.'s gan_mnist.py networks", "images")
+                       "Gulrajani et al.'s gan_mnist.py networks", "images", "stackable")
 ARCHITECTURES.register("gulrajani-resnet", "wganlab.nets.named:gulrajani_resnet",
                        "Gulrajani et al.'s gan_cifar_resnet.py ResNets", "images")
 ARCHITECTURES.register("sngan-resnet", "wganlab.nets.named:sngan_resnet",
                        "Miyato et al.'s SNGAN ResNets at 32 and 64 px", "images")
 ARCHITECTURES.register("arjovsky-dcgan64", "wganlab.nets.named:arjovsky_dcgan64",
-                       "Arjovsky et al.'s 64x64 DCGAN", "images")
+                       "Arjovsky et al.'s 64x64 DCGAN", "images", "stackable")
 
 # The parts a training step is composed of besides the objective (wganlab.hooks), in the order they run: within
 # each phase of a step, e.g. after a critic update, weight clipping acts before historical averaging updates its

@@ -71,6 +71,17 @@ def test_stacked_network_matches_each_separate_network(preset, overrides, shape,
                 assert relative(buffer, torch.stack(own)) < 1e-5, name
 
 
+@pytest.mark.parametrize("preset,overrides", [("wgan-sn", ["data=mnist", "model.width=4"]), ("dtu-wgan-sn", [])])
+def test_stacking_leaves_the_separate_networks_untouched(preset, overrides):
+    """Building a stack reads each layer's raw weight: reading a spectrally normalized weight would run a power
+    iteration and move that seed's vectors (the separate run, and a resumed stack, would differ)."""
+    networks = [nets.discriminator for nets in separate_networks(preset, overrides, MNIST)]
+    before = [{k: v.clone() for k, v in network.state_dict().items()} for network in networks]
+    stack_network(networks)
+    for network, state in zip(networks, before, strict=True):
+        assert all(torch.equal(network.state_dict()[k], v) for k, v in state.items())
+
+
 def test_stacked_state_splits_into_each_seeds_ordinary_state_and_back():
     built = separate_networks("dtu-wgan-gp", [], MNIST)
     networks = [nets.discriminator for nets in built]

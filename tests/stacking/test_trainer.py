@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 
-from tests.conftest import tiny_toy
+from tests.conftest import tiny_mnist, tiny_toy
 from wganlab.checkpoint import latest_checkpoint
 from wganlab.monitor import TrainingDiverged
 from wganlab.sampling import generate, load_generator
@@ -85,6 +85,10 @@ def test_what_cannot_be_stacked_is_refused_by_name(tmp_path):
     assert "image-pool" in stacking_refusal(tiny_toy("tricks.replay.mode=pool", preset="gan"))
     assert "minibatch" in stacking_refusal(tiny_toy("tricks.minibatch.kernels=8", preset="gan"))
     assert "rollback" in stacking_refusal(tiny_toy("divergence.action=rollback"))
+    assert "arch=resnet" in stacking_refusal(tiny_mnist("model.arch=resnet", "data.image_size=32"))
+    unlike = [configs()[0], tiny_toy("steps=20", "checkpoint_every=10", "eval_every=0", "seed=1", "model.width=8")]
+    with pytest.raises(NotStackable, match=r"differ in more than their seed \(model\)"):
+        start_stack(unlike, [tmp_path / "u0", tmp_path / "u1"], tensorboard=False)
     runs = [tmp_path / "r0", tmp_path / "r1"]
     with pytest.raises(NotStackable, match="image-pool"):
         start_stack(configs("tricks.replay.mode=pool"), runs, tensorboard=False)
@@ -130,4 +134,5 @@ def test_a_stacked_two_seed_toy_study_covers_all_eight_modes_on_both_seeds(tmp_p
     for seed in range(2):
         result = read_result(tmp_path / "out" / "runs" / f"wgan-gp__8gaussians__seed{seed}")
         assert result["stacked_seeds"] == 2 and result["steps"] == 1000
+        assert result["train_seconds"] == pytest.approx(result["stack_train_seconds"] / 2, abs=1e-3)  # its share
         assert result["final"]["modes_covered"] == 8, (seed, result["final"])

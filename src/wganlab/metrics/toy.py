@@ -23,7 +23,7 @@ def mode_coverage(points: torch.Tensor, mixture: GaussianMixture, radius_stds: f
     """A sample is high quality when it lies within ``radius_stds`` σ of its nearest centre; a mode is covered
     when at least ``min_share`` of all samples are high-quality samples of that mode."""
     points = points.detach().float().cpu()
-    distances = torch.cdist(points, mixture.centres.float())
+    distances = torch.cdist(points, mixture.centres.float().cpu())  # a training source keeps them on its device
     nearest_distance, nearest = distances.min(dim=1)
     close = nearest_distance <= radius_stds * mixture.std
     counts = torch.bincount(nearest[close], minlength=len(mixture.centres))

@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from wganlab.errors import ConfigError
+from wganlab.nets.init import raw_weight
 from wganlab.nets.layers import Crop, LabelFree, Reshape
 
 SEED, CHANNEL, ANY = "seed", "channel", "any"
@@ -103,7 +104,8 @@ class StackedConv2d(StackedLayer):
         self.seeds = seeds
         self.stride, self.padding, self.dilation = like.stride, like.padding, like.dilation
         self.groups = like.groups * seeds
-        self.weight = nn.Parameter(torch.empty(seeds * like.weight.shape[0], *like.weight.shape[1:]))
+        shape = raw_weight(like).shape  # never like.weight: under spectral norm that runs a power iteration
+        self.weight = nn.Parameter(torch.empty(seeds * shape[0], *shape[1:]))
         self.bias = nn.Parameter(torch.empty(seeds * like.out_channels)) if like.bias is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +123,8 @@ class StackedConvTranspose2d(StackedLayer):
         self.stride, self.padding, self.dilation = like.stride, like.padding, like.dilation
         self.output_padding = like.output_padding
         self.groups = like.groups * seeds
-        self.weight = nn.Parameter(torch.empty(seeds * like.weight.shape[0], *like.weight.shape[1:]))
+        shape = raw_weight(like).shape
+        self.weight = nn.Parameter(torch.empty(seeds * shape[0], *shape[1:]))
         self.bias = nn.Parameter(torch.empty(seeds * like.out_channels)) if like.bias is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -273,8 +276,9 @@ def _stack_parametrization(network: nn.Module, layer: nn.Module, seeds: int) -> 
 
     found = network.parametrizations.weight
     if len(found) != 1 or not isinstance(found[0], _SpectralNorm) or found[0].dim != 0:
-        raise NotStackable("only spectral norm over a weight's output dimension has a stacked form; run these "
-                           "seeds separately")
+        raise NotStackable("spectral norm has a stacked form on linear and convolution layers (dim 0), not on "
+                           "transposed convolutions (dim 1) or beside other parametrizations; run these seeds "
+                           "separately")
     rows = network.parametrizations.weight.original.shape[0]
     cols = network.parametrizations.weight.original[0].numel()
     spectral = StackedSpectralNorm(seeds, rows, cols, found[0].n_power_iterations, found[0].eps)

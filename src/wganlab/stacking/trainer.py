@@ -29,7 +29,7 @@ from tqdm import tqdm
 from wganlab.config import RunConfig
 from wganlab.fileio import read_json, write_json_atomic
 from wganlab.monitor import TrainingDiverged
-from wganlab.registry import HOOKS
+from wganlab.registry import ARCHITECTURES, HOOKS
 from wganlab.rundir import RUN_INFO_FILE
 from wganlab.signals import stop_requests
 from wganlab.stacking.axis import SeedAxis
@@ -44,6 +44,8 @@ OPTIMIZERS = {"g_optimizer": "g_params", "d_optimizer": "d_params"}
 def stacking_refusal(config: RunConfig) -> str | None:
     """Why runs of ``config`` cannot train stacked (None when they can), naming what is in the way. The networks
     are checked when the stack is built (:class:`NotStackable`)."""
+    if not ARCHITECTURES.can(config.model.arch, "stackable"):
+        return f"arch={config.model.arch}'s layers (residual blocks) have no stacked form yet"
     if config.conditioning.mode != "none":
         return "conditional models are not stacked yet"
     if config.divergence.action == "rollback":
@@ -112,6 +114,13 @@ class StackedTrainer:
             raise NotStackable(f"the runs to stack are at different steps ({', '.join(map(str, steps))}): resume "
                                "them separately")
         refusal = stacking_refusal(first.config)
+        if first.group.enabled:
+            refusal = "a stack trains in one process, not under torchrun"
+        wanted = first.config.to_dict()
+        different = sorted(key for trainer in self.trainers for key, value in trainer.config.to_dict().items()
+                           if key != "seed" and value != wanted[key])
+        if different:
+            refusal = f"the runs differ in more than their seed ({', '.join(dict.fromkeys(different))})"
         if refusal:
             raise NotStackable(f"{refusal}: run these seeds separately")
         self.config, self.device = first.config, first.device

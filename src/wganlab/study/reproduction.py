@@ -214,15 +214,18 @@ def _judge_beats(test: dict[str, Any], dataset: str, found: list[Comparison]) ->
 
 
 def _train_seconds(run: Any) -> float:
-    """A run's share of the training time: its result's seconds, or for an unfinished run the last logged ones;
-    a seed trained in a stack of S (``stacked_seeds`` in its run.json) logs the stack's, so its share is 1/S."""
-    if run.result is not None:
-        seconds = float(run.result.get("train_seconds", 0.0))
-    else:
-        logged = [r["seconds"] for r in run.metrics if isinstance(r.get("seconds"), (int, float))]
-        seconds = float(logged[-1]) if logged else 0.0
+    """A run's share of the training time. A finished stacked seed's result holds its share already (beside
+    ``stack_train_seconds``); an unfinished run's is its last logged ``seconds``, which for a seed trained in a
+    stack of S (``stacked_seeds`` in its run.json) are the stack's, so its share is 1/S."""
+    result = run.result
+    if result is not None and ("stack_train_seconds" in result or "stacked_seeds" not in result):
+        return float(result.get("train_seconds", 0.0))
+    if result is not None:  # a stacked seed's result from before shares were written: the stack's seconds
+        return float(result.get("train_seconds", 0.0)) / int(result["stacked_seeds"])
+    logged = [r["seconds"] for r in run.metrics if isinstance(r.get("seconds"), (int, float))]
     info = read_json(Path(run.run_dir) / RUN_INFO_FILE)
-    return seconds / int(info.get("stacked_seeds", 1) if isinstance(info, dict) else 1)
+    stacked = int(info.get("stacked_seeds", 1)) if isinstance(info, dict) else 1
+    return (float(logged[-1]) if logged else 0.0) / stacked
 
 
 def _judge_alike(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, str]:

@@ -112,9 +112,13 @@ def execute_stack(run_dirs: list[str], preset: str | None, overrides: list[list[
             if outcome.interrupted:
                 results.append({"status": "interrupted", "step": outcome.step})
                 continue
-            # train_seconds is the stack's, for all its seeds together
+            # Each seed's share of the stack's time, so that tables and claims compare costs per seed; the
+            # stack's own seconds are kept beside them (and are what the seed's metrics.jsonl logs).
+            share = stack.elapsed / len(paths)
             results.append(_measured(path, stack.trainers[index], config, evaluation_samples, started,
-                                     {"stacked_seeds": len(paths)}))
+                                     {"stacked_seeds": len(paths), "stack_train_seconds": round(stack.elapsed, 3),
+                                      "train_seconds": round(share, 3),
+                                      "seconds_per_step": share / max(outcome.step, 1)}))
         except Exception as err:
             results.append(_failed(path, err))
     return results
