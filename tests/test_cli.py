@@ -331,3 +331,31 @@ def test_your_own_images_as_the_readme_walks_them(tmp_path, capsys, monkeypatch)
     assert "reads 28x28 images with 1 channel" in error and "3 x 64 x 64" in error and error.count("\n") == 1
     assert main(["eval", str(photos), "bogus=1"]) == 2
     assert "eval takes data.KEY=VALUE" in capsys.readouterr().err
+
+
+def test_a_longer_resume_of_a_decaying_schedule_asks_and_does_what_was_chosen(tmp_path, capsys):
+    """A toy run's learning rate decays linearly to 0 at its last step. Resumed with more steps, recomputing the
+    schedule would make the rate jump from 0 back up: wganlab asks, then stretches the decay from the rate reached
+    (here 0: it stays 0) or restarts it from the full rate, and records the choice."""
+    from wganlab.cli import main
+    from wganlab.rundir import load_run_config
+    from wganlab.runlog import read_metrics
+
+    run_dir = tmp_path / "run"
+    assert main(["train", "wgan-gp", "data=8gaussians", "steps=20", "log_every=5", "model.width=16",
+                 "model.mlp_depth=2", "batch_size=32", "--run-dir", str(run_dir), "--quiet"]) == 0
+    base = load_run_config(run_dir).g_optimizer.lr
+    assert read_metrics(run_dir)[-1]["lr_g"] == 0.0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir), "steps=40"]) == 2
+    error = capsys.readouterr().err
+    assert "moves the end of this run's linear learning-rate decay (step 20; at step 20 the rate is 0%" in error
+    assert "lr_extend=stretch" in error and "lr_extend=restart" in error and error.count("\n") == 1
+    assert main(["train", "--resume", str(run_dir), "steps=30", "lr_extend=stretch", "--quiet"]) == 0
+    assert [r["lr_g"] for r in read_metrics(run_dir) if r["step"] > 20] == [0.0, 0.0]  # from 0, stays 0
+    assert main(["train", "--resume", str(run_dir), "steps=40", "lr_extend=restart", "--quiet"]) == 0
+    rates = {r["step"]: r["lr_g"] for r in read_metrics(run_dir) if r["step"] > 30}
+    assert rates[35] == pytest.approx(base * (40 - 35) / (40 - 30)) and rates[40] == 0.0
+    assert load_run_config(run_dir).lr_decay_from == (30, 1.0)
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert events[-1]["changed"]["lr_decay_from"] == [[20, 0.0], [30, 1.0]]

@@ -37,7 +37,7 @@ TOY_SECTION = "toy"  # a preset's settings for 2D toy data, applied under the us
 # GPU, with other intervals). Everything else (networks, objective, constraints, optimizers, data, batch, seed)
 # defines the algorithm and is fixed when the run starts.
 EXECUTION_KEYS = ("steps", "threads", "device", "precision", "compile", "channels_last", "log_every",
-                  "sample_every", "checkpoint_every", "keep_checkpoints", "eval_every")
+                  "sample_every", "checkpoint_every", "keep_checkpoints", "eval_every", "lr_decay_from")
 
 
 # Old names that still work: each prints its new name (a saved config.yaml's arch is mapped silently).
@@ -272,6 +272,9 @@ class RunConfig:
     d_optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     lr_schedule: str = _opt("constant", choices=("constant", "linear"),
                             why="linear decays both learning rates to 0 at the last step (Gulrajani et al.)")
+    lr_decay_from: tuple[float, float] | None = _opt(
+        None, why="(step, share of the base rate): a linear decay that starts there instead of at step 0, set "
+        "when a resume moves the last step (lr_extend=stretch|restart)")
     ema: float = _opt(0.0, low=0.0, high=1.0,
                       why="decay of an exponential moving average of the generator; 0 turns it off")
     log_every: int = _opt(50, low=1)

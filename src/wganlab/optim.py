@@ -36,11 +36,21 @@ def implementation(params: list[torch.nn.Parameter]) -> dict[str, bool]:
     return {"foreach": True}
 
 
+def linear_rate(step: int, total_steps: int, decay_from: tuple[float, float] | None = None) -> float:
+    """The share of the base learning rate at ``step`` of a linear decay to 0 at ``total_steps``: from 1 at step 0,
+    or from ``rate`` at ``start`` when ``decay_from = [start, rate]`` (a resume that moved the end)."""
+    start, rate = (0, 1.0) if decay_from is None else (int(decay_from[0]), float(decay_from[1]))
+    if step <= start:
+        return rate if decay_from is not None else 1.0
+    return max(0.0, rate * (total_steps - step) / max(total_steps - start, 1))
+
+
 def make_lr_schedule(optimizer: torch.optim.Optimizer, kind: str, total_steps: int,
-                     scale: Callable[[], float] = lambda: 1.0) -> torch.optim.lr_scheduler.LambdaLR:
-    """``constant``, or ``linear`` decay to 0 at ``total_steps`` (Gulrajani et al.'s CIFAR-10 schedule),
-    times ``scale()`` (which divergence rollbacks lower)."""
+                     scale: Callable[[], float] = lambda: 1.0,
+                     decay_from: tuple[float, float] | None = None) -> torch.optim.lr_scheduler.LambdaLR:
+    """``constant``, or ``linear`` decay to 0 at ``total_steps`` (Gulrajani et al.'s CIFAR-10 schedule; from
+    ``decay_from`` when a resume moved its end), times ``scale()`` (which divergence rollbacks lower)."""
     if kind == "linear":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer,
-                                                 lambda step: scale() * max(0.0, 1.0 - step / total_steps))
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: scale() * linear_rate(step, total_steps, decay_from))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: scale())

@@ -7,6 +7,7 @@ import json
 import platform
 import shutil
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from wganlab import __version__
 from wganlab.config import RunConfig, save_config, with_execution_settings
 from wganlab.distributed import Distributed, from_environment
 from wganlab.errors import CheckpointError, ConfigError
+from wganlab.optim import linear_rate
 from wganlab.rundir import CONFIG_FILE, RUN_INFO_FILE, append_event, load_run_config, lock_run, resume_point
 from wganlab.runlock import DirectoryInUse, DirectoryLock
 from wganlab.runlog import truncate_metrics
@@ -97,9 +99,10 @@ def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True
     """
     group = group if group is not None else from_environment()
     run_dir = Path(run_dir)
-    config = load_run_config(run_dir)
+    saved = load_run_config(run_dir)
     settings = {**(settings or {}), **({"steps": steps} if steps is not None else {})}
-    config, changed = with_execution_settings(config, settings)
+    extend = settings.pop("lr_extend", None)
+    config, changed = with_execution_settings(saved, settings)
     problem, lock = None, None
     if group.is_main:
         try:
@@ -114,6 +117,8 @@ def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True
         found = resume_point(run_dir, group.is_main)
         group.barrier()
         step = 0 if found is None else found[0]
+        nonlocal config
+        config = _moved_decay(saved, config, step, extend, changed)
         trainer = Trainer(config, run_dir, tensorboard=tensorboard, resumed_at=step, group=group)
         if found is not None:  # none: killed before its step-0 checkpoint; a fresh trainer is that state exactly
             trainer.load_state_dict(to_device(found[1], trainer.device))
@@ -134,6 +139,30 @@ def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True
     trainer = _holding(lock, restore)
     group.barrier()
     return trainer
+
+
+LR_EXTEND = ("stretch", "restart")
+
+
+def _moved_decay(saved: RunConfig, config: RunConfig, step: int, extend: str | None,
+                 changed: dict[str, list[Any]]) -> RunConfig:
+    """A linear learning-rate decay whose last step a resume moves: continued as the user chose, ``stretch``
+    (from the rate reached now to 0 at the new end) or ``restart`` (from the base rate now to 0 at the new end);
+    without a choice, a :class:`ConfigError` that offers both (recomputing the schedule for the new end would make
+    the rate jump, e.g. from 0 back up at the end of a finished run)."""
+    if extend is not None and extend not in LR_EXTEND:
+        raise ConfigError(f"lr_extend must be {' or '.join(LR_EXTEND)}, got {extend!r}")
+    if config.lr_schedule != "linear" or config.steps == saved.steps or step >= config.steps:
+        return config
+    now = linear_rate(step, saved.steps, saved.lr_decay_from)
+    if extend is None:
+        raise ConfigError(f"steps={config.steps} moves the end of this run's linear learning-rate decay (step "
+                          f"{saved.steps}; at step {step} the rate is {now:.0%} of its base): add lr_extend=stretch "
+                          f"to decay from {now:.0%} to 0 at step {config.steps}, or lr_extend=restart to decay from "
+                          f"the full rate")
+    start = (step, now if extend == "stretch" else 1.0)
+    changed["lr_decay_from"] = [saved.lr_decay_from, start]
+    return replace(config, lr_decay_from=start)
 
 
 def _holding(lock: DirectoryLock | None, make: Any) -> Trainer:

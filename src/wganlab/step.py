@@ -60,8 +60,9 @@ class TrainingStep:
         self.g_optimizer = make_optimizer(self.g_params, config.g_optimizer)
         self.d_optimizer = make_optimizer(self.d_params, config.d_optimizer)
         self.lr_scale = 1.0  # lowered by divergence rollbacks
-        self.g_lr = make_lr_schedule(self.g_optimizer, config.lr_schedule, config.steps, lambda: self.lr_scale)
-        self.d_lr = make_lr_schedule(self.d_optimizer, config.lr_schedule, config.steps, lambda: self.lr_scale)
+        schedule = functools.partial(make_lr_schedule, kind=config.lr_schedule, total_steps=config.steps,
+                                     scale=lambda: self.lr_scale, decay_from=config.lr_decay_from)
+        self.g_lr, self.d_lr = schedule(self.g_optimizer), schedule(self.d_optimizer)
 
     def __call__(self) -> dict[str, torch.Tensor]:
         """Train one step; returns its losses and terms (those of the last critic update), on the device."""
