@@ -333,10 +333,10 @@ def test_your_own_images_as_the_readme_walks_them(tmp_path, capsys, monkeypatch)
     assert "eval takes data.KEY=VALUE" in capsys.readouterr().err
 
 
-def test_a_longer_resume_of_a_decaying_schedule_asks_and_does_what_was_chosen(tmp_path, capsys):
-    """A toy run's learning rate decays linearly to 0 at its last step. Resumed with more steps, recomputing the
-    schedule would make the rate jump from 0 back up: wganlab asks, then stretches the decay from the rate reached
-    (here 0: it stays 0) or restarts it from the full rate, and records the choice."""
+def test_a_longer_resume_of_a_decaying_schedule_says_what_it_does_and_does_what_was_chosen(tmp_path, capsys):
+    """A toy run's learning rate decays linearly to 0 at its last step. Resumed with more steps, the schedule is
+    replanned for the new end (the rate jumps from 0 back up), and one line says so and names the choices;
+    lr_extend=stretch decays on from the rate reached (here 0: it stays 0), restart from the full rate."""
     from wganlab.cli import main
     from wganlab.rundir import load_run_config
     from wganlab.runlog import read_metrics
@@ -347,15 +347,19 @@ def test_a_longer_resume_of_a_decaying_schedule_asks_and_does_what_was_chosen(tm
     base = load_run_config(run_dir).g_optimizer.lr
     assert read_metrics(run_dir)[-1]["lr_g"] == 0.0
     capsys.readouterr()
-    assert main(["train", "--resume", str(run_dir), "steps=40"]) == 2
-    error = capsys.readouterr().err
-    assert "moves the end of this run's linear learning-rate decay (step 20; at step 20 the rate is 0%" in error
-    assert "lr_extend=stretch" in error and "lr_extend=restart" in error and error.count("\n") == 1
+    assert main(["train", "--resume", str(run_dir), "steps=25", "--quiet"]) == 0
+    note = capsys.readouterr().err
+    assert "note: steps=25 moves the end of the linear learning-rate decay (step 20): the rate goes from 0% to " \
+           "20% of its base at step 20; lr_extend=stretch decays on from 0% instead" in note
+    assert {r["step"]: r["lr_g"] for r in read_metrics(run_dir)}[25] == 0.0  # 20 % at 20, 0 at the new end
     assert main(["train", "--resume", str(run_dir), "steps=30", "lr_extend=stretch", "--quiet"]) == 0
-    assert [r["lr_g"] for r in read_metrics(run_dir) if r["step"] > 20] == [0.0, 0.0]  # from 0, stays 0
+    assert "note" not in capsys.readouterr().err
+    assert [r["lr_g"] for r in read_metrics(run_dir) if r["step"] > 25] == [0.0]  # from 0, stays 0
     assert main(["train", "--resume", str(run_dir), "steps=40", "lr_extend=restart", "--quiet"]) == 0
     rates = {r["step"]: r["lr_g"] for r in read_metrics(run_dir) if r["step"] > 30}
     assert rates[35] == pytest.approx(base * (40 - 35) / (40 - 30)) and rates[40] == 0.0
     assert load_run_config(run_dir).lr_decay_from == (30, 1.0)
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
-    assert events[-1]["changed"]["lr_decay_from"] == [[20, 0.0], [30, 1.0]]
+    assert events[-1]["changed"]["lr_decay_from"] == [[25, 0.0], [30, 1.0]]
+    assert main(["train", "--resume", str(run_dir), "steps=41", "lr_extend=later"]) == 2
+    assert "lr_extend must be replan, stretch, restart" in capsys.readouterr().err

@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue a run from its newest checkpoint; key=value may change how it executes "
                        "(steps, threads, device, precision, compile, channels_last and the log, sample, "
                        "checkpoint and eval intervals), not what it trains; when steps moves the end of a linear "
-                       "learning-rate decay, add lr_extend=stretch (decay on from the rate reached) or "
-                       "lr_extend=restart (from the full rate)")
+                       "learning-rate decay it is replanned for the new end (said in one line), or "
+                       "lr_extend=stretch decays on from the rate reached, lr_extend=restart from the full rate")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sample = commands.add_parser("sample", help="generate samples from a run or an exported generator",

@@ -141,25 +141,28 @@ def resume_run(run_dir: Path, steps: int | None = None, tensorboard: bool = True
     return trainer
 
 
-LR_EXTEND = ("stretch", "restart")
+LR_EXTEND = ("replan", "stretch", "restart")
 
 
 def _moved_decay(saved: RunConfig, config: RunConfig, step: int, extend: str | None,
                  changed: dict[str, list[Any]]) -> RunConfig:
-    """A linear learning-rate decay whose last step a resume moves: continued as the user chose, ``stretch``
-    (from the rate reached now to 0 at the new end) or ``restart`` (from the base rate now to 0 at the new end);
-    without a choice, a :class:`ConfigError` that offers both (recomputing the schedule for the new end would make
-    the rate jump, e.g. from 0 back up at the end of a finished run)."""
+    """A linear learning-rate decay whose last step a resume moves continues as the user chose: ``replan`` (the
+    default: the rate the new end gives at this step, as if the run had been planned that long; a finished run's
+    rate jumps back up), ``stretch`` (from the rate reached now to 0 at the new end) or ``restart`` (from the full
+    rate now). The default says in one line what it does and what else there is."""
     if extend is not None and extend not in LR_EXTEND:
-        raise ConfigError(f"lr_extend must be {' or '.join(LR_EXTEND)}, got {extend!r}")
+        raise ConfigError(f"lr_extend must be {', '.join(LR_EXTEND)}, got {extend!r}")
     if config.lr_schedule != "linear" or config.steps == saved.steps or step >= config.steps:
         return config
     now = linear_rate(step, saved.steps, saved.lr_decay_from)
-    if extend is None:
-        raise ConfigError(f"steps={config.steps} moves the end of this run's linear learning-rate decay (step "
-                          f"{saved.steps}; at step {step} the rate is {now:.0%} of its base): add lr_extend=stretch "
-                          f"to decay from {now:.0%} to 0 at step {config.steps}, or lr_extend=restart to decay from "
-                          f"the full rate")
+    if extend in (None, "replan"):
+        replanned = linear_rate(step, config.steps, saved.lr_decay_from)
+        if extend is None and abs(replanned - now) > 0.005:
+            print(f"wganlab: note: steps={config.steps} moves the end of the linear learning-rate decay (step "
+                  f"{saved.steps}): the rate goes from {now:.0%} to {replanned:.0%} of its base at step {step}; "
+                  f"lr_extend=stretch decays on from {now:.0%} instead, lr_extend=restart from the full rate",
+                  file=sys.stderr)
+        return config
     start = (step, now if extend == "stretch" else 1.0)
     changed["lr_decay_from"] = [saved.lr_decay_from, start]
     return replace(config, lr_decay_from=start)
