@@ -16,11 +16,13 @@ cannot be trained by a notebook and a terminal at once.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wganlab.config import RunConfig, load_config
+from wganlab.errors import ConfigError
 
 if TYPE_CHECKING:  # torch loads when a function needs it: 'import wganlab' stays light
     import torch
@@ -75,9 +77,11 @@ class Run:
         N x 2 points. ``label`` picks a conditional run's class (default: every class in turn)."""
         return sample(self.run_dir, n, seed=seed, label=label)
 
-    def evaluate(self, n: int = 10_000, metrics: tuple[str, ...] | None = None, seed: int = 0) -> dict[str, Any]:
-        """The run's metrics on ``n`` samples: FID, KID, classes... for images, modes and W1 for 2D toys."""
-        return evaluate(self.run_dir, n=n, metrics=metrics, seed=seed)
+    def evaluate(self, n: int = 10_000, metrics: tuple[str, ...] | None = None, seed: int = 0,
+                 features: str | None = None, data_options: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The run's metrics on ``n`` samples: FID, KID, classes... for images, modes and W1 for 2D toys;
+        ``features`` and ``data_options`` (``("data.image_size=28",)``...) as ``wganlab eval`` takes them."""
+        return evaluate(self.run_dir, n=n, metrics=metrics, seed=seed, features=features, data_options=data_options)
 
     def resume(self, progress: bool = True, **settings: Any) -> Run:
         """Train on from the newest checkpoint; ``settings`` may change how it executes (``steps=``,
@@ -123,8 +127,11 @@ def sample(source: str | Path, n: int = 64, seed: int = 0, label: int | None = N
 
 
 def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | None = None, seed: int = 0,
-             data: str | None = None) -> dict[str, Any]:
-    """What ``wganlab eval SOURCE`` prints, as a dict; ``data`` (as in ``data=...``) replaces the run's own.
+             data: str | None = None, features: str | None = None,
+             data_options: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What ``wganlab eval SOURCE`` prints, as a dict; ``data`` (as in ``data=...``) replaces the run's own,
+    ``data_options`` (``"data.image_size=28"``) adjust it, ``features`` names the feature network (mnist,
+    fashion-mnist, inception; default: MNIST's for 28x28 greyscale, else Inception).
 
     A metric asked for by name that does not apply to the data raises :class:`wganlab.ConfigError` naming the
     one that does; without ``metrics``, every metric that applies is measured.
@@ -134,10 +141,17 @@ def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | Non
     from wganlab.sampling import generate, load_generator
 
     loaded = load_generator(Path(source))
-    reference = load_config(None, [f"data={data}"]).data if data else loaded.config.data
+    for option in data_options:
+        if not option.startswith("data.") or "=" not in option:
+            raise ConfigError(f"'{option}' is not a data option; give data.KEY=VALUE (e.g. data.image_size=28)")
+    base = [f"data={data}"] if data else []
+    tree = {} if data else {"data": dataclasses.asdict(loaded.config.data)}
+    reference = load_config(tree, [*base, *data_options]).data
     samples = generate(loaded, n, seed=seed)
     toy = samples.ndim == 2
-    names = measure.requested_metrics(tuple(metrics) if metrics else None, reference, toy)
+    names = measure.requested_metrics(tuple(metrics) if metrics else None, reference, toy, features,
+                                      tuple(samples.shape[1:]))
     if toy:
         return measure.evaluate_points(samples, reference, names)
-    return measure.evaluate_images(to_symmetric(samples, loaded.config.data.pixel_range), reference, names)
+    return measure.evaluate_images(to_symmetric(samples, loaded.config.data.pixel_range), reference, names,
+                                   network=features)
