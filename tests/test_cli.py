@@ -258,6 +258,9 @@ def test_small_gaps_a_new_user_met(tmp_path, capsys):
     assert main(["train", "dcgan", "data.image_size=24", "--run-dir", str(tmp_path / "x")]) == 2
     error = capsys.readouterr().err
     assert "must be one of 28, 32, 64" in error and "did you mean" not in error
+    assert main(["train", "dcgan", "data.image_size=128", "--run-dir", str(tmp_path / "z")]) == 2
+    assert "data.image_size=128: the DCGAN family takes 28, 32, 64 px" in capsys.readouterr().err
+    assert not (tmp_path / "z").exists()
     assert main(["train", "dcgn", "--run-dir", str(tmp_path / "y")]) == 2
     assert "unknown preset 'dcgn' (did you mean 'dcgan'?); run 'wganlab presets'" in capsys.readouterr().err
 

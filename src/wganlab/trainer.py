@@ -29,7 +29,7 @@ from wganlab.distributed import Distributed, ShardedSource, from_environment
 from wganlab.errors import ConfigError
 from wganlab.metrics.during import TrainingEvaluator
 from wganlab.monitor import Monitor, TrainingDiverged
-from wganlab.nets import build_networks
+from wganlab.nets import build_networks, check_image_size
 from wganlab.rundir import append_event
 from wganlab.runlock import DirectoryLock
 from wganlab.runlog import RunLog, read_metrics, truncate_metrics
@@ -75,6 +75,7 @@ class Trainer:
         if config.threads:
             torch.set_num_threads(config.threads)
         seed_everything(config.seed)  # the same on every process: one shared random stream, sliced per process
+        check_image_size(config)  # before a folder is decoded
         self.source = data if data is not None else make_source(config.data, self.device, seed=config.seed)
         self.data = ShardedSource(self.source, self.group) if self.group.enabled else self.source
         reference = None

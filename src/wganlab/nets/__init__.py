@@ -12,6 +12,7 @@ from torch import nn
 from wganlab.config import ModelConfig, RunConfig
 from wganlab.errors import ConfigError
 from wganlab.lipschitz import apply_spectral_norm
+from wganlab.nets.dcgan import SIZES as DCGAN_SIZES
 from wganlab.nets.dcgan import dcgan_discriminator, dcgan_generator
 from wganlab.nets.heads import ConditionalGenerator, HeadedDiscriminator, split_body
 from wganlab.nets.init import init_weights
@@ -117,6 +118,16 @@ def _virtual_batch_norm(build: Build) -> None:
 BUILD_STEPS = (("condition", _condition), ("head", _head), ("init", _init), ("spectral norm", _spectral_norm),
                ("virtual batch norm", _virtual_batch_norm))
 VIRTUAL = ("virtual", "reference")
+
+
+def check_image_size(config: RunConfig) -> None:
+    """Refuse, before any data is loaded or decoded, an image size the configurable DCGAN family cannot build
+    (the named architectures check their own sizes when built)."""
+    size = config.data.image_size
+    if size is not None and not config.is_vectors and config.model.arch in ("auto", "dcgan") \
+            and size not in DCGAN_SIZES:
+        raise ConfigError(f"data.image_size={size}: the DCGAN family takes {', '.join(map(str, DCGAN_SIZES))} px; "
+                          "choose one of them (or model.arch=mlp)")
 
 
 def build_networks(config: RunConfig, sample_shape: tuple[int, ...], num_classes: int = 0,
