@@ -333,7 +333,7 @@ def test_your_own_images_as_the_readme_walks_them(tmp_path, capsys, monkeypatch)
     error = capsys.readouterr().err
     assert "reads 28x28 images with 1 channel" in error and "3 x 64 x 64" in error and error.count("\n") == 1
     assert main(["eval", str(photos), "bogus=1"]) == 2
-    assert "eval takes data.KEY=VALUE" in capsys.readouterr().err
+    assert "evaluation takes data.KEY=VALUE" in capsys.readouterr().err
 
 
 def test_a_longer_resume_of_a_decaying_schedule_says_what_it_does_and_does_what_was_chosen(tmp_path, capsys):

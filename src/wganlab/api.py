@@ -16,13 +16,11 @@ cannot be trained by a notebook and a terminal at once.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wganlab.config import RunConfig, load_config
-from wganlab.errors import ConfigError
+from wganlab.config import RunConfig, load_config, reference_data
 
 if TYPE_CHECKING:  # torch loads when a function needs it: 'import wganlab' stays light
     import torch
@@ -141,12 +139,7 @@ def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | Non
     from wganlab.sampling import generate, load_generator
 
     loaded = load_generator(Path(source))
-    for option in data_options:
-        if not option.startswith("data.") or "=" not in option:
-            raise ConfigError(f"'{option}' is not a data option; give data.KEY=VALUE (e.g. data.image_size=28)")
-    base = [f"data={data}"] if data else []
-    tree = {} if data else {"data": dataclasses.asdict(loaded.config.data)}
-    reference = load_config(tree, [*base, *data_options]).data
+    reference = reference_data(data_options, data, loaded.config.data)
     samples = generate(loaded, n, seed=seed)
     toy = samples.ndim == 2
     names = measure.requested_metrics(tuple(metrics) if metrics else None, reference, toy, features,

@@ -346,16 +346,15 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    import dataclasses
     import json
 
     import numpy as np
     import torch
 
-    from wganlab.config import load_config
+    from wganlab.config import reference_data
     from wganlab.metrics import evaluate
 
-    data = load_config(None, [f"data={args.data}", *_data_options(args)]).data if args.data else None
+    data = reference_data(args.data_options, args.data) if args.data else None
     if args.source.suffix == ".npz":
         if data is None:
             raise ConfigError("evaluating a .npz needs --data NAME (the dataset to compare with)")
@@ -376,7 +375,7 @@ def _eval(args: argparse.Namespace) -> int:
 
         loaded = load_generator(args.source)
         if data is None:  # the run's own data, with the options given
-            data = load_config({"data": dataclasses.asdict(loaded.config.data)}, _data_options(args)).data
+            data = reference_data(args.data_options, own=loaded.config.data)
         samples = to_symmetric(generate(loaded, args.n, seed=args.seed), loaded.config.data.pixel_range)
     toy = samples.ndim == 2
     asked = tuple(m.strip() for m in args.metrics.split(",")) if args.metrics else None
@@ -394,14 +393,6 @@ def _eval(args: argparse.Namespace) -> int:
         for key, value in result.items():
             print(f"{key:<18} {value:.6g}" if isinstance(value, float) else f"{key:<18} {value}")
     return 0
-
-
-def _data_options(args: argparse.Namespace) -> list[str]:
-    """``eval``'s ``data.KEY=VALUE`` arguments, checked to be data settings."""
-    for item in args.data_options:
-        if not item.startswith("data.") or "=" not in item:
-            raise ConfigError(f"'{item}' is not a data option; eval takes data.KEY=VALUE (e.g. data.image_size=28)")
-    return list(args.data_options)
 
 
 def _study(args: argparse.Namespace) -> int:

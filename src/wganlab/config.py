@@ -15,6 +15,7 @@ import math
 import sys
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -397,6 +398,20 @@ def with_execution_settings(config: RunConfig, settings: dict[str, Any]) -> tupl
     changed = {key: [getattr(config, key), getattr(updated, key)] for key in EXECUTION_KEYS
                if getattr(config, key) != getattr(updated, key)}
     return updated, changed
+
+
+def reference_data(options: Sequence[str], data: str | None = None, own: DataConfig | None = None) -> DataConfig:
+    """The data an evaluation compares with: ``data`` (as in ``data=...``) or a run's ``own``, adjusted by
+    ``data.KEY=VALUE`` ``options`` and validated as ``train`` validates them."""
+    for option in options:
+        if not option.startswith("data.") or "=" not in option:
+            raise ConfigError(f"'{option}' is not a data option; evaluation takes data.KEY=VALUE "
+                              "(e.g. data.image_size=28)")
+    if data is not None:
+        return load_config(None, [f"data={data}", *options]).data
+    if own is None:
+        raise ConfigError("give the data to compare with (data=NAME)")
+    return load_config({"data": dataclasses.asdict(own)}, list(options)).data
 
 
 def parse_override(item: str) -> tuple[str, Any]:
