@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--stack-seeds", action=argparse.BooleanOptionalAction, default=None,
                        help="train the runs of a variant that differ only in their seed as one stacked model "
                             "(pays on GPUs, not on CPUs; default: the study file's stack_seeds)")
+    study.add_argument("--rerun-changed", action="store_true",
+                       help="retrain runs whose saved config differs from what the study now asks (they are "
+                            "moved to OUT/replaced/); without it such a study is refused")
 
     report = commands.add_parser("report", help="rebuild a study's report.html and summary tables")
     report.add_argument("study_dir", type=Path, metavar="STUDY_DIR")
@@ -410,7 +413,7 @@ def _study(args: argparse.Namespace) -> int:
     out = args.out or default_out(study)
     try:
         outcome = run_study(study, out, backend=args.backend, workers=args.workers, address=args.address,
-                            stack_seeds=args.stack_seeds)
+                            stack_seeds=args.stack_seeds, rerun_changed=args.rerun_changed)
     except KeyboardInterrupt:  # the Ctrl-C reached this process's wait
         print(f"wganlab: interrupted; {_resume_hint(out)}", file=sys.stderr)
         return 130

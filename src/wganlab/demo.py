@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(args.out, ignore_errors=True)
     study = load_study(args.study, args.scale)
     started = time.perf_counter()
-    outcome = run_study(study, args.out, workers=args.workers)
+    # The demo is one fixed job: runs left by an older version of it are retrained, not refused.
+    outcome = run_study(study, args.out, workers=args.workers, rerun_changed=True)
     report = build_report(args.out)
     print(f"\nwganlab demo: {study.name} ({study.scale}) in {time.perf_counter() - started:.0f} s: "
           f"{outcome['ran']} runs trained, {outcome['skipped']} reused, {len(outcome['failed'])} failed")

@@ -13,7 +13,7 @@ from wganlab.runs import start_run
 from wganlab.study.aggregate import collect, summarize
 from wganlab.study.backends import Placement, plan_placement
 from wganlab.study.report import build_report
-from wganlab.study.runner import failed_runs, run_study
+from wganlab.study.runner import StudyChanged, changed_runs, failed_runs, run_study
 from wganlab.study.spec import load_study
 from wganlab.study.task import execute_run, read_result, run_state
 
@@ -102,10 +102,40 @@ def test_an_interrupted_run_is_resumed_not_restarted(tmp_path):
 def test_a_changed_study_does_not_silently_reuse_a_different_run(tmp_path):
     study, out = tiny_study(tmp_path), tmp_path / "out"
     spec = study.runs[0]
-    start_run(spec.config(), out / "runs" / spec.name, tensorboard=False).close()  # lets the study write it
+    start_run(spec.config(), out / "runs" / spec.name, tensorboard=False).close()  # started, not finished
     changed = tiny_study(tmp_path, TINY.replace("steps: 20", "steps: 30").replace("seed: [0, 1]", "seed: [0]"))
-    outcome = run_study(changed, out, workers=1, log=io.StringIO())
-    assert "different config (steps changed)" in outcome["failed"][spec.name]
+    with pytest.raises(StudyChanged, match=r"gan__seed0' was trained with another config .*\(steps differ\)"):
+        run_study(changed, out, workers=1, log=io.StringIO())
+
+
+def test_finished_runs_of_another_config_are_refused_then_retrained_on_request(tmp_path, capsys):
+    """Issue: adding batch_size to a study's set and running it again reported "4 skipped as finished" and
+    showed the new command beside results of the old config."""
+    from wganlab.cli import main
+
+    study, out = tiny_study(tmp_path), tmp_path / "out"
+    assert run_study(study, out, workers=2, log=io.StringIO())["ran"] == 4
+    before = {s.name: read_result(out / "runs" / s.name) for s in study.runs}
+    text = TINY.replace("batch_size: 32", "batch_size: 16").replace("evaluation: {samples: 128}",
+                                                                    "evaluation: {samples: 96}")
+    (tmp_path / "changed.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    assert changed_runs(tiny_study(tmp_path, text), out) == {
+        name: ["batch_size", "evaluation.samples"] for name in before}
+    code = main(["study", str(tmp_path / "changed.yaml"), "--out", str(out), "--workers", "1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "(batch_size, evaluation.samples differ) (and 3 more runs); retrain the changed runs with " \
+           "--rerun-changed" in err
+    assert {s.name: read_result(out / "runs" / s.name) for s in study.runs} == before  # nothing touched
+
+    one_seed = tiny_study(tmp_path, text.replace("seed: [0, 1]", "seed: [0]"))
+    log = io.StringIO()
+    outcome = run_study(one_seed, out, workers=2, log=log, rerun_changed=True)
+    assert (outcome["replaced"], outcome["ran"]) == (2, 2)
+    assert "retraining gan__seed0: batch_size, evaluation.samples changed" in log.getvalue()
+    assert sorted(p.name.rsplit("-", 2)[0] for p in (out / "replaced").iterdir()) == ["gan__seed0", "wgan-gp__seed0"]
+    assert read_result(out / "runs" / "gan__seed0")["final"]["samples"] == 96
+    assert changed_runs(one_seed, out) == {}
 
 
 @pytest.mark.slow
@@ -208,3 +238,13 @@ def test_worker_exits_are_described_in_words():
     assert describe_exit(-9) == "killed by signal 9 (out of memory?)"
     assert describe_exit(-15) == "killed by signal 15 (SIGTERM)"
     assert describe_exit(3) == "its worker process exited with code 3"
+
+
+def test_a_report_refuses_seeds_of_one_experiment_trained_with_different_configs(tmp_path):
+    study, out = tiny_study(tmp_path, TINY.replace("variant: [gan, wgan-gp]", "variant: [gan]")), tmp_path / "out"
+    run_study(study, out, workers=2, log=io.StringIO())
+    config = out / "runs" / "gan__seed1" / "config.yaml"  # as a directory filled by hand would be
+    config.write_text(config.read_text(encoding="utf-8").replace("steps: 20", "steps: 40"), encoding="utf-8")
+    with pytest.raises(StudyChanged, match=r"gan__seed0' and '.*gan__seed1' are seeds of one experiment trained "
+                                           r"with different configs \(steps differ\)"):
+        collect(out)

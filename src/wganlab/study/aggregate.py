@@ -22,9 +22,9 @@ from wganlab.runlog import read_metrics
 from wganlab.study.compare import Ranking, rank_variants, verdict
 from wganlab.study.numbers import header as metric_header
 from wganlab.study.numbers import interval_text, plus_minus, value_text
-from wganlab.study.runner import RUNS_DIR, read_manifest
+from wganlab.study.runner import RUNS_DIR, StudyChanged, read_manifest
 from wganlab.study.spec import experiment_axes, experiment_of
-from wganlab.study.task import read_result
+from wganlab.study.task import config_differences, read_result, saved_config
 
 # Metrics in table order, with whether lower is better. Anything else numeric is kept after these.
 METRICS: dict[str, bool] = {
@@ -120,7 +120,25 @@ def collect(out: Path) -> StudyResults:
         run_dir = out / RUNS_DIR / entry["name"]
         runs.append(RunRecord(entry["name"], entry["labels"], entry.get("command", ""), run_dir,
                               read_result(run_dir), read_metrics(run_dir)))
-    return StudyResults(out, manifest, runs)
+    results = StudyResults(out, manifest, runs)
+    check_one_config_per_experiment(results)
+    return results
+
+
+def check_one_config_per_experiment(results: StudyResults) -> None:
+    """Refuse to aggregate an experiment whose finished seeds were trained with different configs (beyond the
+    seed and execution settings): a directory filled by hand, or by a version of wganlab that did not check.
+    Each run's own saved config is what is compared, never the study file's current text."""
+    for runs in results.groups().values():
+        done = [(run, saved_config(run.run_dir)) for run in results.finished(runs)]
+        done = [(run, config) for run, config in done if config is not None]
+        for run, config in done[1:]:
+            first, first_config = done[0]
+            keys = [k for k in config_differences(first_config, config) if k != "seed"]
+            if keys:
+                raise StudyChanged(f"'{first.run_dir}' and '{run.run_dir}' are seeds of one experiment trained "
+                                   f"with different configs ({', '.join(keys[:6])} differ); run the study again "
+                                   "with --rerun-changed to retrain what the study now asks")
 
 
 def metric_names(results: StudyResults) -> list[str]:

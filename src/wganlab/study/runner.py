@@ -19,10 +19,15 @@ from wganlab.fileio import read_json, write_json_atomic
 from wganlab.runlock import DirectoryLock
 from wganlab.study.backends import Job, StackJob, plan_placement, run_local, run_ray
 from wganlab.study.spec import RunSpec, Study
-from wganlab.study.task import ERROR_FILE, run_state
+from wganlab.study.task import ERROR_FILE, config_differences, read_result, run_state, saved_config
 
 MANIFEST_FILE = "study.json"
 RUNS_DIR = "runs"
+REPLACED_DIR = "replaced"  # runs a study retrained with --rerun-changed, kept rather than deleted
+
+
+class StudyChanged(WganlabError):
+    """The study now asks for other configs than runs under its directory were trained with."""
 
 
 def default_out(study: Study) -> Path:
@@ -58,16 +63,66 @@ def read_manifest(out: Path) -> dict[str, Any]:
 
 
 def run_study(study: Study, out: Path, backend: str = "local", workers: int | None = None,
-              address: str | None = None, log: Any = sys.stderr, stack_seeds: bool | None = None) -> dict[str, Any]:
+              address: str | None = None, log: Any = sys.stderr, stack_seeds: bool | None = None,
+              rerun_changed: bool = False) -> dict[str, Any]:
     """Run every unfinished run of ``study`` under ``out``; returns counts and the failed runs' errors.
     ``stack_seeds`` (default: the study file's ``stack_seeds``) trains the runs of a variant that differ only in
     their seed as one stacked model each (:mod:`wganlab.stacking`).
 
+    A run already under ``out`` is reused or resumed only when its saved config is what the study now asks
+    (execution settings aside; ``steps`` and the evaluation's sample count included): otherwise the study is
+    refused with :class:`StudyChanged`, naming the runs and settings, so that no table can mix results of two
+    configs. ``rerun_changed`` instead moves those runs to ``OUT/replaced/`` and trains them again.
+
     ``out`` is locked while the study runs: a second study process on it is refused with the holder's name.
     """
     with DirectoryLock(out, "a study writing this directory"):
+        changed = changed_runs(study, out)
+        if changed and not rerun_changed:
+            raise StudyChanged(changed_message(changed, out))
+        for name in changed:
+            _set_aside(out, name, changed[name], log)
         stack = study.stack_seeds if stack_seeds is None else stack_seeds
-        return _run_unfinished(study, out, backend, workers, address, log, stack)
+        outcome = _run_unfinished(study, out, backend, workers, address, log, stack)
+        return {**outcome, "replaced": len(changed)}
+
+
+def changed_runs(study: Study, out: Path) -> dict[str, list[str]]:
+    """Runs under ``out`` (started or finished) whose saved config differs from what ``study`` now asks for
+    them, with the settings that differ; a finished run measured on another number of samples is listed too."""
+    changed: dict[str, list[str]] = {}
+    for spec in study.runs:
+        run_dir = Path(out) / RUNS_DIR / spec.name
+        saved = saved_config(run_dir)
+        if saved is None:
+            continue
+        keys = config_differences(saved, spec.config().to_dict())
+        measured = ((read_result(run_dir) or {}).get("final") or {}).get("samples")
+        if measured is not None and measured != study.evaluation_samples:
+            keys.append("evaluation.samples")
+        if keys:
+            changed[spec.name] = keys
+    return changed
+
+
+def changed_message(changed: dict[str, list[str]], out: Path) -> str:
+    """One line: the first changed run and its settings, how many more, and the two ways on."""
+    name, keys = next(iter(changed.items()))
+    more = f" (and {len(changed) - 1} more run{'s' if len(changed) > 2 else ''})" if len(changed) > 1 else ""
+    shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
+    return (f"'{Path(out) / RUNS_DIR / name}' was trained with another config than the study now asks ({shown} "
+            f"differ){more}; retrain the changed runs with --rerun-changed (the old ones are kept in "
+            f"{Path(out) / REPLACED_DIR}), or write the study to another --out")
+
+
+def _set_aside(out: Path, name: str, keys: list[str], log: Any) -> None:
+    """Move a changed run to ``OUT/replaced/NAME-<time>`` so that it is retrained, never deleted."""
+    run_dir = Path(out) / RUNS_DIR / name
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    target = Path(out) / REPLACED_DIR / f"{name}-{stamp}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    run_dir.rename(target)
+    print(f"retraining {name}: {', '.join(keys)} changed (the old run is in {target})", file=log, flush=True)
 
 
 def _run_unfinished(study: Study, out: Path, backend: str, workers: int | None, address: str | None,

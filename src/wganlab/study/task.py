@@ -218,16 +218,45 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     return out
 
 
+def config_differences(saved: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """The top-level config keys on which a saved run and what a study now asks differ in what the run trains:
+    every key but the execution settings (threads, intervals, precision...), and ``steps`` too, which a finished
+    run cannot follow and which changes the result a study compares."""
+    from wganlab.config import EXECUTION_KEYS
+
+    flat_saved, flat_wanted = _flattened(saved), _flattened(wanted)
+    changed = sorted(k for k in set(flat_saved) | set(flat_wanted) if flat_saved.get(k) != flat_wanted.get(k))
+    return [key for key in changed if key not in EXECUTION_KEYS or key == "steps"]
+
+
+def _flattened(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"optim": {"lr": 1}}`` as ``{"optim.lr": 1}``, so a difference names the setting, not its section."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flattened(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def saved_config(run_dir: Path) -> dict[str, Any] | None:
+    """The run's saved ``config.yaml`` as a dict, None for a run not started."""
+    from wganlab.rundir import load_run_config
+
+    if not (Path(run_dir) / "config.yaml").is_file():
+        return None
+    return load_run_config(run_dir).to_dict()
+
+
 def _execution_changes(saved: dict[str, Any], wanted: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     """The execution settings (threads, intervals...) the study now wants for a started run. Any other change
     means the study file changed what the run trains, which resuming cannot honour; so does ``steps``, which a
     finished run of the same study could not follow."""
-    from wganlab.config import EXECUTION_KEYS
     from wganlab.errors import CheckpointError
 
-    changed = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
-    algorithm = [key for key in changed if key not in EXECUTION_KEYS or key == "steps"]
+    algorithm = config_differences(saved, wanted)
     if algorithm:
         raise CheckpointError(f"'{run_dir}' holds a run with a different config ({', '.join(algorithm)} changed); "
                               "delete that run directory or write the study to another --out")
-    return {key: wanted[key] for key in changed}
+    return {key: wanted[key] for key in sorted(set(saved) | set(wanted)) if saved.get(key) != wanted.get(key)}
