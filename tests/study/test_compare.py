@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from wganlab.study.compare import holm, permutation_p, rank_variants, seeds_needed, verdict, welch
+from wganlab.study.compare import (
+    goal_share,
+    goal_text,
+    holm,
+    permutation_floor,
+    permutation_p,
+    rank_variants,
+    seeds_needed,
+    verdict,
+    welch,
+)
 
 GAN = [3.0, 5.0, 3.0, 4.0, 2.0]
 GP = [8.0, 8.0, 7.0, 8.0, 8.0]
@@ -54,20 +64,35 @@ def test_ranking_orders_by_direction_and_corrects_all_pairs():
     values = {"gan": GAN, "wgan-gp": GP, "wgan-wc": [1.0, 2.0, 2.0, 1.0, 3.0]}
     ranking = rank_variants("8gaussians", "modes_covered", values, total=8)
     assert [name for name, _, _ in ranking.order] == ["wgan-gp", "gan", "wgan-wc"]  # higher is better
-    raw = [stats.ttest_ind(values[a], values[b], equal_var=False).pvalue
+    # bounded counts: the exact permutation test (all 252 relabellings of 5 vs 5), Holm over the three pairs
+    raw = [stats.permutation_test((values[a], values[b]), lambda x, y: np.mean(x) - np.mean(y),
+                                  n_resamples=np.inf).pvalue
            for a, b in (("wgan-gp", "gan"), ("wgan-gp", "wgan-wc"), ("gan", "wgan-wc"))]
+    assert raw[0] == pytest.approx(2 / 252) and raw[1] == pytest.approx(2 / 252)  # every seed apart: the floor
     assert [p.p_holm for p in ranking.pairs] == pytest.approx(holm(raw))
+    assert {p.test for p in ranking.pairs} == {"permutation"} and all(p.family == 3 for p in ranking.pairs)
     flipped = ranking.pair("gan", "wgan-gp")
-    assert flipped.difference == pytest.approx(np.mean(GAN) - np.mean(GP)) and flipped.high < 0
+    assert flipped.difference == pytest.approx(np.mean(GAN) - np.mean(GP)) and math.isnan(flipped.high)
     fid = rank_variants("mnist", "fid", {"a": [40.0, 42.0, 41.0], "b": [20.0, 22.0, 19.0]})
     assert fid.order[0][0] == "b"  # lower is better
+    assert fid.pairs[0].test == "welch" and fid.pairs[0].high < 0
+
+
+def test_a_claims_family_is_its_own_pairs():
+    values = {"a": [40.0, 42.0, 41.0], "b": [20.0, 22.0, 19.0], "c": [30.0, 31.0, 29.5]}
+    whole = rank_variants("mnist", "fid", values)
+    claim = rank_variants("mnist", "fid", values, pairs=[("a", "b")])
+    assert len(whole.pairs) == 3 and len(claim.pairs) == 1 and claim.pairs[0].family == 1
+    raw = stats.ttest_ind(values["b"], values["a"], equal_var=False).pvalue
+    assert claim.pair("a", "b").p_holm == pytest.approx(raw)  # not multiplied by the study's other pairs
+    assert whole.pair("a", "b").p_holm > claim.pair("a", "b").p_holm
 
 
 def test_verdict_names_the_winner_the_beaten_and_the_untold():
     values = {"GAN": GAN, "WGAN-GP": GP, "WGAN-SN": [8.0, 7.0, 8.0, 8.0, 8.0]}
     sentence = verdict(rank_variants("8gaussians", "modes_covered", values, total=8), values)
     assert sentence.startswith("8gaussians: WGAN-GP covers more modes than GAN (7.8 vs 3.4 of 8, p = ")
-    assert "no difference from WGAN-SN (7.8, p = 1) is detectable (5 seeds, Holm-corrected)." in sentence
+    assert "no difference from WGAN-SN (7.8, p = 1) is detectable (5 seeds, Holm-corrected over 3 pairs)." in sentence
 
 
 def test_verdict_when_nothing_separates():
@@ -96,8 +121,54 @@ def test_verdict_names_pairs_that_separate_when_the_best_beats_nobody():
 def test_verdict_with_two_seeds_says_how_many_would_be_needed():
     values = {"a": [30.0, 40.0], "b": [60.0, 75.0]}
     sentence = verdict(rank_variants("mnist", "fid", values), values)
-    assert "with 2 seeds the intervals cannot separate any two variants" in sentence
+    assert sentence.startswith("mnist: a has the lowest FID (35; next b, 67.5), but with 2 seeds per variant no "
+                               "pair is decided (at least 3 each are needed)")
     assert f"about {seeds_needed(np.array(values['a']), np.array(values['b']))} seeds per variant" in sentence
+
+
+def test_the_sentence_and_the_pairs_table_agree_on_two_seeds():
+    """The issue's study: seeds 0 and 1 of wgan-gp against gan-plain said "cannot separate" in the sentence
+    while the table said "different" (Welch p = 0.049 on 2 seeds)."""
+    from wganlab.study.aggregate import Comparison, comparison_table
+
+    for metric, values, total in (("modes_covered", {"wgan-gp": [7.0, 7.0], "gan-plain": [0.0, 1.0]}, 8),
+                                  ("w1", {"wgan-gp": [0.20, 0.22], "gan-plain": [1.20, 1.28]}, None)):
+        ranking = rank_variants("8gaussians", metric, values, total)
+        sentence = verdict(ranking, values)
+        _, rows = comparison_table(Comparison(ranking, values))
+        assert [row[-1] for row in rows] == ["too few seeds"] and "no pair is decided" in sentence
+    assert sentence.startswith("8gaussians: wgan-gp has the lowest W1 to real points (0.21; next gan-plain, 1.24)")
+    enough = {"wgan-gp": [0.20, 0.22, 0.21], "gan-plain": [1.20, 1.28, 1.25]}
+    ranking = rank_variants("8gaussians", "w1", enough)
+    _, rows = comparison_table(Comparison(ranking, enough))
+    assert rows[0][-1] == "different" and "wgan-gp has a lower W1 to real points than gan-plain" in \
+        verdict(ranking, enough)
+
+
+def test_seeds_needed_when_no_seed_varies_and_the_permutation_floor():
+    same_a, same_b = np.array([8.0, 8.0]), np.array([3.0, 3.0])
+    assert permutation_floor(2, 2) == pytest.approx(1 / 3) and permutation_floor(3, 3) == pytest.approx(0.1)
+    assert permutation_floor(4, 4) == pytest.approx(2 / 70)
+    assert seeds_needed(same_a, same_b) == 4  # 2/70 < 0.05: the first size whose best p can pass
+    assert seeds_needed(same_a, same_b, family=6) == 5  # Holm's first step: 6 x 2/252 = 0.048 < 0.05
+    assert seeds_needed(same_a, same_b, family=10) == 6  # 10 x 2/252 is not; 10 x 2/924 is
+    assert seeds_needed(np.array([1.0, 1.0]), np.array([1.0, 1.0])) is None
+    # with a spread the power calculation runs at 0.05 / m: more pairs need more seeds
+    a, b = np.array([30.0, 40.0, 35.0]), np.array([50.0, 62.0, 55.0])
+    assert seeds_needed(a, b, family=6) > seeds_needed(a, b)
+    values = {"a": [8.0, 8.0, 8.0], "b": [3.0, 3.0, 3.0], "c": [1.0, 1.0, 1.0]}
+    sentence = verdict(rank_variants("8gaussians", "modes_covered", values, total=8), values)
+    assert sentence.endswith("with these seeds the exact test's smallest p is 0.10 (x 3 pairs for Holm), so no "
+                             "verdict was possible: 5 seeds each could give one.")
+
+
+def test_k_of_n_seeds_with_the_clopper_pearson_interval():
+    for k, n in ((4, 5), (0, 3), (3, 3), (7, 10)):
+        values = [8.0] * k + [5.0] * (n - k)
+        got = goal_share(values, 8)
+        ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+        assert got == (k, n, pytest.approx(ci.low), pytest.approx(ci.high))
+    assert goal_text([8.0, 8.0, 8.0, 8.0, 3.0], 8) == "4 of 5 seeds cover all 8 modes (95% exact interval 28–99%)"
 
 
 def test_seeds_needed_against_the_normal_approximation():

@@ -15,11 +15,14 @@ from wganlab.study.numbers import header, interval_text, number, p_text, plus_mi
     (0.55, 0.14, 3, "precision", "0.55 ± 0.14"),  # a leading 1 keeps two digits
     (150.0, 40.0, 3, "fid", "150 ± 40"),
     (15_710.0, 4_300.0, 3, "fid", "16,000 ± 4,000"),  # thousands separators, rounded to the thousands
-    (1_880.0, 2_900.0, 2, "fid", "1,900 ± 2,900"),  # never 1.88e+03 ± 2.9e+03, and the mean stays visible
+    (1_880.0, 2_900.0, 2, "fid", "1,900 (0 to 4,800)"),  # never 1.88e+03 ± 2.9e+03; clipped: FID is never < 0
+    (1_880.0, 900.0, 3, "fid", "1,900 ± 900"),
     (7.667, 0.6, 3, "modes_covered", "7.7 ± 0.6"),
-    (3.0, 38.0, 2, "modes_covered", "3 ± 38"),  # counts are never rounded to tens
-    (8.0, 0.0, 3, "modes_covered", "8"),  # every seed agreed: a whole count
-    (80.00000000000001, 3e-14, 3, "", "80"),  # agreed up to rounding error (0.8 x 100, 3 times): no spread
+    (3.0, 38.0, 2, "modes_covered", "3 (0 to 41)"),  # counts are never rounded to tens, nor shown below 0
+    (0.5, 6.4, 2, "modes_covered", "0.5 (0 to 6.9)"),  # seeds with 0 and 1 of 8 modes: not "0 ± 6"
+    (0.97, 0.05, 3, "precision", "0.97 (0.92 to 1)"),  # a share never passes 1
+    (8.0, 0.0, 3, "modes_covered", "all 3 seeds: 8"),  # every seed agreed: a whole count, and said so
+    (80.00000000000001, 3e-14, 3, "", "all 3 seeds: 80"),  # agreed up to rounding error (0.8 x 100, 3 times)
     (10.0, math.nan, 1, "classes_covered", "10"),
     (0.0123, 0.004, 3, "kid", "0.012 ± 0.004"),
     (421.3, 160.0, 3, "kid", "420 ± 160"),

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats
 
 from wganlab.runlog import read_metrics
-from wganlab.study.compare import Ranking, rank_variants, verdict
+from wganlab.study.compare import MIN_SEEDS, Ranking, rank_variants, verdict
 from wganlab.study.numbers import header as metric_header
 from wganlab.study.numbers import interval_text, plus_minus, value_text
 from wganlab.study.runner import RUNS_DIR, StudyChanged, read_manifest
@@ -183,10 +183,33 @@ def summarize(results: StudyResults, confidence: float = 0.95) -> list[dict[str,
                 interval = t_interval([v for v in values if v is not None], confidence)
                 if interval.n == 0:
                     continue
-                rows.append({**labels, "metric": metric, "checkpoint": checkpoint, "seeds": interval.n,
-                             "runs": len(runs), "mean": interval.mean, "std": interval.std,
-                             "ci_low": interval.low, "ci_high": interval.high, "interval": interval})
+                row = {**labels, "metric": metric, "checkpoint": checkpoint, "seeds": interval.n,
+                       "runs": len(runs), "mean": interval.mean, "std": interval.std,
+                       "ci_low": interval.low, "ci_high": interval.high, "interval": interval}
+                total = _total(done, metric, checkpoint)
+                if total:  # a count bounded by its total: often bimodal over seeds, so also "k of n reach all"
+                    row["reach_all"] = sum(1 for v in values if v is not None and v >= total)
+                    row["total"] = total
+                rows.append(row)
     return rows
+
+
+def _total(runs: list[RunRecord], metric: str, checkpoint: str) -> int | None:
+    """The number of modes or classes a count metric is out of, as the runs report it."""
+    if metric not in TOTALS:
+        return None
+    return next((((r.result or {}).get(checkpoint) or {}).get(TOTALS[metric]) for r in runs
+                 if ((r.result or {}).get(checkpoint) or {}).get(TOTALS[metric])), None)
+
+
+def cell_text(row: dict[str, Any]) -> str:
+    """A table cell: mean ± interval; for a count with its total, the mean and how many seeds reach all of it
+    (``7.4; 4 of 5 seeds all 8``), since a t-interval describes bimodal counts badly."""
+    interval: Interval = row["interval"]
+    if "total" in row and interval.n > 1:
+        mean = value_text(interval.mean, row["metric"])
+        return f"{mean}; {row['reach_all']} of {interval.n} seeds all {row['total']}"
+    return interval.text(row["metric"])
 
 
 def write_tables(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
@@ -209,7 +232,8 @@ def write_tables(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[Pat
     for comparison in found:
         ranking = comparison.ranking
         lines += ["", f"### {ranking.dataset + ': ' if ranking.dataset else ''}pairs by {ranking.metric}", "",
-                  f"Ranked: {ranking_line(comparison)}", "", *_markdown(*comparison_table(comparison))]
+                  f"Ranked: {ranking_line(comparison)}", "", *_markdown(*comparison_table(comparison)), "",
+                  family_note(comparison)]
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_path, md_path
 
@@ -227,15 +251,14 @@ def wide_table(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[list[
                       if row["checkpoint"] != "best" or row["metric"] in BEST_COLUMNS},
                      key=lambda c: (order.get(c[0], len(order)), stages[c[1]]))
     axes = [a for a in results.group_axes if len({row[a] for row in rows}) > 1 or len(results.group_axes) == 1]
-    by_group: dict[tuple[str, ...], dict[tuple[str, str], Interval]] = defaultdict(dict)
+    by_group: dict[tuple[str, ...], dict[tuple[str, str], str]] = defaultdict(dict)
     seeds: dict[tuple[str, ...], str] = {}
     for row in rows:
         group = tuple(row[a] for a in axes)
-        by_group[group][(row["metric"], row["checkpoint"])] = row["interval"]
+        by_group[group][(row["metric"], row["checkpoint"])] = cell_text(row)
         seeds[group] = f"{row['seeds']}/{row['runs']}"
     header = [*axes, "seeds", *[metric_header(m, c) for m, c in columns]]
-    table = [[*group, seeds[group], *[cells[c].text(c[0]) if c in cells else "–" for c in columns]]
-             for group, cells in by_group.items()]
+    table = [[*group, seeds[group], *[cells.get(c, "–") for c in columns]] for group, cells in by_group.items()]
     return header, table
 
 
@@ -294,7 +317,9 @@ def comparisons(results: StudyResults, metrics: tuple[str, ...] = PRIMARY) -> li
 
 
 def comparison_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
-    """Every pair of one ranking: the difference of means with its 95% Welch interval, raw and Holm p-values."""
+    """Every pair of one ranking: the difference of means with its 95% Welch interval (none for the exact
+    permutation test of bounded counts), raw and Holm p-values, and the pair's one decision
+    (:attr:`~wganlab.study.compare.PairComparison.decision`), the same the verdict sentence reads."""
     ranking = comparison.ranking
     metric = ranking.metric
     header = ["pair", f"difference of means ({metric_header(metric)})", "95% interval", "p (raw)",
@@ -306,8 +331,23 @@ def comparison_table(comparison: Comparison) -> tuple[list[str], list[list[str]]
             else "–"
         rows.append([f"{pair.first} − {pair.second}", plus_minus(pair.difference, half, metric), interval,
                      _p(pair.p_value), _p(pair.p_holm), pair.test, f"{pair.n_first} vs {pair.n_second}",
-                     "different" if pair.significant else "not separable"])
+                     pair.decision])
     return header, rows
+
+
+def family_note(comparison: Comparison) -> str:
+    """The sentence under a pairs table: which tests, and which p-values were corrected together."""
+    ranking = comparison.ranking
+    tests = {pair.test for pair in ranking.pairs}
+    used = " and ".join(sorted(TEST_NAMES[t] for t in tests)) or "no test"
+    count = len(ranking.pairs)
+    where = f"{ranking.dataset or 'this study'}, {ranking.metric}"
+    return (f"Tests: {used}. Holm's correction over the {count} pair{'s' if count != 1 else ''} of this table "
+            f"({where}); a pair with fewer than {MIN_SEEDS} seeds on either side is not decided.")
+
+
+TEST_NAMES = {"welch": "Welch's t-test (95% Welch interval)",
+              "permutation": "the exact permutation test of the means (bounded counts, or seeds that never vary)"}
 
 
 def ranking_line(comparison: Comparison) -> str:

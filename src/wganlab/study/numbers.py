@@ -111,9 +111,18 @@ def uncertainty_decimals(half_width: float) -> int | None:
 
 def interval_text(mean: float, half_width: float, n: int, name: str = "") -> str:
     """``mean ± half-width`` of ``n`` seeds with the digits the interval supports; the mean alone for one seed
-    (whose spread is unknown) or when every seed agreed; ``–`` when there is no value."""
+    (whose spread is unknown); ``all 3 seeds: 8`` when every seed agreed; ``mean (low to high)`` clipped to the
+    metric's range when the interval reaches past it; ``–`` when there is no value."""
     if n == 0:
         return "–"
+    info = metric_info(name)
+    if n > 1 and math.isfinite(half_width) and half_width < 1e-9 * max(1.0, abs(mean)):
+        return f"all {n} seeds: {value_text(mean, name)}"  # a zero-width interval is every seed's value
+    if n > 1 and info.bounds and math.isfinite(half_width) and (mean - half_width < info.bounds[0]
+                                                                or mean + half_width > info.bounds[1]):
+        # An interval reaching past what the metric can be ("0.5 ± 6" modes) is shown clipped to its range.
+        low, high = max(mean - half_width, info.bounds[0]), min(mean + half_width, info.bounds[1])
+        return clipped_text(mean, low, high, half_width, name)
     return plus_minus(mean, half_width if n > 1 else math.nan, name)
 
 
@@ -122,22 +131,45 @@ def plus_minus(value: float, half_width: float, name: str = "") -> str:
     info = metric_info(name)
     if value is None or not math.isfinite(value):
         return "–"
-    value, half_width = value * info.scale, half_width * info.scale
-    if half_width < 1e-9 * max(1.0, abs(value)):  # seeds that agreed, up to rounding error: no spread
-        half_width = 0.0
-    places = uncertainty_decimals(half_width)
+    places = _places(value, half_width, name)
     if places is None:  # no spread known
+        value *= info.scale
         if info.count and float(value).is_integer():
             return number(value, 0)
         return number(value, 1 if info.count else None)
-    if info.count:
-        places = min(max(places, 0), 1)  # a mean of whole counts: whole numbers or one decimal
-    elif places < 0 and half_width >= abs(value):  # keep the mean visible: 1,900 ± 2,900, not 2,000 ± 3,000
-        places = min(0, -(math.floor(math.log10(half_width)) - 1))
+    return f"{_at(value, places, name)} ± {_at(half_width, places, name)}"
+
+
+def clipped_text(value: float, low: float, high: float, half_width: float, name: str = "") -> str:
+    """``value (low to high)`` with the digits ``half_width`` supports: an interval clipped to the metric's range."""
+    places = _places(value, half_width, name)
+    if places is None:
+        return value_text(value, name)
+    bounds = metric_info(name).bounds or ()
+    ends = [value_text(end, name) if end in bounds else _at(end, places, name) for end in (low, high)]
+    return f"{_at(value, places, name)} ({ends[0]} to {ends[1]})"
+
+
+def _places(value: float, half_width: float, name: str) -> int | None:
+    """Decimal places for a value with this half-width (negative: tens, hundreds); None without a spread."""
+    info = metric_info(name)
+    value, half_width = value * info.scale, half_width * info.scale
+    if not math.isfinite(half_width) or half_width < 1e-9 * max(1.0, abs(value)):
+        return None  # seeds that agreed, up to rounding error: no spread
+    places = uncertainty_decimals(half_width)
+    if info.count:  # a mean of whole counts: one decimal, or none where the mean is whole
+        return 0 if float(value).is_integer() else 1
+    if places < 0 and half_width >= abs(value):  # keep the mean visible: 1,900 ± 2,900, not 2,000 ± 3,000
+        return min(0, -(math.floor(math.log10(half_width)) - 1))
+    return places
+
+
+def _at(value: float, places: int, name: str) -> str:
+    value *= metric_info(name).scale
     if places >= 0:
-        return f"{number(value, places)} ± {number(half_width, places)}"
+        return number(value, places)
     step = 10.0 ** (-places)  # round to tens, hundreds, ...
-    return f"{number(round(value / step) * step, 0)} ± {number(round(half_width / step) * step, 0)}"
+    return number(round(value / step) * step, 0)
 
 
 def value_text(value: float, name: str = "") -> str:

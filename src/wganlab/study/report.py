@@ -28,6 +28,7 @@ from wganlab.study.aggregate import (
     collect,
     comparison_table,
     comparisons,
+    family_note,
     lower_is_better,
     primary_metric,
     ranking_line,
@@ -150,7 +151,8 @@ def _pairs(found: list[Comparison]) -> list[str]:
                                         for i, c in enumerate(cells)) + "</tr>" for cells in table)
         title = f"{ranking.dataset}: {ranking.metric}" if ranking.dataset else ranking.metric
         parts.append(f"<h3>{_e(title)}</h3><p>Ranked: {_e(ranking_line(comparison))}</p>"
-                     f"<div class=wide><table><tr>{head}</tr>{body}</table></div>")
+                     f"<div class=wide><table><tr>{head}</tr>{body}</table></div>"
+                     f"<p class=note>{_e(family_note(comparison))}</p>")
     return parts
 
 
