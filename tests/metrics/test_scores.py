@@ -63,3 +63,16 @@ def test_class_coverage_and_kl():
     assert report.kl_to_real == pytest.approx(np.log(2))  # 5 classes at 0.2 against 0.1 each
     balanced = class_coverage(torch.eye(10)[torch.arange(1000) % 10], real_mix)
     assert balanced.covered == 10 and balanced.kl_to_real == pytest.approx(0.0, abs=1e-9)
+
+
+def test_kid_refuses_sets_smaller_than_its_subsets_and_the_evaluation_picks_a_size_that_fits():
+    from wganlab.errors import ConfigError
+    from wganlab.metrics.scores import kid_subset_size
+
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(size=(300, 8)), rng.normal(size=(2000, 8))
+    with pytest.raises(ConfigError, match=r"KID needs at least 1000 samples in each set .* got 2000 real and 300"):
+        kid(large, small)  # torch-fidelity refuses the same; reusing every row would report a spread of 0
+    assert kid_subset_size(2000, 5000) == 1000 and kid_subset_size(2000, 300) == 150
+    mean, spread = kid(large, small, subsets=10, subset_size=kid_subset_size(2000, 300))
+    assert spread > 0  # the subsets differ

@@ -52,7 +52,8 @@ def test_uncertainty_decimals():
 
 def test_headers_say_the_direction_and_the_scale():
     assert header("fid", "final") == "FID, final (lower is better)"
-    assert header("modes_covered", "best") == "modes covered, best (higher is better)"
+    assert header("modes_covered", "best") == "modes covered (≥ 1% of samples each), best (higher is better)"
+    assert header("modes_any") == "modes with ≥ 1 sample (VEEGAN / PacGAN count) (higher is better)"
     assert header("kid") == "KID (lower is better)"
     assert header("seconds_per_step", "run") == "ms per generator step (lower is better)"
 

@@ -79,7 +79,8 @@ class TrainingEvaluator:
             out["w1"] = wasserstein1_exact(points[:n], self.reference_points[:n])
             if self.data.mixture is not None:
                 report = mode_coverage(points, self.data.mixture)
-                out.update(modes_covered=report.modes_covered, high_quality=report.high_quality)
+                out.update(modes_covered=report.modes_covered, modes_any=report.modes_any,
+                           high_quality=report.high_quality)
         else:
             samples = to_symmetric(samples, self.config.data.pixel_range)
             features, _ = self.featurizer(samples.cpu())

@@ -26,7 +26,7 @@ from wganlab.errors import ConfigError, DataError
 from wganlab.fileio import atomic_output, isolated_rng
 from wganlab.metrics.classifier import load_classifier, predict
 from wganlab.metrics.frechet import Gaussian, frechet_distance
-from wganlab.metrics.scores import class_coverage, inception_score, kid, prdc
+from wganlab.metrics.scores import class_coverage, inception_score, kid, kid_subset_size, prdc
 from wganlab.metrics.stacked import stacked_modes
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
 from wganlab.registry import METRICS
@@ -161,7 +161,9 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
     if "fid" in metrics:
         out["fid"] = frechet_distance(Gaussian.fit(real_features), Gaussian.fit(fake_features))
     if "kid" in metrics:
-        out["kid"], out["kid_std"] = kid(real_features, fake_features)
+        subset = kid_subset_size(len(real_features), len(fake_features))
+        out["kid"], out["kid_std"] = kid(real_features, fake_features, subset_size=subset)
+        out["kid_subset_size"] = subset
     if "is" in metrics:
         out["is"], out["is_std"] = inception_score(fake_probs)
     if "pr" in metrics:
@@ -175,7 +177,8 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
                    class_counts=report.histogram, real_class_counts=real_counts.tolist())
     if "modes" in metrics and stacked:
         modes = stacked_modes(fake, featurizer.classifier)
-        out.update(modes_covered=modes.covered, modes_total=1000, modes_kl=modes.kl_to_uniform)
+        # a triple with at least one sample: the PacGAN count, named as the toys' VEEGAN count is
+        out.update(modes_any=modes.covered, modes_total=1000, modes_kl=modes.kl_to_uniform)
     return out
 
 
@@ -193,7 +196,7 @@ def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, 
     out: dict[str, Any] = {"samples": len(points)}
     if "modes" in metrics and source.mixture is not None:
         report = mode_coverage(points, source.mixture)
-        out.update(modes_covered=report.modes_covered, modes_total=report.modes_total,
+        out.update(modes_covered=report.modes_covered, modes_any=report.modes_any, modes_total=report.modes_total,
                    high_quality=report.high_quality)
     if "w1" in metrics:
         count = min(len(points), 5000)  # the assignment is O(n³): 5,000 points take a few seconds

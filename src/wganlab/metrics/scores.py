@@ -22,9 +22,18 @@ def _as_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 def kid(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, subsets: int = 100,
         subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """(mean, std) of the unbiased MMD² over ``subsets`` random subsets of ``subset_size`` from each set."""
+    """(mean, std) of the unbiased MMD² over ``subsets`` random subsets of ``subset_size`` from each set.
+
+    A set smaller than the subset size is an error, as in torch-fidelity: drawing "subsets" of every row would
+    repeat one number ``subsets`` times and report a spread of 0. :func:`kid_subset_size` picks a size that fits.
+    """
+    from wganlab.errors import ConfigError
+
     x, y = _as_tensor(real), _as_tensor(fake)
-    m = min(subset_size, len(x), len(y))
+    if min(len(x), len(y)) < subset_size or subset_size < 2:
+        raise ConfigError(f"KID needs at least {subset_size} samples in each set for subsets of {subset_size}, got "
+                          f"{len(x)} real and {len(y)} generated; generate more samples or use a smaller subset size")
+    m = subset_size
     rng = torch.Generator().manual_seed(seed)
     values = []
     for _ in range(subsets):
@@ -32,6 +41,13 @@ def kid(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, subset
         b = y[torch.randperm(len(y), generator=rng)[:m]]
         values.append(mmd2_unbiased(a, b))
     return float(np.mean(values)), float(np.std(values))
+
+
+def kid_subset_size(n_real: int, n_fake: int, preferred: int = 1000) -> int:
+    """The customary 1,000 where both sets have that many; otherwise half the smaller set, so that the subsets
+    differ and their spread means something (the size is reported beside the value)."""
+    smaller = min(n_real, n_fake)
+    return preferred if smaller >= preferred else max(2, smaller // 2)
 
 
 def mmd2_unbiased(a: torch.Tensor, b: torch.Tensor) -> float:
