@@ -10,6 +10,7 @@ from wganlab.study.aggregate import RunRecord, StudyResults
 from wganlab.study.reproduction import (
     AGREES,
     DISAGREES,
+    NOT_REPRODUCED,
     UNMEASURED,
     UNSEPARATED,
     build_page,
@@ -24,13 +25,21 @@ from wganlab.study.spec import load_study
 AXES = ["variant", "data", "seed"]
 
 
-def results(values: dict[tuple[str, str], list[float]], metric: str) -> StudyResults:
+def results(values: dict[tuple[str, str], list[float]], metric: str, curve: str = "levelled") -> StudyResults:
+    """Finished runs with these final values; each logged ``metric`` every 100 of 900 steps, ``levelled`` (flat
+    for the last third, a little noise) or ``improving`` (still getting better by 1 per 100 steps to the end)."""
     runs = []
+    lower = metric not in ("modes_covered", "critic_w1_error", "accuracy_x1")
     for (variant, data), seeds in values.items():
         for seed, value in enumerate(seeds):
             labels = {"variant": variant, "data": data, "seed": str(seed)}
-            result = {"train_seconds": 30.0, "final": {metric: value, "modes_total": 8}}
-            runs.append(RunRecord(f"{variant}-{data}-{seed}", labels, "", Path("."), result))
+            result = {"train_seconds": 30.0, "steps": 900, "final": {metric: value, "modes_total": 8}}
+            if curve == "levelled":
+                logged = [value + (0.01 * ((step // 100 + seed) % 3 - 1)) * abs(value or 1) for step in range(100, 1000, 100)]
+            else:
+                logged = [value + (1 if lower else -1) * (900 - step) / 100 for step in range(100, 1000, 100)]
+            metrics = [{"step": step, metric: v} for step, v in zip(range(100, 1000, 100), logged, strict=True)]
+            runs.append(RunRecord(f"{variant}-{data}-{seed}", labels, "", Path("."), result, metrics))
     return StudyResults(Path("."), {"axes": AXES, "evaluation_samples": 500, "name": "t", "scale": "full"}, runs)
 
 
@@ -42,7 +51,8 @@ def test_beats_agrees_disagrees_or_cannot_separate():
     clear = results({("GP", "8gaussians"): [8, 8, 7, 8, 8], ("GAN", "8gaussians"): [3, 4, 2, 3, 4]}, "modes_covered")
     row = judge(BEATS, clear, Path("x"))
     assert row.verdict == AGREES and row.seeds == "5" and row.cpu_time == "5.0 min"
-    assert "GP 7.8 vs GAN 3.2" in row.measured and "(Holm)" in row.measured
+    assert "GP 7.8 vs GAN 3.2" in row.measured and "p = 0.0079 (exact permutation test)" in row.measured
+    assert "4 of 5 seeds cover all 8 modes (95% exact interval 28–99%)" in row.measured
     reverse = results({("GP", "8gaussians"): [3, 4, 2, 3, 4], ("GAN", "8gaussians"): [8, 8, 7, 8, 8]},
                       "modes_covered")
     assert judge(BEATS, reverse, Path("x")).verdict == DISAGREES
@@ -53,7 +63,7 @@ def test_beats_agrees_disagrees_or_cannot_separate():
 def test_beats_against_several_variants_and_on_time_per_step():
     # "WGAN-GP is the slowest per step": slower than each of the others, on a metric that is not one of the
     # ranked quality metrics (seconds_per_step sits at the top of result.json, beside train_seconds).
-    claim = {"source": "s", "claim": "GP is the slowest", "study": "demo",
+    claim = {"source": "s", "claim": "GP is the slowest", "study": "demo", "trained": False,  # a cost, not a model
              "test": {"kind": "beats", "data": ["mnist"], "metric": "seconds_per_step", "better": ["GAN", "SN"],
                       "worse": "GP"}}
     per_step = {"GAN": [0.020, 0.021, 0.019], "SN": [0.028, 0.029, 0.027], "GP": [0.080, 0.085, 0.082]}
@@ -89,7 +99,8 @@ def test_unmeasured_and_not_yet_run_rows_say_why(tmp_path):
     row = judge(BEATS, None, tmp_path / "demo")
     assert row.verdict == UNMEASURED and f"wganlab study demo --out {tmp_path / 'demo'}" in row.why
     page = build_page([row], "wganlab reproduce")
-    assert "0 agree, 0 disagree, 0 not separable, 1 not measured." in page and "| `demo` |" in page
+    assert "**The five source studies**: 1 not measured." in page and "| `demo` |" in page
+    assert "- not measured: 1 not measured" in page
 
 
 def test_a_claim_on_a_scale_reads_and_names_that_scale(tmp_path):
@@ -129,6 +140,9 @@ def test_reaches_all_modes_reads_the_total_from_the_runs():
     assert judge(claim, results({("A", "8gaussians"): [8, 8, 8]}, "modes_covered"), Path("x")).verdict == AGREES
     row = judge(claim, results({("A", "8gaussians"): [4, 5, 3]}, "modes_covered"), Path("x"))
     assert row.verdict == DISAGREES and "goal all 8" in row.measured
+    assert "A: 0 of 3 seeds (95% exact interval 0–71%)" in row.measured
+    some = judge(claim, results({("A", "8gaussians"): [8, 8, 3]}, "modes_covered"), Path("x"))
+    assert some.verdict == UNSEPARATED and "A: 2 of 3 seeds" in some.measured  # not "7.7 ± 7 of 8"
 
 
 def test_reaches_follows_the_goals_side_not_the_metrics_direction():
@@ -146,9 +160,14 @@ def test_improves_pairs_each_run_with_its_own_baseline():
              "test": {"kind": "improves", "data": ["mnist-100"], "metric": "accuracy_x1",
                       "baseline": "accuracy_real", "variants": ["A"]}}
 
-    def runs(pairs):
+    claim["converged_by"] = "fid"  # the classifier's gain is judged on generators whose FID had levelled
+
+    def runs(pairs, fid_slope: float = 0.0):
+        fids = [{"step": step, "fid": 40.0 + fid_slope * (900 - step) / 100 + (step % 300) / 1000}
+                for step in range(100, 1000, 100)]
         records = [RunRecord(f"A-{i}", {"variant": "A", "data": "mnist-100", "seed": str(i)}, "", Path("."),
-                             {"train_seconds": 1.0, "final": {"accuracy_x1": a, "accuracy_real": b}})
+                             {"train_seconds": 1.0, "final": {"accuracy_x1": a, "accuracy_real": b}},
+                             [{**f, "fid": f["fid"] + i / 100} for f in fids])
                    for i, (a, b) in enumerate(pairs)]
         return StudyResults(Path("."), {"axes": AXES, "evaluation_samples": 500, "name": "t", "scale": "full"},
                             records)
@@ -159,6 +178,44 @@ def test_improves_pairs_each_run_with_its_own_baseline():
     assert row.verdict == AGREES and "paired difference" in row.measured
     assert judge(claim, runs([(0.58, 0.60), (0.78, 0.80), (0.69, 0.70)]), Path("x")).verdict == DISAGREES
     assert judge(claim, runs([(0.61, 0.60), (0.78, 0.80), (0.70, 0.70)]), Path("x")).verdict == UNSEPARATED
+
+
+def test_runs_still_improving_cannot_disagree_with_a_claim_about_trained_models():
+    claim = {"source": "s", "claim": "generated rows help", "study": "augment", "converged_by": "fid",
+             "source_budget": {"text": "10,000 steps at batch 100", "samples": 1_000_000},
+             "test": {"kind": "improves", "data": ["mnist-100"], "metric": "accuracy_x1",
+                      "baseline": "accuracy_real", "variants": ["A"]}}
+    losing = [(0.58, 0.60), (0.78, 0.80), (0.69, 0.70)]
+    for label, slope in (("levelled", 0.0), ("improving", 5.0)):
+        records = [RunRecord(f"A-{i}", {"variant": "A", "data": "mnist-100", "seed": str(i)}, "", Path("."),
+                             {"train_seconds": 1.0, "steps": 900, "final": {"accuracy_x1": a, "accuracy_real": b}},
+                             [{"step": step, "fid": 40.0 + slope * (900 - step) / 100 + i + (step % 200) / 100}
+                              for step in range(100, 1000, 100)])
+                   for i, (a, b) in enumerate(losing)]
+        row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
+        if label == "levelled":
+            assert row.verdict == DISAGREES and row.why.startswith("converged: A on mnist-100: FID levelled")
+        else:
+            assert row.verdict == NOT_REPRODUCED
+            assert row.why.startswith("at our budget (the source states none to compare with) (still improving): "
+                                      "A on mnist-100: FID still improving: falling by 48 per 1,000 steps")
+    short = [RunRecord(r.name, r.labels, "", Path("."), r.result, r.metrics[-2:]) for r in records]
+    row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, short), Path("x"))
+    assert row.verdict == NOT_REPRODUCED and "(convergence not shown)" in row.why
+
+
+def test_every_row_states_both_budgets_and_their_ratio(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("data: {name: 8gaussians}\nbatch_size: 256\nsteps: 1000\n")
+    claim = {**BEATS, "source_budget": {"text": "100,000 steps × 256 (their code)", "samples": 25_600_000}}
+    study = results({("GP", "8gaussians"): [8, 8, 8], ("GAN", "8gaussians"): [3, 4, 2]}, "modes_covered")
+    runs = [RunRecord(r.name, r.labels, "", run_dir, {**r.result, "steps": 1000}, r.metrics) for r in study.runs]
+    row = judge(claim, StudyResults(Path("."), study.manifest, runs), Path("x"))
+    assert row.budget == "ours: 1,000 steps × 256, 3 seeds; source: 100,000 steps × 256 (their code) (1 % of it)"
+    assert row.budget_class == "under 10 % of it"
+    unmeasured = judge({**claim, "test": {"kind": "unmeasured", "reason": "r"}}, None, Path("x"))
+    assert unmeasured.budget == "source: 100,000 steps × 256 (their code)" and unmeasured.budget_class == "not measured"
 
 
 def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path):
@@ -222,7 +279,7 @@ def test_alike_reads_unfinished_runs_logged_evaluations_and_never_agrees(tmp_pat
     """'The models converge equally fast': the logged FID at each listed step, every pair compared (Holm over the
     pairs of a step); a separated pair disagrees, nothing separated is 'not separable', never 'agrees'. A seed
     of a stack counts its share of the stack's time."""
-    claim = {"source": "s", "claim": "alike early", "study": "dtu-comparison",
+    claim = {"source": "s", "claim": "alike early", "study": "dtu-comparison", "trained": False,
              "test": {"kind": "alike", "data": ["mnist"], "metric": "fid", "steps": [100, 200],
                       "variants": ["A", "B"]}}
 

@@ -16,7 +16,18 @@ decides the verdict by a rule stated in the claims file:
   from unfinished runs too): disagrees when some pair separates at Holm-corrected p < 0.05 at some step (Holm
   over the pairs of that step), otherwise "not separable" — never "agrees": seeds that cannot tell variants apart
   do not show that they are alike.
-- ``unmeasured``: the claim cannot be measured here, or has not been yet, and the row says why.
+- ``worse_on``: one variant's metric, divided by the same metric between two real samples (the sampling floor),
+  is worse on one dataset than on another ("the half moons are learned less well than the s-curve"): Welch over
+  seeds.
+- ``unmeasured``: the claim cannot be measured here, or has not been yet, and the row says why and what it costs.
+
+Every claim of the five source studies sits in the claims file's ``studies:`` list with its sentence quoted and its
+section (``where``); claims of other papers, and wganlab's own questions, sit in ``other:`` and are counted apart.
+Every row states our budget beside the source's (``source_budget``: what the source states, and its steps x
+batch where known) as a ratio. A claim about trained models (every claim unless ``trained: false``) is never
+"disagrees" while the runs' curve of the claim's metric (or of ``converged_by``) is still improving at the end
+of training (:mod:`wganlab.study.convergence`): such a row reads "not reproduced at N % of the source's budget
+(still improving)". Each comparison's Holm family is the claim's own pairs.
 
 A study takes minutes to hours, and its outputs live under ``runs/`` (not in git), so a checkout rarely holds all
 of them. A row whose study is not found is therefore carried over from the page being rewritten, with the day it
@@ -37,26 +48,32 @@ from typing import Any
 import numpy as np
 import yaml
 
+from wganlab.config import VECTOR_DATASETS
 from wganlab.errors import WganlabError
 from wganlab.fileio import read_json
 from wganlab.rundir import RUN_INFO_FILE
 from wganlab.study import figures
 from wganlab.study.aggregate import (
     TOTALS,
-    Comparison,
     StudyResults,
     collect,
-    comparisons,
     run_value,
     t_interval,
 )
-from wganlab.study.compare import rank_variants
+from wganlab.study.compare import MIN_SEEDS, goal_share, goal_text, rank_variants
+from wganlab.study.convergence import curve_points, trend
 from wganlab.study.numbers import metric_info, p_text, plus_minus, value_text
 from wganlab.study.runner import MANIFEST_FILE
+from wganlab.study.task import saved_config
 
 CLAIMS_FILE = Path(__file__).parent / "claims.yaml"
 DEFAULT_ROOT = Path("runs/studies")
 AGREES, DISAGREES, UNSEPARATED, UNMEASURED = "agrees", "disagrees", "not separable", "not measured"
+NOT_REPRODUCED = "not reproduced"  # would disagree, but the runs were still improving when they stopped
+VERDICTS = (AGREES, DISAGREES, NOT_REPRODUCED, UNSEPARATED, UNMEASURED)
+SECTIONS = {"studies": "The five source studies", "other": "Other results wganlab measures"}
+BUDGET_CLASSES = ("at or above the source's budget", "10–100 % of it", "under 10 % of it",
+                  "source budget not stated", "not measured")
 
 
 @dataclass
@@ -72,6 +89,11 @@ class ClaimRow:
     measured_on: str = ""  # the day the study outputs were read; empty where nothing was measured
     figure: str = ""  # the claim's figure, relative to the page (written from the same study outputs)
     table: str = ""  # markdown shown under the figure: the numbers it draws
+    section: str = "studies"  # "studies": the five source studies; "other": other papers, wganlab's questions
+    where: str = ""  # the source's section or figure
+    quote: str = ""  # the source's own sentence
+    budget: str = ""  # ours beside the source's, with the ratio
+    budget_class: str = ""  # one of BUDGET_CLASSES
 
     @property
     def key(self) -> str:
@@ -90,10 +112,19 @@ _ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"\n(.*?)\n-->", re.DOTALL)
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
+    """Every claim, the source studies' (``studies:``) first, then the others (``other:``), each with its
+    ``section``."""
     tree = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    claims = tree.get("claims") if isinstance(tree, dict) else None
-    if not isinstance(claims, list):
-        raise WganlabError(f"'{path}' must hold 'claims:', a list of claims")
+    if not isinstance(tree, dict):
+        raise WganlabError(f"'{path}' must hold 'studies:' and 'other:', lists of claims")
+    claims = []
+    for section, key in (("studies", "studies"), ("studies", "claims"), ("other", "other")):
+        found = tree.get(key) or []
+        if not isinstance(found, list):
+            raise WganlabError(f"'{path}': '{key}:' must be a list of claims")
+        claims += [{**claim, "section": claim.get("section", section)} for claim in found]
+    if not claims:
+        raise WganlabError(f"'{path}' must hold 'studies:' and 'other:', lists of claims")
     return claims
 
 
@@ -116,18 +147,23 @@ def study_command(claim: dict[str, Any], where: Path) -> str:
 
 
 def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> ClaimRow:
-    """One row of the page: what was measured for this claim and whether it agrees."""
+    """One row of the page: what was measured for this claim, with both budgets, and whether it agrees."""
     test = claim["test"]
     row = ClaimRow(claim["source"], " ".join(str(claim["claim"]).split()), study_label(claim), "–", "–", "–",
-                   UNMEASURED)
+                   UNMEASURED, section=claim.get("section", "studies"), where=str(claim.get("where", "")),
+                   quote=" ".join(str(claim.get("quote", "")).split()))
+    row.budget, row.budget_class = budget_text(claim, [])
     if test["kind"] == "unmeasured":
         row.why = " ".join(str(test["reason"]).split())
         return row
     if results is None:
         row.why = f"not run yet: `{study_command(claim, where)}`"
         return row
-    datasets = test["data"] if isinstance(test["data"], list) else [test["data"]]
-    variants = test.get("variants") or [*_names(test["better"]), *_names(test["worse"])]
+    datasets = _names(test["data"])
+    if test["kind"] == "worse_on":
+        variants = _names(test["variant"])
+    else:
+        variants = test.get("variants") or [*_names(test["better"]), *_names(test["worse"])]
     during = test["kind"] == "alike"  # read from the runs' logged evaluations, finished or not
     runs = [r for r in results.runs if (during or r.result is not None) and r.labels.get("data") in datasets
             and r.labels.get("variant") in variants]
@@ -135,24 +171,109 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
         row.why = f"the study at {where} has no finished run of {', '.join(variants)} on {', '.join(datasets)}"
         return row
     seeds = sorted({sum(1 for r in runs if r.labels["data"] == d and r.labels["variant"] == v)
-                    for d in datasets for v in variants})
+                    for d in datasets for v in variants} - {0})
     row.seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
     row.cpu_time = _minutes(sum(_train_seconds(r) for r in runs))
     row.measured_on = date.today().isoformat()
-    found = comparisons(results, (test["metric"],)) if test["kind"] == "beats" else []
+    row.budget, row.budget_class = budget_text(claim, runs)
     judges = {"reaches": lambda d: _judge_reaches(test, d, runs, results),
-              "beats": lambda d: _judge_beats(test, d, found), "improves": lambda d: _judge_improves(test, d, runs),
+              "beats": lambda d: _judge_beats(test, d, runs), "improves": lambda d: _judge_improves(test, d, runs),
               "alike": lambda d: _judge_alike(test, d, runs)}
-    judged = [judges[test["kind"]](d) for d in datasets]
+    if test["kind"] == "worse_on":
+        judged = [_judge_worse_on(test, runs, results)]
+    else:
+        judged = [judges[test["kind"]](d) for d in datasets]
     row.measured = "; ".join(text for text, _ in judged)
     row.verdict = _overall(v for _, v in judged)
+    if row.verdict == DISAGREES and claim.get("trained", True):
+        _unless_still_improving(row, claim, runs)
     return row
+
+
+def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list) -> None:
+    """A refutation of a claim about trained models needs runs that had stopped improving: if any variant's curve
+    of the claim's metric (or ``converged_by``) still improves over the last third of training, or too few
+    evaluations show that it stopped, the row becomes "not reproduced at N % of the source's budget"."""
+    metric = claim.get("converged_by", claim["test"]["metric"])
+    groups: dict[tuple[str, str], list] = {}
+    for run in runs:
+        groups.setdefault((run.labels["data"], run.labels["variant"]), []).append(run)
+    trends = {key: trend([curve_points(r.metrics, metric) for r in members], metric)
+              for key, members in groups.items()}
+    open_ended = {key: t for key, t in trends.items() if t.improving is not False}
+    if not open_ended:
+        row.why = ("converged: " + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
+        return
+    share = _share_text(claim, runs)
+    still = any(t.improving for t in open_ended.values())
+    row.verdict = NOT_REPRODUCED
+    row.why = (f"at {share} (" + ("still improving" if still else "convergence not shown") + "): "
+               + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in open_ended.items()))
 
 
 def _overall(verdicts: Iterable[str]) -> str:
     """Several parts of one claim (datasets, variants, pairs): one disagreeing part decides, all must agree."""
     verdicts = set(verdicts)
     return DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
+
+
+def our_budget(claim: dict[str, Any], runs: list) -> tuple[int, int, int] | None:
+    """(steps, batch, seeds) of the runs behind a row: the median run's steps (for ``alike``, the last step it
+    reads) and batch size from the runs' saved configs; None where the runs say neither."""
+    steps, batches = [], []
+    for run in runs:
+        if claim["test"]["kind"] == "alike":
+            steps.append(max(claim["test"]["steps"]))
+        elif run.result and isinstance(run.result.get("steps"), int):
+            steps.append(run.result["steps"])
+        config = saved_config(run.run_dir) if (Path(run.run_dir) / "config.yaml").is_file() else None
+        if config:
+            batch = config.get("batch_size")
+            is_vectors = config.get("data", {}).get("name") in VECTOR_DATASETS
+            batches.append(batch if batch is not None else (256 if is_vectors else 64))
+    if not steps:
+        return None
+    seeds = len({(r.labels.get("data"), r.labels.get("variant"), r.labels.get("seed")) for r in runs})
+    per_cell = max(1, seeds // max(1, len({(r.labels.get("data"), r.labels.get("variant")) for r in runs})))
+    return int(np.median(steps)), int(np.median(batches)) if batches else 0, per_cell
+
+
+def budget_text(claim: dict[str, Any], runs: list) -> tuple[str, str]:
+    """``ours 1,000 steps × 256 (5 seeds); source: ... : 1 % of it`` and the row's budget class."""
+    source = claim.get("source_budget") or {}
+    theirs = " ".join(str(source.get("text", "not stated")).split())
+    if claim["test"]["kind"] == "unmeasured" or not runs:
+        return f"source: {theirs}", BUDGET_CLASSES[4]
+    ours = our_budget(claim, runs)
+    if ours is None:
+        return f"source: {theirs}", BUDGET_CLASSES[3]
+    steps, batch, seeds = ours
+    text = f"ours: {steps:,} steps" + (f" × {batch}" if batch else "") + f", {seeds} seeds; source: {theirs}"
+    ratio = _ratio(claim, runs)
+    if ratio is None:
+        return text, BUDGET_CLASSES[3]
+    text += f" ({_percent(ratio)} of it)"
+    return text, BUDGET_CLASSES[0] if ratio >= 1 else BUDGET_CLASSES[1] if ratio >= 0.1 else BUDGET_CLASSES[2]
+
+
+def _ratio(claim: dict[str, Any], runs: list) -> float | None:
+    """Our samples seen (steps × batch) over the source's, where both are known."""
+    samples = (claim.get("source_budget") or {}).get("samples")
+    ours = our_budget(claim, runs) if runs else None
+    if not samples or ours is None or not ours[1]:
+        return None
+    return ours[0] * ours[1] / float(samples)
+
+
+def _share_text(claim: dict[str, Any], runs: list) -> str:
+    ratio = _ratio(claim, runs)
+    return f"{_percent(ratio)} of the source's budget" if ratio is not None else \
+        "our budget (the source states none to compare with)"
+
+
+def _percent(ratio: float) -> str:
+    value = 100 * ratio
+    return f"{value:.0f} %" if value >= 10 else f"{value:.1g} %" if value >= 0.1 else "under 0.1 %"
 
 
 def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> tuple[str, str]:
@@ -174,7 +295,17 @@ def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Stud
     parts, verdicts = [], []
     for variant in test["variants"]:
         values = [run_value(r, metric) for r in runs if r.labels["data"] == dataset and r.labels["variant"] == variant]
-        interval = t_interval([v for v in values if v is not None])
+        values = [v for v in values if v is not None]
+        if test.get("at_least") == "all" or (info.count and "at_least" in test):
+            # A bounded count is often bimodal over seeds (8, 8, 0), which a t-interval misdescribes: judged by
+            # how many seeds reach the goal, with the exact interval of that share. Every seed of at least 3
+            # agrees, none disagrees; some but not all: the claim holds on some seeds, not separable.
+            k, n, low, high = goal_share(values, threshold)
+            parts.append(f"{variant}: {k} of {n} seeds (95% exact interval {round(100 * low)}–{round(100 * high)}%)")
+            verdicts.append(AGREES if n >= MIN_SEEDS and k == n else
+                            DISAGREES if n >= MIN_SEEDS and k == 0 else UNSEPARATED)
+            continue
+        interval = t_interval(values)
         parts.append(f"{variant} {interval.text(metric)}")
         # the goal's own side, not the metric's direction: "an error of at least 0.2" is a lower-is-better metric
         wants_low = "floor_multiple" in test or "at_most" in test
@@ -190,27 +321,64 @@ def _judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Stud
     return f"{dataset} {info.label} (goal {bound}): {', '.join(parts)}", verdict
 
 
-def _judge_beats(test: dict[str, Any], dataset: str, found: list[Comparison]) -> tuple[str, str]:
-    """Each ``better`` variant against each ``worse`` one (either may be a list: "WGAN-GP is the slowest" is
-    WGAN-GP worse than each of the others); agrees only when every pair separates the claimed way."""
+def _judge_beats(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, str]:
+    """Each ``better`` variant against each ``worse`` one (either may be a list: "WGAN-GP is slower" is WGAN-GP
+    worse than each of the others); agrees only when every pair separates the claimed way. The Holm family is
+    these pairs alone, not the study's other variants."""
     metric = test["metric"]
-    found = [c for c in found if c.ranking.dataset == dataset and c.ranking.metric == metric]
     info = metric_info(metric)
-    ranking = found[0].ranking if found else None
-    means = {name: mean for name, mean, _ in ranking.order} if ranking else {}
+    values = {variant: [v for v in (run_value(r, metric) for r in runs
+                                    if r.labels["data"] == dataset and r.labels["variant"] == variant)
+                        if v is not None]
+              for variant in [*_names(test["better"]), *_names(test["worse"])]}
+    values = {k: v for k, v in values.items() if v}
+    total = next((((r.result or {}).get("final") or {}).get(TOTALS[metric]) for r in runs if metric in TOTALS), None)
+    claimed = [(b, w) for b in _names(test["better"]) for w in _names(test["worse"])]
+    ranking = rank_variants(dataset, metric, values, total, pairs=claimed)
+    means = {name: mean for name, mean, _ in ranking.order}
     parts, verdicts = [], []
-    for better in _names(test["better"]):
-        for worse in _names(test["worse"]):
-            pair = ranking.pair(better, worse) if ranking else None
-            if pair is None:
-                parts.append(f"{better} or {worse} has no {metric}")
-                verdicts.append(UNSEPARATED)
-                continue
-            parts.append(f"{better} {value_text(means[better], metric)} vs {worse} {value_text(means[worse], metric)}, "
-                         f"difference {_signed(pair, metric)}, {p_text(pair.p_holm)} (Holm)")
-            better_is_better = (pair.difference < 0) == info.lower_is_better
-            verdicts.append(UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES)
-    return f"{dataset} {info.label}: {'; '.join(parts)}", _overall(verdicts)
+    for better, worse in claimed:
+        pair = ranking.pair(better, worse)
+        if pair is None:
+            parts.append(f"{better} or {worse} has no {metric}")
+            verdicts.append(UNSEPARATED)
+            continue
+        goal = (f" ({goal_text(values[better], total, info.noun)}; {goal_text(values[worse], total, info.noun)})"
+                if total and info.count else "")
+        parts.append(f"{better} {value_text(means[better], metric)} vs {worse} {value_text(means[worse], metric)}, "
+                     f"difference {_signed(pair, metric)}, {p_text(pair.p_holm)} ({_test_name(pair)}){goal}")
+        better_is_better = (pair.difference < 0) == info.lower_is_better
+        verdicts.append(UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES)
+    family = f" [Holm over the claim's {len(claimed)} pairs]" if len(claimed) > 1 else ""
+    return f"{dataset} {info.label}: {'; '.join(parts)}{family}", _overall(verdicts)
+
+
+def _test_name(pair: Any) -> str:
+    tested = "Welch" if pair.test == "welch" else "exact permutation test"
+    return f"{tested}, Holm" if pair.family > 1 else tested
+
+
+def _judge_worse_on(test: dict[str, Any], runs: list, results: StudyResults) -> tuple[str, str]:
+    """One variant's metric relative to the sampling floor (the metric between two real samples) on ``better_on``
+    against ``worse_on``: the claim that the second dataset is learned less well. Welch over seeds."""
+    metric, variant = test["metric"], _names(test["variant"])[0]
+    samples = results.manifest.get("evaluation_samples", 2000)
+    ratios = {}
+    for dataset in (test["better_on"], test["worse_on"]):
+        floor = real_floor(dataset, metric, samples)
+        ratios[dataset] = [v / floor for v in (run_value(r, metric) for r in runs
+                                               if r.labels["data"] == dataset and r.labels["variant"] == variant)
+                           if v is not None]
+    ranking = rank_variants("", metric, ratios)
+    pair = ranking.pair(test["worse_on"], test["better_on"])
+    info = metric_info(metric)
+    if pair is None:
+        return f"{variant} has no {metric} on both datasets", UNSEPARATED
+    texts = ", ".join(f"{d} {t_interval(v).text()} × the real-vs-real {info.label}" for d, v in ratios.items())
+    worse_is_worse = (pair.difference > 0) == info.lower_is_better
+    verdict = UNSEPARATED if not pair.significant else AGREES if worse_is_worse else DISAGREES
+    return (f"{variant}'s {info.label} over the sampling floor: {texts}; difference {_signed(pair, '')}, "
+            f"{p_text(pair.p_holm)} ({_test_name(pair)})"), verdict
 
 
 def _train_seconds(run: Any) -> float:
@@ -306,35 +474,43 @@ def real_floor(dataset: str, metric: str, samples: int) -> float:
 
 
 def build_page(rows: list[ClaimRow], command: str) -> str:
-    counts = {v: sum(r.verdict == v for r in rows) for v in (AGREES, DISAGREES, UNSEPARATED, UNMEASURED)}
     days = sorted({r.measured_on for r in rows if r.measured_on})
     lines = [
         "# The studies' claims, re-measured",
         "",
         f"Written by `{command}` on {date.today().isoformat()} from the studies' outputs; do not edit by hand. "
-        "Each row is one claim of a source study, the shipped study that re-measures it, the seeds and the time "
-        "its runs took (training only, on CPUs unless the claim names a GPU; seeds trained stacked count their "
-        "share of the stack), what was measured (mean ± 95% t-interval over seeds) and the verdict: "
-        "*agrees* / *disagrees* (decided by the rule in `src/wganlab/study/claims.yaml`: Holm-corrected p < 0.05 "
-        "for comparisons, the whole interval past the goal for thresholds), *not separable* (these seeds cannot "
-        "decide it) or *not measured* (and why).",
+        "Each row quotes one claim of a source study with its section, says what wganlab measures for it (the "
+        "shipped study, seeds, training time on CPUs unless the claim names a GPU; seeds trained stacked count "
+        "their share of the stack), our budget beside the source's, and the verdict, decided by the rule in "
+        "`src/wganlab/study/claims.yaml`: *agrees* / *disagrees* (Holm-corrected p < 0.05 over the claim's own "
+        "pairs for comparisons, the whole interval past the goal for thresholds, every seed for \"all modes\"), "
+        "*not reproduced* (it would disagree, but the runs were still improving when they stopped, or too few "
+        "evaluations show that they had stopped: the slope of the metric over the last third of training, "
+        "`src/wganlab/study/convergence.py`), *not separable* (these seeds cannot decide it) or *not measured* "
+        "(and why, and what it would cost). Claims of other papers, and wganlab's own questions, are in the second "
+        "table and not in the first table's counts.",
         "",
-        f"{counts[AGREES]} agree, {counts[DISAGREES]} disagree, {counts[UNSEPARATED]} not separable, "
-        f"{counts[UNMEASURED]} not measured."
-        + (f" Measured on {', '.join(days)} (the *on* column): a row whose study was not found when the page was "
-           "rewritten is kept from the page before, with the day it was measured." if len(days) > 1 else ""),
-        "",
-        "| source | claim | study | seeds | time | on | measured | verdict |",
-        "|---|---|---|---|---|---|---|---|",
+        *_counts(rows),
     ]
+    if len(days) > 1:
+        lines += ["", f"Measured on {', '.join(days)} (the *on* column): a row whose study was not found when the "
+                      "page was rewritten is kept from the page before, with the day it was measured."]
     drawn: dict[str, tuple[str, str]] = {}  # figure -> (study, its table), each shown once
-    for row in rows:
-        verdict = f"**{row.verdict}**" + (f": {row.why}" if row.why else "")
-        measured = row.measured + (f" ([figure]({row.figure}))" if row.figure else "")
-        lines.append(f"| {row.source} | {row.claim} | `{row.study}` | {row.seeds} | {row.cpu_time} | "
-                     f"{row.measured_on or '–'} | {measured} | {verdict} |")
-        if row.figure:
-            drawn.setdefault(row.figure, (row.study, row.table))
+    for section, title in SECTIONS.items():
+        chosen = [r for r in rows if r.section == section]
+        if not chosen:
+            continue
+        lines += ["", f"## {title}", "", "| source, section | claim | study | seeds | budget | time | on | measured "
+                  "| verdict |", "|---|---|---|---|---|---|---|---|---|"]
+        for row in chosen:
+            verdict = f"**{row.verdict}**" + (f": {row.why}" if row.why else "")
+            measured = row.measured + (f" ([figure]({row.figure}))" if row.figure else "")
+            claim = (f"\"{row.quote}\" Tested: {row.claim}" if row.quote else row.claim)
+            source = f"{row.source}, {row.where}" if row.where else row.source
+            lines.append(f"| {source} | {claim} | `{row.study}` | {row.seeds} | {row.budget or '–'} | "
+                         f"{row.cpu_time} | {row.measured_on or '–'} | {measured} | {verdict} |")
+            if row.figure:
+                drawn.setdefault(row.figure, (row.study, row.table))
     lines += ["", "Each study's report (`report.html` in its directory) shows the samples and curves behind its rows."]
     if drawn:
         lines += ["", "## Figures"]
@@ -345,6 +521,29 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
     record = json.dumps([asdict(r) for r in rows if r.measured_on], ensure_ascii=False, indent=0)
     lines += ["", f"<!-- {ROWS_MARK}", record, "-->"]
     return "\n".join(lines) + "\n"
+
+
+def _counts(rows: list[ClaimRow]) -> list[str]:
+    """The headline: verdicts per section, and per budget class within it."""
+    lines = []
+    for section, title in SECTIONS.items():
+        chosen = [r for r in rows if r.section == section]
+        if not chosen:
+            continue
+        lines.append(f"**{title}**: " + _tally(chosen) + ".")
+        lines += [f"- {budget}: {_tally(group)}" for budget in BUDGET_CLASSES
+                  if (group := [r for r in chosen if r.budget_class == budget])]
+        lines.append("")
+    return lines[:-1]
+
+
+def _tally(rows: list[ClaimRow]) -> str:
+    return ", ".join(f"{sum(r.verdict == v for r in rows)} {VERDICT_PLURALS[v]}" for v in VERDICTS
+                     if any(r.verdict == v for r in rows))
+
+
+VERDICT_PLURALS = {AGREES: "agree", DISAGREES: "disagree", NOT_REPRODUCED: "not reproduced at the budget",
+                   UNSEPARATED: "not separable", UNMEASURED: "not measured"}
 
 
 def measured_rows(page: Path) -> dict[str, ClaimRow]:

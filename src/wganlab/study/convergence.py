@@ -1,0 +1,89 @@
+"""Is a metric still improving at the end of training? The test behind "not reproduced at N % of the budget".
+
+A claim about trained models cannot be refuted by runs that were still getting better when they stopped. For
+each seed, the evaluations logged in the last third of its training (steps at or after two thirds of its last
+evaluated step) are fitted by a least-squares line; the slopes of the seeds (in metric units per 1,000 steps)
+give a mean and a 95% Student-t interval. The metric is *still improving* when that whole interval lies on the
+metric's good side (falling for FID and W1, rising for modes covered); *levelled* when it does not (flat, or
+noisy enough that no trend shows). With fewer than :data:`MIN_EVALUATIONS` evaluations in the last third, or a
+single seed, the test cannot tell, and a claim is treated as if the runs were still improving: a refutation
+needs evidence that they had stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from wganlab.study.aggregate import t_interval
+from wganlab.study.numbers import metric_info, number
+
+LAST_SHARE = Fraction(1, 3)  # exact: step 600 of 900 is in the last third
+MIN_EVALUATIONS = 3
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The mean slope of a metric over the last third of training, per 1,000 steps, with its 95% interval."""
+
+    metric: str
+    slope: float
+    low: float
+    high: float
+    seeds: int
+    evaluations: int  # fewest evaluations any seed had in its last third
+    improving: bool | None  # None: too few evaluations or seeds to tell
+
+    def text(self) -> str:
+        """``FID falling by 12 per 1,000 steps over the last third (95% interval 8 to 16, 5 seeds)``."""
+        label = metric_info(self.metric).label
+        if self.improving is None:
+            return (f"{label}: too few evaluations in the last third of training to tell whether it levelled "
+                    f"({self.evaluations} per seed, {self.seeds} seed{'s' if self.seeds != 1 else ''}; "
+                    f"{MIN_EVALUATIONS} and 2 seeds needed)")
+        way = "falling" if self.slope < 0 else "rising"
+        state = "still improving" if self.improving else "levelled (no trend beyond noise)"
+        return (f"{label} {state}: {way} by {number(abs(self.slope))} per 1,000 steps over the last third "
+                f"(95% interval {number(self.low)} to {number(self.high)}, {self.seeds} seeds)")
+
+
+def curve_points(metrics: list[dict[str, Any]], key: str) -> list[tuple[int, float]]:
+    """A run's logged (step, value) pairs of ``key``, in step order, finite values only."""
+    points = {int(r["step"]): float(r[key]) for r in metrics
+              if isinstance(r.get(key), (int, float)) and math.isfinite(r[key]) and "step" in r}
+    return sorted(points.items())
+
+
+def last_third_slope(points: list[tuple[int, float]]) -> tuple[float, int]:
+    """Least-squares slope per 1,000 steps of the points in the last third, and how many there were."""
+    if not points:
+        return math.nan, 0
+    end = points[-1][0]
+    tail = [(s, v) for s, v in points if s >= (1 - LAST_SHARE) * end]
+    if len(tail) < 2:
+        return math.nan, len(tail)
+    steps, values = np.array([s for s, _ in tail], dtype=np.float64), np.array([v for _, v in tail])
+    slope = float(np.polyfit(steps / 1000.0, values, 1)[0])
+    # a constant curve fits a slope of about 1e-15, not 0: below rounding error of the values it is none
+    return (0.0 if abs(slope) < 1e-9 * max(1.0, float(np.abs(values).max())) else slope), len(tail)
+
+
+def trend(curves: list[list[tuple[int, float]]], metric: str) -> Trend:
+    """The test over seeds: each curve is one seed's logged (step, value) pairs of ``metric``."""
+    slopes, counts = [], []
+    for points in curves:
+        slope, count = last_third_slope(points)
+        counts.append(count)
+        if math.isfinite(slope) and count >= MIN_EVALUATIONS:
+            slopes.append(slope)
+    fewest = min(counts) if counts else 0
+    interval = t_interval(slopes)
+    if fewest < MIN_EVALUATIONS or interval.n < 2:
+        return Trend(metric, interval.mean, math.nan, math.nan, len(curves), fewest, None)
+    lower = metric_info(metric).lower_is_better
+    improving = interval.high < 0 if lower else interval.low > 0
+    return Trend(metric, interval.mean, interval.low, interval.high, interval.n, fewest, improving)
