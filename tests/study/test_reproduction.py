@@ -35,7 +35,8 @@ def results(values: dict[tuple[str, str], list[float]], metric: str, curve: str 
             labels = {"variant": variant, "data": data, "seed": str(seed)}
             result = {"train_seconds": 30.0, "steps": 900, "final": {metric: value, "modes_total": 8}}
             if curve == "levelled":
-                logged = [value + (0.01 * ((step // 100 + seed) % 3 - 1)) * abs(value or 1) for step in range(100, 1000, 100)]
+                logged = [value + 0.01 * ((step // 100 + seed) % 3 - 1) * abs(value or 1)
+                          for step in range(100, 1000, 100)]
             else:
                 logged = [value + (1 if lower else -1) * (900 - step) / 100 for step in range(100, 1000, 100)]
             metrics = [{"step": step, metric: v} for step, v in zip(range(100, 1000, 100), logged, strict=True)]
