@@ -28,6 +28,15 @@ def test_real_digits_score_better_than_noise_and_stats_are_cached(tmp_path):
     bad = evaluate.evaluate_images(noise, data, ("fid", "classes"), reference_count=3000)
     assert good["fid"] < 0.05 * bad["fid"]
     assert len(list((tmp_path / "cache" / "stats").glob("*.npz"))) == 1
+    # the evaluation card: which weights (by hash), how many of what, resized how
+    import hashlib
+    from importlib import resources
+
+    weights = resources.files("wganlab.metrics.weights").joinpath("mnist.pt").read_bytes()
+    assert good["features_sha256"] == hashlib.sha256(weights).hexdigest()
+    assert (good["features"], good["samples"], good["reference_samples"], good["reference_split"]) == \
+        ("mnist", 1000, 3000, "train")
+    assert good["resize"].startswith("none: 28x28 only")
 
 
 def test_cli_eval_points_npz(tmp_path):

@@ -58,6 +58,10 @@ def test_local_study_runs_skips_finished_and_reports(tmp_path):
     assert report.is_file() and (out / "summary.csv").is_file()
     table = (out / "summary.md").read_text(encoding="utf-8")
     assert "| gan |" in table and "| wgan-gp |" in table and " ± " in table
+    assert "Evaluation: 128 generated, against 128 real (fresh draws of the distribution (seed 0)); each run's " \
+           "last checkpoint." in table
+    assert "Holm's correction over the 1 pair of this table (this study, w1)" in table
+    assert "\n- gan covers the most modes" in table  # no ": " before a sentence of a study without a data axis
     rows = [r for r in summarize(collect(out)) if r["metric"] == "w1" and r["checkpoint"] == "final"]
     assert [(r["variant"], r["seeds"]) for r in rows] == [("gan", 2), ("wgan-gp", 2)]
 

@@ -8,10 +8,12 @@ cached on disk, so repeated evaluations only pay for the generated samples.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import os
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +57,22 @@ class Featurizer:
 
             self.inception = InceptionFeatures(inception_weights)
             self.key = f"inception:{self.inception.weights.name}:{self.inception.weights.stat().st_size}"
+            self.resize = "bilinear to 299x299 as TensorFlow's FID graph, greyscale repeated to 3 channels"
         else:
             self.classifier = load_classifier(network)
             self.key = network
+            self.resize = "none: 28x28 only (3 channels: stacked digits, each read alone)"
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """SHA-256 of the network's weights file: which features a number was computed with."""
+        from wganlab.metrics.classifier import WEIGHTS_PACKAGE, weights_name
+
+        if self.network == "inception":
+            data = self.inception.weights.read_bytes()
+        else:
+            data = resources.files(WEIGHTS_PACKAGE).joinpath(f"{weights_name(self.network)}.pt").read_bytes()
+        return hashlib.sha256(data).hexdigest()
 
     def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.network == "inception":
@@ -156,8 +171,10 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
     real_features, real_probs = reference_features(data, featurizer, reference_count)
     fake_features, fake_probs = featurizer(fake)
     stacked = data.name == "stacked-mnist" and featurizer.network == "mnist"
+    # The evaluation card: which features (and their weights' hash), against what reference, resized how.
     out: dict[str, Any] = {"samples": len(fake), "reference_samples": len(real_features),
-                           "features": featurizer.network}
+                           "features": featurizer.network, "features_sha256": featurizer.sha256,
+                           "reference_split": data.split, "resize": featurizer.resize}
     if "fid" in metrics:
         out["fid"] = frechet_distance(Gaussian.fit(real_features), Gaussian.fit(fake_features))
     if "kid" in metrics:
@@ -191,7 +208,8 @@ def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, 
         held_out = make_source(replace(every_row(data), split="test"), torch.device("cpu")).rows
         count = min(len(points), len(held_out), 5000)
         order = torch.randperm(len(held_out), generator=torch.Generator().manual_seed(0))[:count]
-        return {"samples": len(points), "w1": wasserstein1_exact(points[:count], held_out[order])}
+        return {"samples": len(points), "w1": wasserstein1_exact(points[:count], held_out[order]),
+                "reference_samples": count, "reference_split": "test (held-out rows)"}
     source = make_source(data, torch.device("cpu"))
     out: dict[str, Any] = {"samples": len(points)}
     if "modes" in metrics and source.mixture is not None:
@@ -203,4 +221,5 @@ def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, 
         with isolated_rng(0):
             reference = source.sample(count)
         out["w1"] = wasserstein1_exact(points[:count], reference)
+        out.update(reference_samples=count, reference_split="fresh draws of the distribution (seed 0)")
     return out

@@ -35,6 +35,7 @@ METRICS: dict[str, bool] = {
     "accuracy_generated": False, "gan_test": False,
 }
 SKIPPED = {"step", "samples", "reference_samples", "classes_total", "modes_total", "kid_std", "kid_subset_size"}
+CARD_KEYS = ("features", "features_sha256", "samples", "reference_samples", "reference_split", "resize")
 TIMES = ("seconds_per_step", "train_seconds")
 CHECKPOINTS = ("final", "best")
 BEST_COLUMNS = ("fid", "w1", "modes_covered", "modes_any")  # the wide tables show the best checkpoint of these
@@ -144,6 +145,37 @@ def check_one_config_per_experiment(results: StudyResults) -> None:
                                    "with --rerun-changed to retrain what the study now asks")
 
 
+def evaluation_card(runs: list[RunRecord], checkpoint: str = "final") -> str:
+    """How the numbers were measured, from the runs' own results: feature network and the SHA-256 of its weights,
+    generated and reference sample counts, the reference split, the resize rule and the checkpoint. Runs that
+    were measured differently are all listed, so that a mixed evaluation shows."""
+    cards = []
+    for run in runs:
+        measured = ((run.result or {}).get(checkpoint) or {})
+        card = tuple((key, measured[key]) for key in CARD_KEYS if key in measured)
+        if card and card not in cards:
+            cards.append(card)
+    if not cards:
+        return ""
+    texts = []
+    for card in cards:
+        values = dict(card)
+        parts = []
+        if "features" in values:
+            sha = str(values.get("features_sha256", ""))[:12]
+            parts.append(f"{values['features']} features" + (f" (weights SHA-256 {sha}…)" if sha else ""))
+        if "samples" in values:
+            parts.append(f"{values['samples']:,} generated")
+        if "reference_samples" in values:
+            split = f" ({values['reference_split']})" if values.get("reference_split") else ""
+            parts.append(f"against {values['reference_samples']:,} real{split}")
+        if values.get("resize"):
+            parts.append(f"resize: {values['resize']}")
+        texts.append(", ".join(parts))
+    where = {"final": "each run's last checkpoint", "best": "each run's best checkpoint"}.get(checkpoint, checkpoint)
+    return f"{'; or '.join(texts)}; {where}"
+
+
 def metric_names(results: StudyResults) -> list[str]:
     """Numeric metrics any finished run reports, known ones first in :data:`METRICS` order."""
     seen: set[str] = set()
@@ -232,6 +264,8 @@ def write_tables(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[Pat
               "`final` is each run's last checkpoint, `best` the checkpoint its in-training evaluation ranked best."]
     for data, (header, table) in tables_by_data(results, rows).items():
         lines += ["", f"## {data}" if data else "", "", *_markdown(header, table)]
+        card = evaluation_card([r for r in results.runs if not data or r.labels.get("data") == data])
+        lines += ["", f"Evaluation: {card}."] if card else []
     for comparison in found:
         ranking = comparison.ranking
         lines += ["", f"### {ranking.dataset + ': ' if ranking.dataset else ''}pairs by {ranking.metric}", "",

@@ -239,15 +239,15 @@ def verdict(ranking: Ranking, values: dict[str, list[float]]) -> str:
     each pair's :attr:`PairComparison.decision`, as the pairs table does."""
     info = metric_info(ranking.metric)
     if not ranking.order:
-        return f"{ranking.dataset}: no finished run reports {info.label}."
+        return f"{_subject(ranking)}no finished run reports {info.label}."
     seeds = sorted({n for _, _, n in ranking.order})
     seed_text = _seeds_text(seeds)
     if len(ranking.order) == 1:
         name, mean, _ = ranking.order[0]
-        return f"{ranking.dataset}: only {name} has finished ({_labelled(ranking, mean)}, {seed_text})."
+        return f"{_subject(ranking)}only {name} has finished ({_labelled(ranking, mean)}, {seed_text})."
     best, best_mean, _ = ranking.order[0]
     others = ranking.order[1:]
-    lead = (f"{ranking.dataset}: {best} {_best_phrase(info)} ({_value(ranking, best_mean)}; next {others[0][0]}, "
+    lead = (f"{_subject(ranking)}{best} {_best_phrase(info)} ({_value(ranking, best_mean)}; next {others[0][0]}, "
             f"{_value(ranking, others[0][1])})")
     if min(seeds) < MIN_SEEDS:
         runner_up = others[0][0]
@@ -264,25 +264,30 @@ def verdict(ranking: Ranking, values: dict[str, list[float]]) -> str:
         separable = _separable_pairs(ranking)
         floor = _floor_note(ranking, beaten)
         if not separable:
-            return (f"{ranking.dataset}: no difference in {info.label} is detectable between the "
+            return (f"{_subject(ranking)}no difference in {info.label} is detectable between the "
                     f"{len(ranking.order)} variants with {seed_text} (best mean: {best}, "
                     f"{_value(ranking, best_mean)}){floor}.")
         # The best mean beats nobody detectably, yet lower-ranked pairs may separate: say both, or the sentence
         # would deny a difference that the pairs table shows.
-        return (f"{ranking.dataset}: {best} has the best mean ({_labelled(ranking, best_mean)}), but with {seed_text} "
+        return (f"{_subject(ranking)}{best} has the best mean ({_labelled(ranking, best_mean)}), but with {seed_text} "
                 f"no difference from the others is detectable{floor}; of the other pairs, {_join(separable)}; "
                 "p-values Holm-corrected.")
     first = worse[0]
     compared = [f"{first[0]} ({_value(ranking, best_mean, short=True)} vs {_value(ranking, first[1], short=True)}"
                 f"{_of_total(ranking)}, {p_text(first[2].p_holm)})"]
     compared += [f"{n} (vs {_value(ranking, m, short=True)}, {p_text(p.p_holm)})" for n, m, p in worse[1:]]
-    sentence = f"{ranking.dataset}: {best} {_better_phrase(info)} {_join(compared)}"
+    sentence = f"{_subject(ranking)}{best} {_better_phrase(info)} {_join(compared)}"
     if tied:
         sentence += "; no difference from " + _join([f"{n} ({_value(ranking, m, short=True)}, "
                                                      f"{p_text(p.p_holm) if p else 'p = –'})" for n, m, p in tied])
         sentence += " is detectable"
     sentence += f" ({seed_text}, Holm-corrected over {len(ranking.pairs)} pair{'s' if len(ranking.pairs) > 1 else ''})"
     return sentence + "."
+
+
+def _subject(ranking: Ranking) -> str:
+    """``mnist: `` before a sentence about one dataset; nothing in a study without a data axis."""
+    return f"{ranking.dataset}: " if ranking.dataset else ""
 
 
 def _holm_note(family: int) -> str:

@@ -28,6 +28,7 @@ from wganlab.study.aggregate import (
     collect,
     comparison_table,
     comparisons,
+    evaluation_card,
     family_note,
     lower_is_better,
     primary_metric,
@@ -170,8 +171,9 @@ def _summary(results: StudyResults, rows: list[dict[str, Any]]) -> list[str]:
         head = "".join(f"<th>{_e(h)}</th>" for h in header)
         body = "".join("<tr>" + "".join(f"<td class={'num' if i > labels else 'lab'}>{_e(c)}</td>"
                                         for i, c in enumerate(cells)) + "</tr>" for cells in table)
+        card = evaluation_card([r for r in results.runs if not data or r.labels.get("data") == data])
         parts.append((f"<h3>{_e(data)}</h3>" if data else "") + f"<div class=wide><table><tr>{head}</tr>{body}"
-                     "</table></div>")
+                     "</table></div>" + (f"<p class=note>Evaluation card: {_e(card)}.</p>" if card else ""))
     return parts
 
 

@@ -57,6 +57,7 @@ from wganlab.study.aggregate import (
     TOTALS,
     StudyResults,
     collect,
+    evaluation_card,
     run_value,
     t_interval,
 )
@@ -184,6 +185,8 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     else:
         judged = [judges[test["kind"]](d) for d in datasets]
     row.measured = "; ".join(text for text, _ in judged)
+    card = evaluation_card(runs) if test["kind"] not in ("alike",) and claim.get("trained", True) else ""
+    row.measured += f" [evaluation: {card}]" if card else ""
     row.verdict = _overall(v for _, v in judged)
     if row.verdict == DISAGREES and claim.get("trained", True):
         _unless_still_improving(row, claim, runs)
@@ -194,12 +197,14 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list) ->
     """A refutation of a claim about trained models needs runs that had stopped improving: if any variant's curve
     of the claim's metric (or ``converged_by``) still improves over the last third of training, or too few
     evaluations show that it stopped, the row becomes "not reproduced at N % of the source's budget"."""
-    metric = claim.get("converged_by", claim["test"]["metric"])
+    candidates = _names(claim.get("converged_by", claim["test"]["metric"]))
     groups: dict[tuple[str, str], list] = {}
     for run in runs:
         groups.setdefault((run.labels["data"], run.labels["variant"]), []).append(run)
-    trends = {key: trend([curve_points(r.metrics, metric) for r in members], metric)
-              for key, members in groups.items()}
+    trends = {}
+    for key, members in groups.items():  # the first of the candidate metrics these runs log
+        metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
+        trends[key] = trend([curve_points(r.metrics, metric) for r in members], metric)
     open_ended = {key: t for key, t in trends.items() if t.improving is not False}
     if not open_ended:
         row.why = ("converged: " + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
