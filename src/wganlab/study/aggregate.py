@@ -266,7 +266,7 @@ def write_tables(results: StudyResults, rows: list[dict[str, Any]]) -> tuple[Pat
         lines += ["", f"## {data}" if data else "", "", *_markdown(header, table)]
         card = evaluation_card([r for r in results.runs if not data or r.labels.get("data") == data])
         lines += ["", f"Evaluation: {card}."] if card else []
-    for comparison in found:
+    for comparison in (c for c in found if c.ranking.pairs):  # one variant has no pairs to show
         ranking = comparison.ranking
         lines += ["", f"### {ranking.dataset + ': ' if ranking.dataset else ''}pairs by {ranking.metric}", "",
                   f"Ranked: {ranking_line(comparison)}", "", *_markdown(*comparison_table(comparison)), "",

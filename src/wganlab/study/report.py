@@ -143,6 +143,9 @@ def _side_by_side(results: StudyResults) -> list[str]:
 def _pairs(found: list[Comparison]) -> list[str]:
     if not found:
         return []
+    found = [c for c in found if c.ranking.pairs]  # one variant has no pairs to show
+    if not found:
+        return []
     parts = ["<h2>Every pair</h2>"]
     for comparison in found:
         ranking = comparison.ranking
