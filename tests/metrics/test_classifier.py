@@ -70,8 +70,12 @@ def test_stacked_mnist_real_shows_990_modes_and_one_triple_shows_one(net):
 
     source = make_source(load_config(None, ["data=stacked-mnist"]).data, torch.device("cpu"))
     torch.manual_seed(0)
-    images, _ = source.sample_with_labels(STACKED_SAMPLES)
+    # 8,000 real triples, not the protocol's 26,000 (STACKED_SAMPLES): with 1,000 equally likely triples, 8,000
+    # draws leave about 1000 e^-8 = 0.3 unseen, so a classifier that reads the digits shows >= 990 either way,
+    # in a third of the time.
+    assert STACKED_SAMPLES == 26_000
+    images, _ = source.sample_with_labels(8_000)
     report = stacked_modes(images, net)
-    assert report.covered >= 990 and report.samples == 26_000
+    assert report.covered >= 990 and report.samples == 8_000
     one = images[:1].expand(500, -1, -1, -1)
     assert stacked_modes(one, net).covered == 1

@@ -305,3 +305,19 @@ def test_alike_reads_unfinished_runs_logged_evaluations_and_never_agrees(tmp_pat
     assert apart.cpu_time == "2.0 min"  # 10 runs x 60 s of a stack of 5: 120 s
     together = judge(claim, study([20, 22, 19, 21, 20]), tmp_path)
     assert together.verdict == UNSEPARATED
+
+
+def test_levelled_runs_at_under_a_tenth_of_the_source_budget_cannot_refute(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("data: {name: 8gaussians}\nbatch_size: 256\nsteps: 900\n")
+    study = results({("GP", "8gaussians"): [3, 4, 2, 3, 4], ("GAN", "8gaussians"): [8, 8, 7, 8, 8]},
+                    "modes_covered")
+    runs = [RunRecord(r.name, r.labels, "", run_dir, r.result, r.metrics) for r in study.runs]
+    found = StudyResults(Path("."), study.manifest, runs)
+    small = {**BEATS, "source_budget": {"text": "100,000 steps × 256", "samples": 25_600_000}}
+    row = judge(small, found, Path("x"))
+    assert row.verdict == NOT_REPRODUCED and row.why.startswith("at 0.9 % of the source's budget (the curves "
+                                                                "levelled, but at under a tenth")
+    enough = {**BEATS, "source_budget": {"text": "1,000 steps × 256", "samples": 256_000}}
+    assert judge(enough, found, Path("x")).verdict == DISAGREES

@@ -26,8 +26,9 @@ section (``where``); claims of other papers, and wganlab's own questions, sit in
 Every row states our budget beside the source's (``source_budget``: what the source states, and its steps x
 batch where known) as a ratio. A claim about trained models (every claim unless ``trained: false``) is never
 "disagrees" while the runs' curve of the claim's metric (or of ``converged_by``) is still improving at the end
-of training (:mod:`wganlab.study.convergence`): such a row reads "not reproduced at N % of the source's budget
-(still improving)". Each comparison's Holm family is the claim's own pairs.
+of training (:mod:`wganlab.study.convergence`), nor from runs at under a tenth of the source's stated budget
+(whose curves may level only because their learning rate decays to 0): such a row reads "not reproduced at N % of
+the source's budget". Each comparison's Holm family is the claim's own pairs.
 
 A study takes minutes to hours, and its outputs live under ``runs/`` (not in git), so a checkout rarely holds all
 of them. A row whose study is not found is therefore carried over from the page being rewritten, with the day it
@@ -71,6 +72,7 @@ CLAIMS_FILE = Path(__file__).parent / "claims.yaml"
 DEFAULT_ROOT = Path("runs/studies")
 AGREES, DISAGREES, UNSEPARATED, UNMEASURED = "agrees", "disagrees", "not separable", "not measured"
 NOT_REPRODUCED = "not reproduced"  # would disagree, but the runs were still improving when they stopped
+MIN_SHARE_TO_REFUTE = 0.1  # below a tenth of the source's budget a levelled curve cannot refute it either
 VERDICTS = (AGREES, DISAGREES, NOT_REPRODUCED, UNSEPARATED, UNMEASURED)
 SECTIONS = {"studies": "The five source studies", "other": "Other results wganlab measures"}
 BUDGET_CLASSES = ("at or above the source's budget", "10–100 % of it", "under 10 % of it",
@@ -206,6 +208,15 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list) ->
         metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
         trends[key] = trend([curve_points(r.metrics, metric) for r in members], metric)
     open_ended = {key: t for key, t in trends.items() if t.improving is not False}
+    ratio = _ratio(claim, runs)
+    if not open_ended and ratio is not None and ratio < MIN_SHARE_TO_REFUTE:
+        # Levelled, but at a small fraction of the source's budget: with a schedule that decays the learning rate
+        # to 0 (the toys' presets) any run levels by its end, which says nothing about the source's models.
+        row.verdict = NOT_REPRODUCED
+        row.why = (f"at {_share_text(claim, runs)} (the curves levelled, but at under a tenth of the source's "
+                   "budget that cannot refute a claim about its trained models): "
+                   + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
+        return
     if not open_ended:
         row.why = ("converged: " + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
         return
