@@ -200,7 +200,7 @@ def test_runs_still_improving_cannot_disagree_with_a_claim_about_trained_models(
             assert row.verdict == NOT_REPRODUCED
             assert row.why.startswith("at our budget (the source states none to compare with) (still improving): "
                                       "A on mnist-100: FID still improving: falling by 48 per 1,000 steps")
-    short = [RunRecord(r.name, r.labels, "", Path("."), r.result, r.metrics[-2:]) for r in records]
+    short = [RunRecord(r.name, r.labels, "", Path("."), r.result, r.metrics[-2:]) for r in records]  # 2 evaluations
     row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, short), Path("x"))
     assert row.verdict == NOT_REPRODUCED and "(convergence not shown)" in row.why
 
@@ -321,3 +321,24 @@ def test_levelled_runs_at_under_a_tenth_of_the_source_budget_cannot_refute(tmp_p
                                                                 "levelled, but at under a tenth")
     enough = {**BEATS, "source_budget": {"text": "1,000 steps × 256", "samples": 256_000}}
     assert judge(enough, found, Path("x")).verdict == DISAGREES
+
+
+def test_beats_at_a_step_reads_the_logged_evaluations_of_unfinished_runs(tmp_path):
+    claim = {"source": "s", "claim": "SN worse early", "study": "dtu-comparison",
+             "source_budget": {"text": "50 epochs", "samples": 100_000},
+             "test": {"kind": "beats", "data": ["mnist"], "metric": "fid", "at_step": 200, "better": "A",
+                      "worse": "B"}}
+    runs = []
+    for variant, at_200 in (("A", [50, 52, 51, 49, 50]), ("B", [90, 95, 88, 92, 91])):
+        for seed, value in enumerate(at_200):
+            metrics = [{"step": 100, "fid": value + 100}, {"step": 150, "fid": value + 40},
+                       {"step": 200, "fid": value}, {"step": 300, "fid": value - 30}]
+            runs.append(RunRecord(f"{variant}{seed}", {"variant": variant, "data": "mnist", "seed": str(seed)}, "",
+                                  tmp_path, None, metrics))  # unfinished
+    study = StudyResults(tmp_path, {"axes": AXES, "evaluation_samples": 500, "name": "t", "scale": "gpu"}, runs)
+    row = judge(claim, study, tmp_path)
+    assert row.verdict == AGREES and row.measured.startswith("mnist FID at step 200 (in-training evaluation): A 50.4 "
+                                                             "vs B 91.2")
+    claim["test"] = {**claim["test"], "better": "B", "worse": "A"}  # the reverse, while both still improve
+    row = judge(claim, study, tmp_path)
+    assert row.verdict == NOT_REPRODUCED and "(still improving)" in row.why

@@ -2,7 +2,8 @@
 
 A claim about trained models cannot be refuted by runs that were still getting better when they stopped. For
 each seed, the evaluations logged in the last third of its training (steps at or after two thirds of its last
-evaluated step) are fitted by a least-squares line; the slopes of the seeds (in metric units per 1,000 steps)
+evaluated step, or its last 3 evaluations where the last third holds fewer) are fitted by a least-squares line;
+the slopes of the seeds (in metric units per 1,000 steps)
 give a mean and a 95% Student-t interval. The metric is *still improving* when that whole interval lies on the
 metric's good side (falling for FID and W1, rising for modes covered); *levelled* when it does not (flat, or
 noisy enough that no trend shows). With fewer than :data:`MIN_EVALUATIONS` evaluations in the last third, or a
@@ -41,10 +42,11 @@ class Trend:
     def text(self) -> str:
         """``FID falling by 12 per 1,000 steps over the last third (95% interval 8 to 16, 5 seeds)``."""
         label = metric_info(self.metric).label
+        if self.improving is None and self.seeds < 2:
+            return f"{label}: one seed, no interval to tell whether it levelled"
         if self.improving is None:
-            return (f"{label}: too few evaluations in the last third of training to tell whether it levelled "
-                    f"({self.evaluations} per seed, {self.seeds} seed{'s' if self.seeds != 1 else ''}; "
-                    f"{MIN_EVALUATIONS} and 2 seeds needed)")
+            return (f"{label}: {self.evaluations} evaluation{'s' if self.evaluations != 1 else ''} per seed, too "
+                    f"few to tell whether it levelled ({MIN_EVALUATIONS} needed)")
         way = "falling" if self.slope < 0 else "rising"
         state = "still improving" if self.improving else "levelled (no trend beyond noise)"
         return (f"{label} {state}: {way} by {number(abs(self.slope))} per 1,000 steps over the last third "
@@ -59,11 +61,14 @@ def curve_points(metrics: list[dict[str, Any]], key: str) -> list[tuple[int, flo
 
 
 def last_third_slope(points: list[tuple[int, float]]) -> tuple[float, int]:
-    """Least-squares slope per 1,000 steps of the points in the last third, and how many there were."""
+    """Least-squares slope per 1,000 steps of the points in the last third (the last :data:`MIN_EVALUATIONS`
+    where the last third holds fewer), and how many there were."""
     if not points:
         return math.nan, 0
     end = points[-1][0]
     tail = [(s, v) for s, v in points if s >= (1 - LAST_SHARE) * end]
+    if len(tail) < MIN_EVALUATIONS:  # sparse evaluations: the last few, however far back they reach
+        tail = points[-MIN_EVALUATIONS:]
     if len(tail) < 2:
         return math.nan, len(tail)
     steps, values = np.array([s for s, _ in tail], dtype=np.float64), np.array([v for _, v in tail])

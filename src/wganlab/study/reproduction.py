@@ -6,7 +6,8 @@ decides the verdict by a rule stated in the claims file:
 
 - ``beats``: the variant the claim says is better beats the other at Holm-corrected p < 0.05 over seeds (the same
   pairwise comparison as the study's report); the reverse disagrees; anything else is "not separable" with the
-  seeds there are.
+  seeds there are. With ``at_step`` it compares the in-training evaluations logged at that step, unfinished runs
+  included.
 - ``reaches``: every named variant's 95% interval lies on the good side of a threshold (for W1 on a toy: a
   multiple of the W1 between two independent real samples of the same size, the sampling floor).
 - ``improves``: within each run, ``metric`` beats ``baseline`` (e.g. accuracy with generated rows added against
@@ -167,7 +168,8 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
         variants = _names(test["variant"])
     else:
         variants = test.get("variants") or [*_names(test["better"]), *_names(test["worse"])]
-    during = test["kind"] == "alike"  # read from the runs' logged evaluations, finished or not
+    # read from the runs' logged evaluations, finished or not
+    during = test["kind"] == "alike" or "at_step" in test
     runs = [r for r in results.runs if (during or r.result is not None) and r.labels.get("data") in datasets
             and r.labels.get("variant") in variants]
     if not runs:
@@ -206,7 +208,9 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list) ->
     trends = {}
     for key, members in groups.items():  # the first of the candidate metrics these runs log
         metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
-        trends[key] = trend([curve_points(r.metrics, metric) for r in members], metric)
+        until = _last_step_read(claim["test"])  # whether they were still improving where the claim reads them
+        trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
+                             for r in members], metric)
     open_ended = {key: t for key, t in trends.items() if t.improving is not False}
     ratio = _ratio(claim, runs)
     if not open_ended and ratio is not None and ratio < MIN_SHARE_TO_REFUTE:
@@ -233,13 +237,20 @@ def _overall(verdicts: Iterable[str]) -> str:
     return DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
 
 
+def _last_step_read(test: dict[str, Any]) -> int | None:
+    """The last training step a claim reads from the runs' logs (``alike``, ``at_step``); None: the end."""
+    if test["kind"] == "alike":
+        return max(test["steps"])
+    return test.get("at_step")
+
+
 def our_budget(claim: dict[str, Any], runs: list) -> tuple[int, int, int] | None:
     """(steps, batch, seeds) of the runs behind a row: the median run's steps (for ``alike``, the last step it
     reads) and batch size from the runs' saved configs; None where the runs say neither."""
     steps, batches = [], []
     for run in runs:
-        if claim["test"]["kind"] == "alike":
-            steps.append(max(claim["test"]["steps"]))
+        if _last_step_read(claim["test"]) is not None:
+            steps.append(_last_step_read(claim["test"]))
         elif run.result and isinstance(run.result.get("steps"), int):
             steps.append(run.result["steps"])
         config = saved_config(run.run_dir) if (Path(run.run_dir) / "config.yaml").is_file() else None
@@ -343,7 +354,9 @@ def _judge_beats(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, s
     these pairs alone, not the study's other variants."""
     metric = test["metric"]
     info = metric_info(metric)
-    values = {variant: [v for v in (run_value(r, metric) for r in runs
+    read = (lambda run: _logged_at(run, metric, test["at_step"])) if "at_step" in test else \
+        (lambda run: run_value(run, metric))
+    values = {variant: [v for v in (read(r) for r in runs
                                     if r.labels["data"] == dataset and r.labels["variant"] == variant)
                         if v is not None]
               for variant in [*_names(test["better"]), *_names(test["worse"])]}
@@ -366,7 +379,14 @@ def _judge_beats(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, s
         better_is_better = (pair.difference < 0) == info.lower_is_better
         verdicts.append(UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES)
     family = f" [Holm over the claim's {len(claimed)} pairs]" if len(claimed) > 1 else ""
-    return f"{dataset} {info.label}: {'; '.join(parts)}{family}", _overall(verdicts)
+    where = f" at step {test['at_step']:,} (in-training evaluation)" if "at_step" in test else ""
+    return f"{dataset} {info.label}{where}: {'; '.join(parts)}{family}", _overall(verdicts)
+
+
+def _logged_at(run: Any, metric: str, step: int) -> float | None:
+    """The run's in-training ``metric`` logged at ``step`` (finished or not), None if it never got there."""
+    found = [r[metric] for r in run.metrics if r.get("step") == step and isinstance(r.get(metric), (int, float))]
+    return float(found[-1]) if found else None
 
 
 def _test_name(pair: Any) -> str:
