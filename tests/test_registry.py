@@ -54,7 +54,7 @@ def test_capabilities_replace_name_tests():
     assert OBJECTIVES.having("label_targets") == ("minimax", "non-saturating", "least-squares")
     assert OBJECTIVES.having("relativistic") == ("relativistic",)
     assert OBJECTIVES.having("probability") == ("minimax", "non-saturating")
-    assert set(ARCHITECTURES.having("points")) == {"auto", "mlp", "gulrajani-toy"}
+    assert set(ARCHITECTURES.having("points")) == {"auto", "mlp", "gulrajani-toy", "dtu-toy"}
     assert set(ARCHITECTURES.having("composable")) == {"auto", "mlp", "dcgan", "resnet", "guide-dcgan"}
     for part in ARCHITECTURES:  # every named network's builder exists where the registry says
         if part.target is not None:

@@ -27,7 +27,7 @@ from wganlab.registry import ARCHITECTURES as REGISTERED_ARCHITECTURES
 from wganlab.registry import OBJECTIVES
 
 PRESET_DIR = Path(__file__).parent / "presets"
-TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "scurve", "moons")
+TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "scurve", "scurve-xt", "moons")
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "idx", "cifar10", "cifar100", "celeba", "lsun", "folder", "stacked-mnist")
 TABLE_DATASETS = ("table",)  # feature vectors: data=table:FILE.csv|FILE.npz|sklearn:NAME (wganlab.data.table)
 VECTOR_DATASETS = TOY_DATASETS + TABLE_DATASETS  # trained with MLPs, evaluated by the exact W1

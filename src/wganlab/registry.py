@@ -121,6 +121,9 @@ ARCHITECTURES.register("resnet", "wganlab.nets.resnet:resnet_family",
                        "(none in the critic for R1/R2)", "images", "composable")
 ARCHITECTURES.register("dtu-dcgan", "wganlab.nets.named:dtu_dcgan",
                        "the DTU study's models_file.py (Gribsvad & Bundgaard-Nielsen)", "images", "stackable")
+ARCHITECTURES.register("dtu-toy", "wganlab.nets.named:dtu_toy",
+                       "the DTU study's toy MLPs (its repository's notebook: 16 units, batch norm in the generator)",
+                       "points")
 ARCHITECTURES.register("guide-dcgan", "wganlab.nets.named:guide_dcgan",
                        "the practical guide's DCGAN (Garrido et al., §3.1.7)", "images", "composable", "stackable")
 ARCHITECTURES.register("tf-tutorial", "wganlab.nets.named:tf_tutorial",

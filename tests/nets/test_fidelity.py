@@ -104,6 +104,15 @@ SOURCES = {
         generator_count=(527_874, 0),
         discriminator=[linear(2, 512), linear(512, 512), linear(512, 512), linear(512, 1)],
         discriminator_count=(527_361, 0)),
+    # The DTU study's repository, DemonstrationNotebook.ipynb "Simple Distributions": latent 10, hidden 16, the
+    # generator's Linear(bias=False) + BatchNorm1d + ReLU four times, the discriminator's three ReLU layers.
+    "dtu-toy": dict(
+        preset="dtu-gan", shape=(2,), overrides=("data=moons",),
+        generator=[linear(10, 16, False), bn(16), linear(16, 16, False), bn(16), linear(16, 16, False), bn(16),
+                   linear(16, 16, False), bn(16), linear(16, 2)],
+        generator_count=(1_090, 128),
+        discriminator=[linear(2, 16), linear(16, 16), linear(16, 16), linear(16, 1)],
+        discriminator_count=(609, 0)),
     # Arjovsky et al., models/dcgan.py (DCGAN_G / DCGAN_D, isize 64, nz 100, ngf = ndf = 64, no extra layers).
     "arjovsky-dcgan64": dict(
         preset="arjovsky-wgan", shape=(3, 64, 64),
@@ -178,7 +187,7 @@ SOURCES["dtu-dcgan-32"] = dict(
 def test_named_network_matches_its_source(name):
     source = SOURCES[name]
     arch = name.removesuffix("-64").removesuffix("-32")
-    nets = build(f"model.arch={arch}", preset=source["preset"], shape=source["shape"])
+    nets = build(f"model.arch={arch}", *source.get("overrides", ()), preset=source["preset"], shape=source["shape"])
     for role in ("generator", "discriminator"):
         network = getattr(nets, role)
         assert layers_of(network) == source[role], role

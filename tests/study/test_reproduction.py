@@ -342,3 +342,32 @@ def test_beats_at_a_step_reads_the_logged_evaluations_of_unfinished_runs(tmp_pat
     claim["test"] = {**claim["test"], "better": "B", "worse": "A"}  # the reverse, while both still improve
     row = judge(claim, study, tmp_path)
     assert row.verdict == NOT_REPRODUCED and "(still improving)" in row.why
+
+
+def test_time_per_critic_update_charges_each_objective_its_own_loop():
+    from wganlab.study.aggregate import seconds_per_critic_step
+
+    gan = RunRecord("g", {}, "", Path("."), {"train_seconds": 60.0, "steps": 1000},
+                    [{"step": 500, "critic_updates": 500}, {"step": 1000, "critic_updates": 1000}])
+    wgan = RunRecord("w", {}, "", Path("."), {"train_seconds": 150.0, "steps": 1000},
+                     [{"step": 990, "critic_updates": 4950}])  # 5 per generator step, last logged before the end
+    assert seconds_per_critic_step(gan) == pytest.approx(0.06)
+    assert seconds_per_critic_step(wgan) == pytest.approx(150.0 / 5000)  # slower per generator step, not per update
+    assert seconds_per_critic_step(RunRecord("x", {}, "", Path("."), {"train_seconds": 1.0, "steps": 5})) is None
+
+
+def test_a_claims_file_that_is_not_yaml_is_one_line(tmp_path):
+    from wganlab.errors import WganlabError
+
+    bad = tmp_path / "claims.yaml"
+    bad.write_text("studies:\n  - where: §5.6 Training (its basis: §5.4)\n", encoding="utf-8")
+    with pytest.raises(WganlabError, match=r"is not valid YAML \(mapping values are not allowed here at line 2\)"):
+        load_claims(bad)
+
+
+def test_the_shipped_claims_quote_at_most_40_words_and_the_studies_rows_say_where():
+    for claim in load_claims():
+        if claim["section"] == "studies":
+            assert claim.get("quote") and claim.get("where"), claim["claim"][:60]
+            assert len(str(claim["quote"]).split()) <= 40, claim["where"]
+            assert claim.get("source_budget", {}).get("text"), claim["where"]

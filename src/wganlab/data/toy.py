@@ -1,7 +1,8 @@
 """2D toy distributions, sampled fresh on the device every step (no fixed dataset to overfit).
 
-The mixtures follow Gulrajani et al.'s ``gan_toy.py`` exactly (REFERENCE.md); ``scurve`` and ``moons`` are the
-continuous versions of scikit-learn's ``make_s_curve`` and ``make_moons`` used by seed 000 (noise-free).
+The mixtures follow Gulrajani et al.'s ``gan_toy.py`` exactly; ``scurve`` and ``moons`` are the continuous versions
+of scikit-learn's ``make_s_curve`` and ``make_moons`` (noise-free) of the DTU study of Gribsvad & Bundgaard-Nielsen,
+whose repository trains ``make_s_curve``'s first coordinate against its parameter t as its "s-curve": ``scurve-xt``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ def s_curve(n: int, device: torch.device) -> torch.Tensor:
     return torch.stack([t.sin(), t.sign() * (t.cos() - 1)], dim=1)
 
 
+def s_curve_xt(n: int, device: torch.device) -> torch.Tensor:
+    """What the DTU study's repository trains as its "s-curve": ``make_s_curve``'s first coordinate against its
+    position parameter t, ``(sin t, t)`` for t uniform in [-3π/2, 3π/2], a sine wave standing upright."""
+    t = 3 * math.pi * (torch.rand(n, device=device) - 0.5)
+    return torch.stack([t.sin(), t], dim=1)
+
+
 def moons(n: int, device: torch.device) -> torch.Tensor:
     """``make_moons(noise=0)``: two interleaving half circles, each point on either with probability 1/2."""
     theta = math.pi * torch.rand(n, device=device)
@@ -65,7 +73,7 @@ def moons(n: int, device: torch.device) -> torch.Tensor:
 
 
 MIXTURES = {"8gaussians": eight_gaussians, "25gaussians": twenty_five_gaussians}
-CURVES = {"swissroll": swiss_roll, "scurve": s_curve, "moons": moons}
+CURVES = {"swissroll": swiss_roll, "scurve": s_curve, "scurve-xt": s_curve_xt, "moons": moons}
 
 
 class ToySource:

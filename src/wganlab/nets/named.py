@@ -135,6 +135,21 @@ def gulrajani_toy(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
     return g, mlp_discriminator(shape, 512, 3, "relu"), 2, "pytorch"
 
 
+def dtu_toy(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
+    """The DTU study's toy networks (its repository's DemonstrationNotebook.ipynb, "Simple Distributions"): z in
+    R^10; the generator 4 hidden layers of 16 units, each Linear without bias, BatchNorm1d and ReLU, then a
+    linear output; the discriminator 3 hidden ReLU layers of 16 and one output (its sigmoid is in the loss)."""
+    del model, pixel_range
+    if shape != (2,):
+        raise ConfigError("arch=dtu-toy is for 2D toy data; pick a toy dataset such as data=moons")
+    width, latent = 16, 10
+    layers: list[nn.Module] = []
+    for dim in (latent, width, width, width):
+        layers += [nn.Linear(dim, width, bias=False), nn.BatchNorm1d(width), nn.ReLU()]
+    generator = nn.Sequential(*layers, nn.Linear(width, 2))
+    return generator, mlp_discriminator(shape, width, 3, "relu"), latent, "pytorch"
+
+
 def gulrajani_mnist(model: ModelConfig, shape: Shape, pixel_range: str) -> Built:
     """``gan_mnist.py`` (WGAN-GP mode, DIM 64, z 128): linear to 4x4x256, deconvs k5 to 8 (cropped to 7), 14, 28,
     sigmoid output (use ``data.pixel_range=unit`` as the preset does); critic convs k5 s2 64/128/256 with

@@ -199,10 +199,25 @@ def lower_is_better(metric: str) -> bool:
 
 
 def run_value(run: RunRecord, metric: str, checkpoint: str = "final") -> float | None:
+    if metric == "seconds_per_critic_step":
+        return seconds_per_critic_step(run)
     if metric in TIMES:
         return (run.result or {}).get(metric)
     value = ((run.result or {}).get(checkpoint) or {}).get(metric)
     return float(value) if isinstance(value, (int, float)) else None
+
+
+def seconds_per_critic_step(run: RunRecord) -> float | None:
+    """Training seconds per critic (discriminator) update: what an equal number of discriminator epochs costs, the
+    practical guide's comparison of a WGAN with a DCGAN (§5.6), where time per generator step charges a WGAN its
+    5 critic steps. The critic updates come from the run's log (bursts included)."""
+    seconds, steps = (run.result or {}).get("train_seconds"), (run.result or {}).get("steps")
+    logged = [r for r in run.metrics if isinstance(r.get("critic_updates"), (int, float)) and r.get("step")]
+    if not seconds or not steps or not logged:
+        return None
+    last = max(logged, key=lambda r: r["step"])
+    updates = last["critic_updates"] / last["step"] * steps
+    return seconds / updates if updates else None
 
 
 def summarize(results: StudyResults, confidence: float = 0.95) -> list[dict[str, Any]]:

@@ -65,6 +65,7 @@ METRIC_INFO: dict[str, MetricInfo] = {
     **{f"accuracy_x{r}": MetricInfo(f"accuracy, real + {r}x generated", False, bounds=(0.0, 1.0))
        for r in ("0.5", "1", "2", "4")},
     "seconds_per_step": MetricInfo("ms per generator step", True, scale=1000.0),
+    "seconds_per_critic_step": MetricInfo("ms of training per critic update", True, scale=1000.0),
     "train_seconds": MetricInfo("training s per run", True),
 }
 

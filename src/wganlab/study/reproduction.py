@@ -118,7 +118,12 @@ _ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"\n(.*?)\n-->", re.DOTALL)
 def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
     """Every claim, the source studies' (``studies:``) first, then the others (``other:``), each with its
     ``section``."""
-    tree = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    try:
+        tree = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        raise WganlabError(f"'{path}' is not valid YAML ({getattr(err, 'problem', err)}"
+                           f"{f' at line {where.line + 1}' if where else ''}); fix that line") from None
     if not isinstance(tree, dict):
         raise WganlabError(f"'{path}' must hold 'studies:' and 'other:', lists of claims")
     claims = []
