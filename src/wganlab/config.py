@@ -155,7 +155,7 @@ class LipschitzConfig:
 
 @dataclass
 class LabelsConfig:
-    """Discriminator targets of the GAN objectives (Salimans et al. 2016; seed 001 §4.1 and §4.5)."""
+    """Discriminator targets of the GAN objectives (Salimans et al. 2016; the practical guide, §4.1 and §4.5)."""
 
     real: float = _opt(1.0, low=0.0, high=1.0, why="0.9 is one-sided label smoothing")
     fake: float = _opt(0.0, low=0.0, high=1.0, why="above 0 is two-sided smoothing, which the guide warns against")
@@ -165,7 +165,7 @@ class LabelsConfig:
 
 @dataclass
 class ReplayConfig:
-    """Experience replay (seed 001 §4.2): show the discriminator past fakes again."""
+    """Experience replay (the practical guide, §4.2): show the discriminator past fakes again."""
 
     mode: str = _opt("none", choices=("none", "step", "pool"),
                      why="step: keep one random fake per batch and take an extra discriminator step on them when "
@@ -178,7 +178,7 @@ class ReplayConfig:
 
 @dataclass
 class MinibatchConfig:
-    """Minibatch discrimination (Salimans et al. 2016, §3.2; seed 001 §4.3) before the discriminator's output."""
+    """Minibatch discrimination (Salimans et al. 2016, §3.2; the guide, §4.3) before the discriminator's output."""
 
     kernels: int = _opt(0, low=0, why="B, the features added; the guide's best: 128; 0 turns it off")
     kernel_dim: int = _opt(5, low=1, why="C, the dimension each kernel compares in")

@@ -1,4 +1,4 @@
-"""Training-health flags from the practical guide (seed 001 §2.6), read off the logged history.
+"""Training-health flags from the practical guide (Garrido et al., §2.6), read off the logged history.
 
 - ``vanishing-gradients``: a GAN discriminator's loss stuck near 0 — the generator learns nothing from it.
 - ``generator-diverging``: a GAN generator's loss climbing steadily — the discriminator is too strong.

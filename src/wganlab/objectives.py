@@ -38,7 +38,7 @@ class Minimax:
     """Goodfellow et al. 2014, eq. 1: D maximises E log D(x) + E log(1 − D(G(z))); G minimises E log(1 − D(G(z))).
 
     The generator term saturates when D rejects fakes confidently (its gradient vanishes): kept because it is
-    the objective the theory is about, and seed 003 reproduces it.
+    the objective the theory is about, Astroth's survey restates it, and the DTU study's toy notebook trains with it.
     """
 
     name: str = "minimax"

@@ -62,7 +62,7 @@ def save_png(image: np.ndarray, path: Path) -> None:
 
 
 def save_gif(frames: list[Path], path: Path, seconds_per_frame: float = 0.4) -> None:
-    """Assemble PNG frames into a looping GIF (seed 004's training animation); the last frame lingers."""
+    """Assemble PNG frames into a looping GIF (the MNIST blog's training animation); the last frame lingers."""
     if not frames:
         return
     images = [Image.open(p).convert("RGB") for p in frames]

@@ -15,7 +15,7 @@ class CriticSchedule:
 
     With ``burst``, Arjovsky's reference code trains the critic 100 times while the generator step is below 25
     or a multiple of 500, so the critic is close to optimal when the generator starts and is re-fitted
-    periodically; the paper's text omits this, and seed 001's notebook used 50 (``burst_steps``).
+    periodically; the paper's text omits this, and the practical guide's notebook used 50 (``burst_steps``).
     """
 
     critic_steps: int = 1

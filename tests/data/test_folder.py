@@ -77,7 +77,7 @@ def test_celeba_default_crop_and_partition(tmp_path):
     test, _ = images_of(f"data=celeba:{root}", "data.split=test")
     assert len(test) == 1
     squashed, _ = images_of(f"data=celeba:{root}", "data.crop=none")
-    assert squashed[:, :, 0, 0].max() < 30  # seed 000's uncropped squash keeps the black border
+    assert squashed[:, :, 0, 0].max() < 30  # the DTU study's uncropped squash keeps the black border
 
 
 def test_lsun_lmdb_export(tmp_path):

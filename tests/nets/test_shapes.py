@@ -96,7 +96,7 @@ def test_dtu_networks(size, channels, d_norm):
     layer_norms = [m for m in nets.discriminator.modules() if isinstance(m, nn.LayerNorm)]
     assert bool(layer_norms) == (d_norm == "layer")
     relus = [m for m in nets.discriminator.modules() if isinstance(m, nn.ReLU)]
-    assert relus  # seed 000's critic uses plain ReLU
+    assert relus  # the DTU study's critic uses plain ReLU
 
 
 def test_gulrajani_networks():

@@ -1,4 +1,4 @@
-"""Cheap evaluation during training: an FID curve (seed 000's Fig. 6) or, for 2D toys, modes and W1.
+"""Cheap evaluation during training: an FID curve (the DTU study's Fig. 6) or, for 2D toys, modes and W1.
 
 Every ``eval_every`` steps the sampling generator maps a fixed set of ``eval_samples`` latent vectors (drawn
 from a private generator, so training's RNG stream is untouched) and is compared with reference statistics

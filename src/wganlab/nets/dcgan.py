@@ -1,4 +1,4 @@
-"""The configurable DCGAN family for 28, 32 and 64 pixel images (Radford et al. 2016; seed 001 §3.1.7).
+"""The configurable DCGAN family for 28, 32 and 64 pixel images (Radford et al. 2016; the practical guide, §3.1.7).
 
 Generator: dense layer to ``2^(n-1)·width`` channels at 4x4, then n upsampling blocks halving the channels
 (``2^(n-1)·width`` ... ``width``) and a stride-1 output conv, with n = 3 for 28/32 px and 4 for 64 px. At 28 px

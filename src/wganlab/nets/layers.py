@@ -93,7 +93,7 @@ def same_conv(in_ch: int, out_ch: int, kernel: int, bias: bool = True) -> nn.Mod
 
 
 def upsample_conv(in_ch: int, out_ch: int, kernel: int, mode: str, bias: bool = True) -> nn.Module:
-    """Exact 2x upsampling: a transposed conv, or nearest-neighbour upsampling then a 'same' conv (seed 001 §2.2)."""
+    """Exact 2x upsampling: a transposed conv, or nearest-neighbour upsampling then a 'same' conv (the guide, §2.2)."""
     if mode == "nearest":
         return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), same_conv(in_ch, out_ch, kernel, bias))
     padding = (kernel - 1) // 2
@@ -101,7 +101,7 @@ def upsample_conv(in_ch: int, out_ch: int, kernel: int, mode: str, bias: bool = 
 
 
 def downsample_conv(in_ch: int, out_ch: int, kernel: int, mode: str, bias: bool = True) -> nn.Module:
-    """Halve the resolution: a stride-2 conv, or a 'same' conv followed by 2x2 max-pooling (seed 001 §2.2)."""
+    """Halve the resolution: a stride-2 conv, or a 'same' conv followed by 2x2 max-pooling (the guide, §2.2)."""
     if mode == "maxpool":
         return nn.Sequential(same_conv(in_ch, out_ch, kernel, bias), nn.MaxPool2d(2))
     return nn.Conv2d(in_ch, out_ch, kernel, 2, padding=(kernel - 1) // 2, bias=bias)

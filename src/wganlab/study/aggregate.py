@@ -2,7 +2,7 @@
 experiment (runs that differ only by seed), and curves over steps and wall-clock time with interval bands.
 
 Averaging is over seeds of the *final* checkpoint (and, side by side, of each run's best checkpoint): never the best
-of N seeds, which is how seed 000's headline numbers were made (REFERENCE.md).
+of N seeds, which is how the DTU study's repository made its headline numbers.
 """
 
 from __future__ import annotations

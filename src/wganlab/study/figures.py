@@ -87,7 +87,7 @@ def curves_figures(results: StudyResults, key: str, ylabel: str | None = None) -
 def bars_figure(results: StudyResults, metric: str, ylabel: str | None = None,
                 checkpoints: tuple[str, ...] = ("final", "best")) -> bytes | None:
     """Means per experiment with 95% interval error bars, one bar per checkpoint side by side: final and best
-    (seed 000's Fig. 4), or ``("run",)`` for a per-run quantity such as seconds per step."""
+    (the DTU study's Fig. 4), or ``("run",)`` for a per-run quantity such as seconds per step."""
     rows = {}
     for panel, lines in panels(results).items():
         entries = {line: [t_interval([v for v in (run_value(r, metric, c) for r in runs) if v is not None])

@@ -1,10 +1,10 @@
 """``report.html``: one self-contained page per study (every image embedded, opens from disk, no scripts).
 
 Sections: summary table (mean ± 95% CI over seeds, final and best checkpoints side by side), metric curves
-against steps and wall-clock with interval bands (seed 000 Fig. 6), final-metric bars with error bars (Fig. 4),
-loss and Wasserstein-estimate curves (seed 002 Figs. 7-8), sample grids of a typical and the best run of each
+against steps and wall-clock with interval bands (the DTU study, Fig. 6), final-metric bars with error bars (Fig. 4),
+loss and Wasserstein-estimate curves (Pan et al., Figs. 7-8), sample grids of a typical and the best run of each
 experiment with the typical run's training GIF, class-coverage histograms, time per generator step and in all
-(seed 001 §5.6), training-health flags, failed runs, and the exact commands, configs and package versions.
+(the practical guide, §5.6), training-health flags, failed runs, and the exact commands, configs and package versions.
 """
 
 from __future__ import annotations

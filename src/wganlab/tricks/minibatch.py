@@ -1,4 +1,4 @@
-"""Minibatch discrimination (Salimans et al. 2016, §3.2; seed 001 §4.3).
+"""Minibatch discrimination (Salimans et al. 2016, §3.2; the practical guide, §4.3).
 
 Features f(x_i) ∈ R^A are multiplied by a tensor T ∈ R^{A×B×C} into M_i ∈ R^{B×C}; for each kernel b,
 o(x_i)_b = Σ_j exp(−‖M_{i,b} − M_{j,b}‖₁) over the whole batch (j = i included, contributing 1), and o(x_i) ∈ R^B

@@ -1,4 +1,4 @@
-"""Experience replay of past fakes (seed 001 §4.2).
+"""Experience replay of past fakes (the practical guide, §4.2).
 
 :class:`ReplayBuffer` is the guide's version: keep one random fake of every discriminator batch; when ``every``
 are kept, take one extra discriminator step on them as fakes and start over. The guide advises deriving ``every``

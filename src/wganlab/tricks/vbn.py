@@ -1,4 +1,4 @@
-"""Virtual and reference batch normalization (Salimans et al. 2016, §3.4; seed 001 §4.4).
+"""Virtual and reference batch normalization (Salimans et al. 2016, §3.4; the practical guide, §4.4).
 
 A reference batch is fixed at the start of training and passed through the network before every batch, each
 normalization layer recording its statistics (the reference batch itself is normalized by them).
@@ -7,7 +7,7 @@ normalization layer recording its statistics (the reference batch itself is norm
 - ``virtual``: each sample's own statistics join the reference's with weight 1/(n_ref + 1), as OpenAI's
   implementation does: μ = c·μ_x + (1 − c)·μ_ref and E[x²] likewise, c = 1/(n_ref + 1), σ² = E[x²] − μ²; μ_x is
   the sample's mean over its spatial positions (the value itself for dense layers). The guide's notebook forgot to
-  subtract the mean (REFERENCE.md); here it is subtracted.
+  subtract the mean (its code); here it is subtracted.
 
 Samples never see each other's statistics, so a batch of one normalizes as in a batch of a hundred.
 """
