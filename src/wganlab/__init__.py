@@ -7,7 +7,19 @@ return; ``load_config`` builds a validated config without training.
 from wganlab.api import Run, evaluate, open_run, sample, train
 from wganlab.config import RunConfig, load_config
 from wganlab.errors import CheckpointError, ConfigError, DataError, WganlabError
+from wganlab.version import __version__
 
-__version__ = "0.1.0"
-__all__ = ["CheckpointError", "ConfigError", "DataError", "Run", "RunConfig", "WganlabError", "evaluate",
-           "load_config", "open_run", "sample", "train"]
+__all__ = [
+           "CheckpointError",
+           "ConfigError",
+           "DataError",
+           "Run",
+           "RunConfig",
+           "WganlabError",
+           "__version__",
+           "evaluate",
+           "load_config",
+           "open_run",
+           "sample",
+           "train",
+]

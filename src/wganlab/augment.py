@@ -130,7 +130,7 @@ def _labels_like(y: torch.Tensor, ratio: float, seed: int) -> torch.Tensor:
 
 
 def _interval(values: list[float]) -> dict[str, float]:
-    from wganlab.study.aggregate import t_interval
+    from wganlab.study.intervals import t_interval
 
     interval = t_interval(values)
     return {"mean": interval.mean, "low": interval.low, "high": interval.high, "n": interval.n}

@@ -14,7 +14,6 @@ from typing import Any
 
 import torch
 
-from wganlab import __version__
 from wganlab.config import RunConfig, save_config, with_execution_settings
 from wganlab.distributed import Distributed, from_environment
 from wganlab.errors import CheckpointError, ConfigError
@@ -23,6 +22,7 @@ from wganlab.rundir import CONFIG_FILE, RUN_INFO_FILE, append_event, load_run_co
 from wganlab.runlock import DirectoryInUse, DirectoryLock
 from wganlab.runlog import truncate_metrics
 from wganlab.trainer import Trainer, to_device
+from wganlab.version import __version__
 
 
 def start_run(config: RunConfig, run_dir: Path, source: str = "", tensorboard: bool = True,

@@ -24,6 +24,8 @@ from wganlab.data.folder import celeba_items, folder_items, lsun_items, native_t
 from wganlab.data.idx import load_idx_dataset
 from wganlab.data.images import InMemoryImages
 from wganlab.data.stacked import StackedDigits
+from wganlab.data.subsets import held_out_rows as held_out_rows  # re-exported: callers import it from here
+from wganlab.data.subsets import training_rows
 from wganlab.data.table import TableSource
 from wganlab.data.toy import ToySource
 from wganlab.errors import ConfigError, DataError
@@ -60,35 +62,10 @@ def make_source(config: DataConfig, device: torch.device, seed: int = 0) -> Data
                           pixel_range=config.pixel_range, seed=seed, hflip=config.hflip)
 
 
-def training_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0) -> np.ndarray:
-    """Indices of the rows a run trains on, the same for every run: ``per_class`` of each class, else ``limit``
-    of all, each chosen by a fixed permutation; every row when both are 0. The other rows are held out
-    (:func:`held_out_rows`), e.g. to test a classifier trained on generated data."""
-    order = np.random.default_rng(0).permutation(len(labels))
-    if per_class:
-        classes, counts = np.unique(labels, return_counts=True)
-        if counts.min() < per_class:
-            short = classes[counts.argmin()]
-            raise DataError(f"data.per_class={per_class} but class {short} has only {counts.min()} images; use at "
-                            f"most {counts.min()}")
-        keep = np.concatenate([order[labels[order] == c][:per_class] for c in classes])
-        return np.sort(keep)
-    if not limit:
-        return np.arange(len(labels))
-    if limit > len(labels):
-        raise DataError(f"data.limit={limit} but the dataset has {len(labels)} images; use at most {len(labels)}")
-    return np.sort(order[:limit])
-
-
 def every_row(config: DataConfig) -> DataConfig:
     """``config`` without the settings that choose training rows (``limit``, ``per_class``): what a run is judged
     against is the whole dataset, not the few rows it saw."""
     return replace(config, limit=0, per_class=0)
-
-
-def held_out_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0) -> np.ndarray:
-    """The rows :func:`training_rows` leaves out."""
-    return np.setdiff1d(np.arange(len(labels)), training_rows(labels, limit, per_class))
 
 
 def limited(images: np.ndarray, labels: np.ndarray, limit: int, per_class: int = 0) -> tuple[np.ndarray, np.ndarray]:

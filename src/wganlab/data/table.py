@@ -197,7 +197,7 @@ class TableSource:
 
     def __init__(self, root: str, label: str | None, part: str, limit: int, device: torch.device,
                  per_class: int = 0) -> None:
-        from wganlab.data import training_rows
+        from wganlab.data.subsets import training_rows
 
         table = read_table(root, label)
         train = split_rows(table, "train")

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from wganlab.runlog import read_metrics
 from wganlab.study.compare import MIN_SEEDS, Ranking, rank_variants, verdict
+from wganlab.study.intervals import Interval, t_interval
 from wganlab.study.numbers import header as metric_header
-from wganlab.study.numbers import interval_text, plus_minus, value_text
+from wganlab.study.numbers import plus_minus, value_text
 from wganlab.study.runner import RUNS_DIR, StudyChanged, read_manifest
 from wganlab.study.spec import experiment_axes, experiment_of
 from wganlab.study.task import config_differences, read_result, saved_config
@@ -43,42 +43,6 @@ BEST_COLUMNS = ("fid", "w1", "modes_covered", "modes_any")  # the wide tables sh
 # 1 % count is absent (Stacked MNIST): on the toys it stays a table column, not a second verdict on the same modes.
 PRIMARY = ("fid", "modes_covered", "modes_any", "w1")
 TOTALS = {"modes_covered": "modes_total", "modes_any": "modes_total", "classes_covered": "classes_total"}
-
-
-@dataclass(frozen=True)
-class Interval:
-    """Mean and two-sided Student-t confidence interval of independent repeats."""
-
-    mean: float
-    std: float
-    n: int
-    half_width: float  # NaN for a single repeat: one seed says nothing about spread
-
-    @property
-    def low(self) -> float:
-        return self.mean - self.half_width
-
-    @property
-    def high(self) -> float:
-        return self.mean + self.half_width
-
-    def text(self, metric: str = "") -> str:
-        """``mean ± half-width`` with the digits the interval supports (:mod:`wganlab.study.numbers`); the mean
-        alone for one seed."""
-        return interval_text(self.mean, self.half_width, self.n, metric)
-
-
-def t_interval(values: list[float] | np.ndarray, confidence: float = 0.95) -> Interval:
-    """mean ± t_{(1+c)/2, n-1} · s / √n with the sample standard deviation s (ddof = 1)."""
-    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
-    n = len(x)
-    if n == 0:
-        return Interval(math.nan, math.nan, 0, math.nan)
-    if n == 1:
-        return Interval(float(x[0]), math.nan, 1, math.nan)
-    std = float(x.std(ddof=1))
-    half = float(stats.t.ppf((1 + confidence) / 2, n - 1) * std / math.sqrt(n))
-    return Interval(float(x.mean()), std, n, half)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from wganlab.study.aggregate import t_interval
+from wganlab.study.intervals import t_interval
 from wganlab.study.numbers import metric_info, number
 
 LAST_SHARE = Fraction(1, 3)  # exact: step 600 of 900 is in the last third
