@@ -20,9 +20,9 @@ import numpy as np
 from wganlab.runlog import read_metrics
 from wganlab.study.compare import MIN_SEEDS, Ranking, rank_variants, verdict
 from wganlab.study.intervals import Interval, t_interval
+from wganlab.study.layout import RUNS_DIR, StudyChanged, read_manifest
 from wganlab.study.numbers import header as metric_header
 from wganlab.study.numbers import plus_minus, value_text
-from wganlab.study.runner import RUNS_DIR, StudyChanged, read_manifest
 from wganlab.study.spec import experiment_axes, experiment_of
 from wganlab.study.task import config_differences, read_result, saved_config
 

@@ -65,8 +65,8 @@ from wganlab.study.aggregate import (
 )
 from wganlab.study.compare import MIN_SEEDS, goal_share, goal_text, rank_variants
 from wganlab.study.convergence import curve_points, trend
+from wganlab.study.layout import MANIFEST_FILE
 from wganlab.study.numbers import metric_info, p_text, plus_minus, value_text
-from wganlab.study.runner import MANIFEST_FILE
 from wganlab.study.task import saved_config
 
 CLAIMS_FILE = Path(__file__).parent / "claims.yaml"

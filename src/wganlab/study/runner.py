@@ -6,7 +6,6 @@ file), ``runs/<name>/`` per run, ``summary.csv`` / ``summary.md`` and ``report.h
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import asdict
@@ -14,20 +13,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from wganlab.errors import WganlabError
 from wganlab.fileio import read_json, write_json_atomic
 from wganlab.runlock import DirectoryLock
 from wganlab.study.backends import Job, StackJob, plan_placement, run_local, run_ray
+from wganlab.study.layout import MANIFEST_FILE, REPLACED_DIR, RUNS_DIR, StudyChanged, read_manifest
 from wganlab.study.spec import RunSpec, Study
 from wganlab.study.task import ERROR_FILE, config_differences, read_result, run_state, saved_config
 
-MANIFEST_FILE = "study.json"
-RUNS_DIR = "runs"
-REPLACED_DIR = "replaced"  # runs a study retrained with --rerun-changed, kept rather than deleted
-
-
-class StudyChanged(WganlabError):
-    """The study now asks for other configs than runs under its directory were trained with."""
+# The directory's layout lives in layout.py (readers import it without the runner); re-exported for callers.
+__all__ = ["MANIFEST_FILE", "REPLACED_DIR", "RUNS_DIR", "StudyChanged", "read_manifest", "run_study"]
 
 
 def default_out(study: Study) -> Path:
@@ -49,17 +43,6 @@ def write_manifest(study: Study, out: Path) -> None:
     if isinstance(previous, dict):
         manifest["created"] = previous.get("created", manifest["created"])
     write_json_atomic(out / MANIFEST_FILE, manifest)
-
-
-def read_manifest(out: Path) -> dict[str, Any]:
-    path = Path(out) / MANIFEST_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WganlabError(f"'{out}' is not a study directory (no {MANIFEST_FILE}); give the directory that "
-                           "'wganlab study' wrote") from None
-    except json.JSONDecodeError as err:
-        raise WganlabError(f"'{path}' is not valid JSON ({err}); re-run 'wganlab study' to rewrite it") from None
 
 
 def run_study(study: Study, out: Path, backend: str = "local", workers: int | None = None,

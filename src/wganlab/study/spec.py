@@ -38,6 +38,8 @@ import yaml
 
 from wganlab.config import RunConfig, load_config
 from wganlab.errors import ConfigError, WganlabError
+from wganlab.study.overrides import as_overrides as _as_overrides
+from wganlab.study.overrides import last_wins as _last_wins
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 VARIANT_AXIS = "variant"
@@ -235,24 +237,6 @@ def _matches(rule: Any, labels: dict[str, str]) -> bool:
         if labels[axis] not in {str(o) for o in options}:
             return False
     return True
-
-
-def _as_overrides(settings: dict[str, Any], prefix: str = "") -> list[str]:
-    """Settings as ``section.key=value`` strings (nested mappings flattened, as a user would type them); JSON is
-    valid YAML, so every value round-trips through the parser."""
-    out = []
-    for key, value in settings.items():
-        if isinstance(value, dict) and value:
-            out += _as_overrides(value, f"{prefix}{key}.")
-        else:
-            out.append(f"{prefix}{key}={value if isinstance(value, str) else json.dumps(value)}")
-    return out
-
-
-def _last_wins(overrides: list[str]) -> list[str]:
-    """Drop overrides that a later one of the same key replaces, so each run's command names every key once."""
-    last = {item.split("=", 1)[0]: index for index, item in enumerate(overrides)}
-    return [item for index, item in enumerate(overrides) if last[item.split("=", 1)[0]] == index]
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
