@@ -244,3 +244,31 @@ def augmentation_figure(results: StudyResults) -> bytes | None:
     fig.text(0.01, 0.005, "means over seeds (each seed: the mean over the classifier seeds), error bars: 95% "
              "t-interval", fontsize=7)
     return _png(fig)
+
+
+def search_figure(record: dict) -> bytes | None:
+    """The best metric found after k trials for each variant (Lucic et al.'s curves): the mean of the running best
+    over random orders of the trials with its 95% band, one panel per dataset."""
+    from wganlab.study.numbers import metric_info
+    from wganlab.study.search import best_after_k
+
+    by_panel: dict[str, list[tuple[str, dict]]] = {}
+    for experiment in record.get("experiments", {}).values():
+        labels = dict(experiment["labels"])
+        panel = labels.pop(PANEL_AXIS, "all runs")
+        by_panel.setdefault(panel, []).append((", ".join(labels.values()) or "runs", experiment))
+    if not by_panel:
+        return None
+    fig, axes = _figure(len(by_panel))
+    for ax, (panel, lines) in zip(axes, by_panel.items(), strict=True):
+        metric = lines[0][1]["metric"]
+        for label, experiment in lines:
+            values = [v["value"] for v in experiment["values"] if v["value"] is not None and math.isfinite(v["value"])]
+            if not values:
+                continue
+            found = best_after_k(values, experiment["lower_is_better"])
+            ax.plot(found["k"], _clip(metric, found["mean"]), label=label)
+            ax.fill_between(found["k"], _clip(metric, found["low"]), _clip(metric, found["high"]), alpha=0.2)
+        ax.set(title=panel, xlabel="trials", ylabel=f"best {metric_info(metric).label} so far")
+        ax.legend(fontsize=7)
+    return _png(fig)

@@ -72,6 +72,7 @@ def build_report(out: Path) -> Path:
     parts = [f"<h1>{_e(manifest['name'])} <small>({_e(manifest['scale'])} scale)</small></h1>",
              f"<p>{_e(manifest.get('description', ''))}</p>", _status(results)]
     parts += _verdicts(found)
+    parts += _search(Path(out))
     parts += _side_by_side(results)
     parts += _summary(results, rows)
     parts += _pairs(found)
@@ -138,6 +139,46 @@ def _side_by_side(results: StudyResults) -> list[str]:
     for dataset, figures_html in rows.items():
         parts.append((f"<h3>{_e(dataset)}</h3>" if dataset else "") + f"<div class=pair>{''.join(figures_html)}</div>")
     return parts
+
+
+def _search(out: Path) -> list[str]:
+    """A searched study's section: how each variant was tuned, what its trials reached, what was chosen."""
+    from wganlab.study.numbers import value_text
+    from wganlab.study.search import SEARCH_FILE, TRIALS_DIR
+
+    record = read_json(out / SEARCH_FILE)
+    if not isinstance(record, dict) or not record.get("experiments"):
+        return []
+    seeds = ", ".join(str(s) for s in record["seeds"])
+    parts = [f"<h2>Search: every variant tuned alike</h2><p class=note>Each variant had {record['trials']} trials "
+             f"at the same budget, its settings drawn from its search space with the same random stream for every "
+             f"variant (trial t draws the same quantile of a shared dimension); the best {record['best']} of each "
+             f"was re-run on seeds {seeds}, which no trial used: the verdicts above compare those re-runs. The "
+             f"trials' own study is in <code>{_e(TRIALS_DIR)}/</code>. The curve is the best metric found after k "
+             "trials over random orders of the trials, with its 95% band (Lucic et al. 2018).</p>",
+             _img(figures.search_figure(record), "best metric after k trials")]
+    rows = []
+    for experiment in record["experiments"].values():
+        metric = experiment["metric"]
+        values = sorted(v["value"] for v in experiment["values"] if v["value"] is not None)
+        failed = sum(v["value"] is None for v in experiment["values"])
+        spread = (f"{value_text(values[0], metric)} / {value_text(float(np.median(values)), metric)} / "
+                  f"{value_text(values[-1], metric)}") if values else "–"
+        chosen = "; ".join(f"trial {c['trial']}: " + ", ".join(f"{k}={_setting(v)}" for k, v in c["settings"].items())
+                           for c in experiment["chosen"])
+        space = ", ".join(f"{k}: {kind} {vals}" for k, d in experiment["space"].items() for kind, vals in d.items())
+        rows.append(f"<tr><td class=lab>{_e(', '.join(experiment['labels'].values()))}</td><td class=num>"
+                    f"{len(values)}{f' ({failed} failed)' if failed else ''}</td><td class=num>{_e(spread)}</td>"
+                    f"<td>{_e(chosen)}</td><td>{_e(space)}</td></tr>")
+    metric_label = next(iter(record["experiments"].values()))["metric"]
+    parts.append(f"<div class=wide><table><tr><th>experiment</th><th>trials</th><th>{_e(metric_label)}: best / "
+                 "median / worst trial</th><th>chosen settings</th><th>search space</th></tr>"
+                 + "".join(rows) + "</table></div>")
+    return parts
+
+
+def _setting(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def _pairs(found: list[Comparison]) -> list[str]:

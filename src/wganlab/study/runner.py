@@ -15,6 +15,7 @@ from typing import Any
 
 from wganlab.fileio import read_json, write_json_atomic
 from wganlab.runlock import DirectoryLock
+from wganlab.study import search
 from wganlab.study.backends import Job, StackJob, plan_placement, run_local, run_ray
 from wganlab.study.layout import MANIFEST_FILE, REPLACED_DIR, RUNS_DIR, StudyChanged, read_manifest
 from wganlab.study.spec import RunSpec, Study
@@ -59,6 +60,8 @@ def run_study(study: Study, out: Path, backend: str = "local", workers: int | No
 
     ``out`` is locked while the study runs: a second study process on it is refused with the holder's name.
     """
+    if study.search is not None:
+        return _run_search(study, Path(out), backend, workers, address, log, stack_seeds, rerun_changed)
     with DirectoryLock(out, "a study writing this directory"):
         changed = changed_runs(study, out)
         if changed and not rerun_changed:
@@ -68,6 +71,27 @@ def run_study(study: Study, out: Path, backend: str = "local", workers: int | No
         stack = study.stack_seeds if stack_seeds is None else stack_seeds
         outcome = _run_unfinished(study, out, backend, workers, address, log, stack)
         return {**outcome, "replaced": len(changed)}
+
+
+def _run_search(study: Study, out: Path, backend: str, workers: int | None, address: str | None, log: Any,
+                stack_seeds: bool | None, rerun_changed: bool) -> dict[str, Any]:
+    """A study with a search (:mod:`wganlab.study.search`): its trials in ``OUT/trials``, then, once every trial
+    has finished, the best settings of each variant on the fresh seeds in ``OUT``, with ``OUT/search.json``."""
+    from wganlab.study.aggregate import collect
+
+    trials = run_study(search.trials_study(study), out / search.TRIALS_DIR, backend, workers, address, log,
+                       stack_seeds, rerun_changed)
+    if trials["failed"] or trials["interrupted"]:
+        print(f"search {study.name}: the re-runs of the best settings wait for every trial to finish; run the "
+              "same command again", file=log, flush=True)
+        return {**trials, "trials": trials["runs"]}
+    record = search.choose(study.search, study.base_runs, collect(out / search.TRIALS_DIR).runs)
+    confirm = search.confirmation_study(study, record)
+    with DirectoryLock(out, "a study writing this directory"):
+        write_json_atomic(out / search.SEARCH_FILE, record)
+    chosen = run_study(confirm, out, backend, workers, address, log, stack_seeds, rerun_changed)
+    return {**chosen, "skipped": chosen["skipped"] + trials["skipped"], "ran": chosen["ran"] + trials["ran"],
+            "trials": trials["runs"]}
 
 
 def changed_runs(study: Study, out: Path) -> dict[str, list[str]]:

@@ -18,6 +18,7 @@ same networks and budget for all. The file says it once::
     evaluation: {samples: 10000}     # samples for each run's final (and best-checkpoint) metrics
     scales:                          # named variations: replace axes' values, add settings and rules
       quick: {axes: {seed: [0, 1]}, set: {steps: 200}}
+    search: {trials: 16, best: 1, seeds: [0, 1, 2, 3, 4]}   # tune every variant alike (wganlab.study.search)
 
 A run's config is ``load_config(preset, overrides)`` with the overrides in this order: the study's ``set``, the
 matching ``when`` rules, the variant's ``set``, then the run's axis values; so every run is also one
@@ -40,12 +41,13 @@ from wganlab.config import RunConfig, load_config
 from wganlab.errors import ConfigError, WganlabError
 from wganlab.study.overrides import as_overrides as _as_overrides
 from wganlab.study.overrides import last_wins as _last_wins
+from wganlab.study.search import expand_trials, parse_search
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 VARIANT_AXIS = "variant"
 SEED_AXIS = "seed"
-TOP_KEYS = {"name", "description", "base", "set", "axes", "when", "evaluation", "scales", "stack_seeds"}
-SCALE_KEYS = {"axes", "set", "when", "evaluation", "description", "stack_seeds"}
+TOP_KEYS = {"name", "description", "base", "set", "axes", "when", "evaluation", "scales", "stack_seeds", "search"}
+SCALE_KEYS = {"axes", "set", "when", "evaluation", "description", "stack_seeds", "search"}
 WHEN_KEYS = {"match", "set", "skip"}  # skip: true drops the matching runs (e.g. fewer seeds of an expensive dataset)
 
 
@@ -95,6 +97,8 @@ class Study:
     evaluation_samples: int
     source: dict[str, Any] = field(default_factory=dict)
     stack_seeds: bool = False  # runs that differ only in their seed train as one stacked model (wganlab.stacking)
+    search: Any = None  # a Search (wganlab.study.search): ``runs`` are then its trials
+    base_runs: list[RunSpec] = field(default_factory=list)  # one per variant and dataset, before the search
 
     @property
     def group_axes(self) -> list[str]:
@@ -161,7 +165,12 @@ def load_study(source: str | Path, scale: str | None = None) -> Study:
     stack_seeds = chosen.get("stack_seeds", tree.get("stack_seeds", False))
     if not isinstance(stack_seeds, bool):
         raise StudyError(f"stack_seeds must be true or false, got {stack_seeds!r}")
-    return Study(name, description, scale or "full", list(axes), runs, samples, tree, stack_seeds)
+    if "search" not in tree and "search" not in chosen:
+        return Study(name, description, scale or "full", list(axes), runs, samples, tree, stack_seeds)
+    search = parse_search({**_mapping(tree.get("search"), "search"),
+                           **_mapping(chosen.get("search"), f"scale '{scale}' search")})
+    trials = expand_trials(runs, search)
+    return Study(name, description, scale or "full", list(axes), trials, samples, tree, stack_seeds, search, runs)
 
 
 def _expand(axes: dict[str, Any], base: str | None, settings: dict[str, Any],
