@@ -32,7 +32,8 @@ def split(n: int, seed: int):
 def test_a_generator_of_the_real_distribution_scores_perfectly_everywhere():
     result = augmentation_scores(split(40, 0), split(200, 1), blobs, 2, QUICK, seeds=2, ratios=(1.0, 2.0))
     assert {name: s["mean"] for name, s in result["summary"].items()} == {
-        "real": 1.0, "generated": 1.0, "gan_test": 1.0, "real+generated x1": 1.0, "real+generated x2": 1.0}
+        "real": 1.0, "generated": 1.0, "gan_test": 1.0, "real+filtered x1": 1.0, "real+generated x1": 1.0,
+        "real+generated x2": 1.0}
     assert result["train_rows"] == 40 and result["test_rows"] == 200 and len(result["per_seed"]["real"]) == 2
 
 
@@ -46,6 +47,25 @@ def test_a_generator_that_ignores_the_class_leaves_gan_train_and_gan_test_at_cha
     assert summary["real"]["mean"] == 1.0
     assert abs(summary["generated"]["mean"] - 0.5) < 0.2  # trained on rows whose labels say nothing: chance
     assert abs(summary["gan_test"]["mean"] - 0.5) < 0.1  # the real classifier finds half of them in their class
+
+
+def test_the_filtered_arm_keeps_the_candidates_the_real_classifier_believes():
+    """Half the candidates are drawn in the wrong blob: of 4 per row, the filter keeps rows of the asked class."""
+    from wganlab.augment import filtered_rows, train_classifier
+
+    def half_wrong(labels: torch.Tensor, seed: int) -> torch.Tensor:
+        flip = torch.rand(len(labels), generator=torch.Generator().manual_seed(seed)) < 0.5  # in the other blob
+        return blobs(torch.where(flip, 1 - labels, labels), seed)
+
+    judge = train_classifier(*split(100, 0), 2, QUICK, seed=0)
+    labels = torch.tensor([0, 0, 1, 1, 1])
+    kept = filtered_rows(judge, half_wrong, labels, seed=3)
+    assert kept.shape == (5, 2)
+    assert torch.equal(torch.sign(kept[:, 0]), torch.tensor([-1.0, -1.0, 1.0, 1.0, 1.0]))  # each in its class
+    unfiltered = half_wrong(labels.repeat(4), 3)
+    assert (torch.sign(unfiltered[:, 0]) != torch.where(labels.repeat(4) == 1, 1.0, -1.0)).any()
+    result = augmentation_scores(split(60, 0), split(200, 1), half_wrong, 2, QUICK, seeds=2, ratios=(1.0,))
+    assert result["summary"]["real+filtered x1"]["mean"] == 1.0  # the filter removed the mislabelled rows
 
 
 def test_generated_labels_keep_the_real_class_mix():

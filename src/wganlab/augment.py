@@ -7,6 +7,10 @@ measured the way a practitioner would use the generator, with one fixed classifi
 - ``generated`` (the classification accuracy score, "GAN-train", Shmelkov et al. 2018): trained only on as many
   generated rows, with the same class counts;
 - ``real+generated xR`` for each ratio R (0.5, 1, 2, 4): the real rows plus R times as many generated ones;
+- ``real+filtered x1``: the real rows plus as many generated rows chosen as Luo & Lu kept only high-quality ones:
+  :data:`FILTER_POOL` candidates are generated per row needed, and of each class the candidates that the
+  ``real`` classifier (trained on real rows only, never on the held-out ones) gives the highest probability of
+  their asked class are kept;
 
 each tested on the same held-out real rows, and ``gan_test``: the ``real`` classifier's accuracy on generated
 rows (labelled by the class they were asked for), which falls when samples do not look like their class. Every
@@ -35,6 +39,8 @@ from wganlab.errors import ConfigError
 
 RATIOS = (0.5, 1.0, 2.0, 4.0)
 TEST_ROWS = 2000
+FILTER_POOL = 4  # candidates generated per filtered row kept
+FILTERED = "real+filtered x1"
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def augmentation_scores(train: tuple[torch.Tensor, torch.Tensor], test: tuple[to
                         ratios: tuple[float, ...] = RATIOS) -> dict[str, Any]:
     """Accuracy on the held-out rows per training set and seed, and GAN-test; see the module docstring."""
     (x, y), (x_test, y_test) = train, test
-    per_seed: dict[str, list[float]] = {"real": [], "generated": [], "gan_test": [],
+    per_seed: dict[str, list[float]] = {"real": [], "generated": [], "gan_test": [], FILTERED: [],
                                         **{_mixed(r): [] for r in ratios}}
     for seed in range(seeds):
         real_model = train_classifier(x, y, classes, recipe, seed)
@@ -107,6 +113,9 @@ def augmentation_scores(train: tuple[torch.Tensor, torch.Tensor], test: tuple[to
         same = generate(y, 1000 + seed)  # as many generated rows as real ones, with their class counts
         per_seed["gan_test"].append(accuracy(real_model, same, y))
         per_seed["generated"].append(accuracy(train_classifier(same, y, classes, recipe, seed), x_test, y_test))
+        kept = filtered_rows(real_model, generate, y, 3000 + seed)
+        model = train_classifier(torch.cat([x, kept]), torch.cat([y, y]), classes, recipe, seed)
+        per_seed[FILTERED].append(accuracy(model, x_test, y_test))
         for ratio in ratios:
             labels = _labels_like(y, ratio, seed)
             extra = generate(labels, 2000 + seed) if len(labels) else x[:0]
@@ -115,6 +124,24 @@ def augmentation_scores(train: tuple[torch.Tensor, torch.Tensor], test: tuple[to
     return {"seeds": seeds, "ratios": list(ratios), "recipe": recipe.__dict__, "train_rows": len(x),
             "test_rows": len(x_test), "classes": classes, "per_seed": per_seed,
             "summary": {name: _interval(values) for name, values in per_seed.items()}}
+
+
+@torch.no_grad()
+def filtered_rows(judge: nn.Module, generate: Generate, labels: torch.Tensor, seed: int,
+                  pool: int = FILTER_POOL) -> torch.Tensor:
+    """One generated row per label, each the best of ``pool`` candidates of its class by ``judge``'s probability
+    of the asked class (rows returned in the order of ``labels``)."""
+    wanted = labels.repeat(pool)
+    candidates = generate(wanted, seed)
+    scores = torch.cat([torch.softmax(judge(candidates[i : i + 1000]), 1) for i in range(0, len(candidates), 1000)])
+    confidence = scores.gather(1, wanted[:, None]).squeeze(1)
+    out = torch.empty((len(labels), *candidates.shape[1:]), dtype=candidates.dtype)
+    for label in labels.unique():
+        need = (labels == label).nonzero().squeeze(1)
+        mine = (wanted == label).nonzero().squeeze(1)
+        best = mine[confidence[mine].argsort(descending=True)[: len(need)]]
+        out[need] = candidates[best]
+    return out
 
 
 def _mixed(ratio: float) -> str:
@@ -230,5 +257,7 @@ def study_metrics(result: dict[str, Any]) -> dict[str, float]:
     summary = result["summary"]
     out = {"accuracy_real": summary["real"]["mean"], "accuracy_generated": summary["generated"]["mean"],
            "gan_test": summary["gan_test"]["mean"]}
+    if FILTERED in summary:  # results written before the filtered arm existed have none
+        out["accuracy_filtered_x1"] = summary[FILTERED]["mean"]
     out.update({f"accuracy_x{r:g}": summary[_mixed(r)]["mean"] for r in result["ratios"]})
     return out

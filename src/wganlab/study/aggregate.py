@@ -32,7 +32,7 @@ METRICS: dict[str, bool] = {
     "classes_covered": False,
     "class_kl": True, "modes_kl": True, "precision": False, "recall": False, "density": False, "coverage": False,
     "critic_w1_correlation": False, "real_minus_centroids": False, "accuracy_real": False,
-    "accuracy_generated": False, "gan_test": False,
+    "accuracy_generated": False, "gan_test": False, "accuracy_filtered_x1": False,
 }
 SKIPPED = {"step", "samples", "reference_samples", "classes_total", "modes_total", "kid_std", "kid_subset_size"}
 CARD_KEYS = ("features", "features_sha256", "samples", "reference_samples", "reference_split", "resize")

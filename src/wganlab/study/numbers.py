@@ -62,6 +62,7 @@ METRIC_INFO: dict[str, MetricInfo] = {
     "accuracy_real": MetricInfo("accuracy, real rows only", False, bounds=(0.0, 1.0)),
     "accuracy_generated": MetricInfo("accuracy, generated only (GAN-train)", False, bounds=(0.0, 1.0)),
     "gan_test": MetricInfo("GAN-test accuracy", False, bounds=(0.0, 1.0)),
+    "accuracy_filtered_x1": MetricInfo("accuracy, real + 1x filtered generated", False, bounds=(0.0, 1.0)),
     **{f"accuracy_x{r}": MetricInfo(f"accuracy, real + {r}x generated", False, bounds=(0.0, 1.0))
        for r in ("0.5", "1", "2", "4")},
     "seconds_per_step": MetricInfo("ms per generator step", True, scale=1000.0),

@@ -625,8 +625,9 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
 
 
 AUGMENT_COLUMNS = {"accuracy_real": "real only", "accuracy_generated": "generated only (GAN-train)",
-                   "accuracy_x0.5": "real + 0.5x", "accuracy_x1": "real + 1x", "accuracy_x2": "real + 2x",
-                   "accuracy_x4": "real + 4x", "gan_test": "GAN-test"}
+                   "accuracy_x0.5": "real + 0.5x", "accuracy_x1": "real + 1x", "accuracy_filtered_x1":
+                   "real + 1x filtered", "accuracy_x2": "real + 2x", "accuracy_x4": "real + 4x",
+                   "gan_test": "GAN-test"}
 
 
 def augmentation_table(results: StudyResults) -> str:
