@@ -417,13 +417,21 @@ def _study(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # the Ctrl-C reached this process's wait
         print(f"wganlab: interrupted; {_resume_hint(out)}", file=sys.stderr)
         return 130
-    report = build_report(out)
-    print(f"{outcome['runs']} runs: {outcome['skipped']} skipped as finished, {outcome['ran']} run, "
+    from wganlab.study.layout import MANIFEST_FILE
+
+    report = build_report(out) if (out / MANIFEST_FILE).is_file() else None  # a search's trials may be all there is
+    searched = f" (and {outcome['trials']} search trials)" if "trials" in outcome else ""
+    print(f"{outcome['runs']} runs{searched}: {outcome['skipped']} skipped as finished, {outcome['ran']} run, "
           f"{len(outcome['failed'])} failed, {outcome['interrupted']} interrupted")
     for name, error in outcome["failed"].items():
         print(f"  failed: {name}: {error}")
-    print(f"summary: {out / 'summary.md'}")
-    print(f"report:  {report}")
+    for name, error in outcome.get("failed_trials", {}).items():
+        print(f"  failed trial (counted as the worst outcome of its search): {name}: {error}")
+    if report is None:
+        print(f"trials:  {out / 'trials' / 'report.html'}")
+    else:
+        print(f"summary: {out / 'summary.md'}")
+        print(f"report:  {report}")
     if outcome["interrupted"]:  # the signal reached only the runs, which returned: the study is not finished
         print(f"wganlab: interrupted; {_resume_hint(out)}", file=sys.stderr)
         return 130

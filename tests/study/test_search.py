@@ -79,7 +79,7 @@ def test_default_spaces_follow_the_objective():
     assert gp["critic_steps"].values == (1, 2, 5)
     wc = default_space(load_config("wgan-wc", ["data=8gaussians"]))
     assert "lipschitz.clip" in wc and "g_optimizer.betas+d_optimizer.betas" not in wc  # RMSProp has no betas
-    assert default_space(load_config("dcgan", ["data=8gaussians"]))["critic_steps"].values == (1, 2)
+    assert default_space(load_config("dcgan", ["data=8gaussians"]))["critic_steps"].values == (1, 2, 5)  # for all
 
 
 def test_bad_search_sections_are_one_line():
@@ -94,19 +94,32 @@ def test_bad_search_sections_are_one_line():
 
 
 def test_best_after_k_by_hand():
-    found = best_after_k([3.0, 1.0, 2.0], lower_is_better=True, resamples=3000)
-    assert list(found["k"]) == [1, 2, 3]
-    assert found["mean"][0] == pytest.approx(2.0, abs=0.1)  # one trial: the mean of the three
-    assert found["mean"][1] == pytest.approx((1 + 1 + 2) / 3, abs=0.1)  # two of three: min over the 3 pairs
-    assert found["mean"][2] == found["low"][2] == found["high"][2] == 1.0  # all three: the best
+    found = best_after_k([3.0, 1.0, 2.0], lower_is_better=True, resamples=4000)
+    assert list(found["k"]) == [1, 2, 3] and found["failed"] == 0
+    assert found["median"][0] == 2.0  # one trial drawn from three: the middle value
+    # two draws with replacement: P(best = 1) = 1 - (2/3)^2 = 5/9 > 1/2, so the median is 1
+    assert found["median"][1] == 1.0 and found["high"][1] == 3.0  # both draws 3 has chance 1/9 > 2.5 %
+    # three: P(best = 3) = 1/27 > 2.5 %, so the band still reaches 3: a new 3-trial search may miss the best
+    assert found["high"][2] == 3.0 and found["low"][2] == 1.0
+
+
+def test_failed_trials_count_as_the_worst_outcome():
+    found = best_after_k([1.0, None, float("nan"), None], lower_is_better=True, resamples=4000)
+    assert found["failed"] == 3
+    assert np.isnan(found["median"][0])  # one trial: three chances in four of a failure, no best
+    assert found["median"][3] == 1.0  # four draws: P(no success) = (3/4)^4 = 0.32 < 1/2
+    assert np.isnan(found["high"][3])  # but the worst 2.5 % of four-trial searches found nothing
 
 
 def test_trials_run_at_the_budget_then_the_best_on_fresh_seeds_and_the_report_says_so(tmp_path):
     study, out = searched(tmp_path), tmp_path / "out"
     assert [s.name for s in study.runs] == [f"{v}__trial{t:02d}" for v in ("gan", "wgan-gp")
                                             for t in range(3)]
+    from wganlab.config import load_config
+
     lrs = {(s.labels["variant"], s.labels["trial"]): s.config().g_optimizer.lr for s in study.runs}
-    assert all(lrs[("gan", t)] == lrs[("wgan-gp", t)] for t in ("00", "01", "02"))  # drawn alike
+    assert all(lrs[("gan", t)] == lrs[("wgan-gp", t)] for t in ("01", "02"))  # drawn alike
+    assert lrs[("wgan-gp", "00")] == load_config("wgan-gp", ["data=8gaussians"]).g_optimizer.lr  # its own first
     assert all(s.config().steps == 20 and s.config().seed == TRIAL_SEED_BASE + int(s.labels["trial"])
                for s in study.runs)  # every trial at the study's budget, on its own seed
     log = io.StringIO()
@@ -142,10 +155,21 @@ def test_trials_run_at_the_budget_then_the_best_on_fresh_seeds_and_the_report_sa
 
     # a changed space draws other settings: the finished trials are not reused
     changed = searched(tmp_path, SEARCHED.replace("[1.0e-4, 1.0e-2]}, critic_steps", "[1.0e-3, 1.0e-2]}, critic_steps"))
-    with pytest.raises(StudyChanged, match=r"gan__trial00' was trained with another config .*"
+    with pytest.raises(StudyChanged, match=r"gan__trial01' was trained with another config .*"
                                            r"d_optimizer.lr, g_optimizer.lr differ"):
         run_study(changed, out, workers=2, log=io.StringIO())
     assert math.isfinite(record["experiments"]["wgan-gp"]["chosen"][0]["value"])
+
+
+def test_a_space_for_no_variant_or_over_an_axis_is_refused(tmp_path):
+    with pytest.raises(SearchError, match=r"search.space names 'WGAN-GP', which is not a variant of the study "
+                                          r"\(gan, wgan-gp\)"):
+        searched(tmp_path, SEARCHED.replace("        wgan-gp: {g_optimizer", "        WGAN-GP: {g_optimizer"))
+    over_axis = SEARCHED.replace("variant: [gan, wgan-gp]", "variant: [gan, wgan-gp]\n      critic_steps: [1, 5]")
+    with pytest.raises(SearchError, match="search dimension 'critic_steps' is also an axis"):
+        searched(tmp_path, over_axis)
+    with pytest.raises(SearchError, match="distinct seeds >= 0"):
+        parse_search({"seeds": [0, 0]})
 
 
 def test_a_search_has_no_seed_axis(tmp_path):
@@ -156,7 +180,7 @@ def test_a_search_has_no_seed_axis(tmp_path):
 
 def test_best_after_k_is_monotone():
     found = best_after_k(list(np.random.default_rng(0).normal(size=12)), lower_is_better=False)
-    assert np.all(np.diff(found["mean"]) >= 0)
+    assert np.all(np.diff(found["median"]) >= 0) and np.all(found["low"] <= found["high"])  # higher is better
 
 
 def _renders_in_chromium(report) -> None:
@@ -178,3 +202,21 @@ def _renders_in_chromium(report) -> None:
     assert titles.index("Search: every variant tuned alike") < titles.index("Summary")
     assert curve[0] > 100 and curve[1] > 100, curve
     assert "w1: best / median / worst trial" in headers and "chosen settings" in headers
+
+
+def test_a_diverged_trial_is_an_outcome_of_the_search_not_a_wait(tmp_path):
+    """Trials 1 and 2 draw learning rates that blow up; trial 0 is the preset's own. The search goes on to its
+    re-runs with the trial that trained, and the failed trials are said, counted as the worst outcome."""
+    text = SEARCHED.replace("[1.0e-4, 1.0e-2]}, critic_steps: {choice: [1, 2]}",
+                            "[1.0e+5, 1.0e+6]}, critic_steps: {choice: [1, 2]}").replace("gan, wgan-gp]", "gan]")
+    text = text[:text.index("        wgan-gp:")]
+    study, out = searched(tmp_path, text), tmp_path / "out"
+    outcome = run_study(study, out, workers=2, log=io.StringIO())
+    assert sorted(outcome["failed_trials"]) == ["gan__trial01", "gan__trial02"] and outcome["failed"] == {}
+    assert all("became" in error for error in outcome["failed_trials"].values())
+    record = json.loads((out / "search.json").read_text())
+    assert record["experiments"]["gan"]["chosen"][0]["trial"] == 0
+    assert [v["value"] is None for v in record["experiments"]["gan"]["values"]] == [False, True, True]
+    assert outcome["runs"] == 3 and all(read_result(out / "runs" / f"gan__seed{s}") for s in (0, 1, 2))
+    found = best_after_k([v["value"] for v in record["experiments"]["gan"]["values"]], lower_is_better=True)
+    assert found["failed"] == 2

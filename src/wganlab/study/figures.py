@@ -247,8 +247,8 @@ def augmentation_figure(results: StudyResults) -> bytes | None:
 
 
 def search_figure(record: dict) -> bytes | None:
-    """The best metric found after k trials for each variant (Lucic et al.'s curves): the mean of the running best
-    over random orders of the trials with its 95% band, one panel per dataset."""
+    """The best metric a search of k trials finds for each variant (Lucic et al.'s curves): the median over a
+    bootstrap of the trials with its 95% band, failed trials counted as the worst outcome; one panel per dataset."""
     from wganlab.study.numbers import metric_info
     from wganlab.study.search import best_after_k
 
@@ -263,11 +263,10 @@ def search_figure(record: dict) -> bytes | None:
     for ax, (panel, lines) in zip(axes, by_panel.items(), strict=True):
         metric = lines[0][1]["metric"]
         for label, experiment in lines:
-            values = [v["value"] for v in experiment["values"] if v["value"] is not None and math.isfinite(v["value"])]
-            if not values:
-                continue
+            values = [v["value"] for v in experiment["values"]]  # failed trials too: they spent the budget
             found = best_after_k(values, experiment["lower_is_better"])
-            ax.plot(found["k"], _clip(metric, found["mean"]), label=label)
+            failed = f", {found['failed']} of {len(values)} failed" if found["failed"] else ""
+            ax.plot(found["k"], _clip(metric, found["median"]), label=f"{label}{failed}")
             ax.fill_between(found["k"], _clip(metric, found["low"]), _clip(metric, found["high"]), alpha=0.2)
         ax.set(title=panel, xlabel="trials", ylabel=f"best {metric_info(metric).label} so far")
         ax.legend(fontsize=7)

@@ -154,8 +154,10 @@ def _search(out: Path) -> list[str]:
              f"at the same budget, its settings drawn from its search space with the same random stream for every "
              f"variant (trial t draws the same quantile of a shared dimension); the best {record['best']} of each "
              f"was re-run on seeds {seeds}, which no trial used: the verdicts above compare those re-runs. The "
-             f"trials' own study is in <code>{_e(TRIALS_DIR)}/</code>. The curve is the best metric found after k "
-             "trials over random orders of the trials, with its 95% band (Lucic et al. 2018).</p>",
+             f"trials' own study is in <code>{_e(TRIALS_DIR)}/</code>; trial 0 of each variant is its own preset "
+             "settings. The curve is the best metric a search of k trials would find, as a bootstrap of these "
+             "trials gives it (median and 95% range of the best of k trials drawn with replacement; a failed "
+             "trial counts as the worst outcome), after Lucic et al. 2018.</p>",
              _img(figures.search_figure(record), "best metric after k trials")]
     rows = []
     for experiment in record["experiments"].values():

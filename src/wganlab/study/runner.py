@@ -75,23 +75,28 @@ def run_study(study: Study, out: Path, backend: str = "local", workers: int | No
 
 def _run_search(study: Study, out: Path, backend: str, workers: int | None, address: str | None, log: Any,
                 stack_seeds: bool | None, rerun_changed: bool) -> dict[str, Any]:
-    """A study with a search (:mod:`wganlab.study.search`): its trials in ``OUT/trials``, then, once every trial
-    has finished, the best settings of each variant on the fresh seeds in ``OUT``, with ``OUT/search.json``."""
+    """A study with a search (:mod:`wganlab.study.search`): its trials in ``OUT/trials``, then the best settings of
+    each variant on the fresh seeds in ``OUT``, with ``OUT/search.json``. A trial that failed (diverged, or a
+    drawn setting that cannot train) is an outcome of the search, counted as its worst; an interrupted one is
+    not, and the re-runs wait for it."""
     from wganlab.study.aggregate import collect
 
     trials = run_study(search.trials_study(study), out / search.TRIALS_DIR, backend, workers, address, log,
                        stack_seeds, rerun_changed)
-    if trials["failed"] or trials["interrupted"]:
+    if trials["interrupted"]:
         print(f"search {study.name}: the re-runs of the best settings wait for every trial to finish; run the "
               "same command again", file=log, flush=True)
-        return {**trials, "trials": trials["runs"]}
+        return {**trials, "failed": {}, "failed_trials": trials["failed"], "trials": trials["runs"], "runs": 0}
     record = search.choose(study.search, study.base_runs, collect(out / search.TRIALS_DIR).runs)
     confirm = search.confirmation_study(study, record)
     with DirectoryLock(out, "a study writing this directory"):
+        changed = changed_runs(confirm, out)  # before the record changes: a refused study keeps its old choice
+        if changed and not rerun_changed:
+            raise StudyChanged(changed_message(changed, out))
         write_json_atomic(out / search.SEARCH_FILE, record)
     chosen = run_study(confirm, out, backend, workers, address, log, stack_seeds, rerun_changed)
     return {**chosen, "skipped": chosen["skipped"] + trials["skipped"], "ran": chosen["ran"] + trials["ran"],
-            "trials": trials["runs"]}
+            "trials": trials["runs"], "failed_trials": trials["failed"]}
 
 
 def changed_runs(study: Study, out: Path) -> dict[str, list[str]]:

@@ -13,16 +13,20 @@ says it with a ``search:`` section::
       metric: auto        # what ranks the trials: FID for images, W1 for 2D points, or any metric a run reports
       stream: 0           # the search's random stream
       space:              # per variant; a variant without one gets the default space of its objective
-        WGAN-GP: {g_optimizer.lr+d_optimizer.lr: {log_uniform: [1.0e-5, 1.0e-2]}, critic_steps: {choice: [1, 5]}}
+        wgan-gp: {g_optimizer.lr+d_optimizer.lr: {log_uniform: [1.0e-5, 1.0e-2]}, critic_steps: {choice: [1, 5]}}
 
 A dimension's key names the config keys one draw sets (``a+b``: the same value for both). Trial ``t`` draws every
-key from its own uniform number, a function of (stream, t, key) only, so two variants that search the same key
-draw the same values in the same trials: no variant is luckier in its draws than another.
+dimension from its own uniform number, a function of (stream, t, the dimension's keys) only, so two variants that
+search the same dimension draw the same quantile of it in the same trial, and every trial trains on the same seed
+(1000 + t) for every variant: no variant is luckier in its draws than another. A variant with more dimensions has
+a larger space to cover with the same trials, which is what an equal budget means. Trial 0 is each variant's own
+settings (``defaults_first``), so a search never does worse than the preset; searched keys may not be axes.
 
 The trials are a study of their own in ``OUT/trials`` (axes: the study's, plus ``trial``); the re-runs of the
 best configurations are the study in ``OUT``, whose report gives the usual verdicts between variants on the fresh
 seeds, and a section on the search: each variant's trial metrics, the best metric found after k trials (with
-bootstrap bands), and the chosen settings in full (``OUT/search.json``). Interrupted searches resume run by run;
+bands from a bootstrap of the trials, failed trials counted as the worst outcome), and the chosen settings in
+full (``OUT/search.json``). Interrupted searches resume run by run;
 trial runs whose config the study no longer asks for (a changed space) are refused like any changed run.
 """
 
@@ -36,10 +40,10 @@ from typing import Any
 import numpy as np
 
 from wganlab.errors import WganlabError
-from wganlab.study.numbers import metric_info
+from wganlab.study.numbers import METRIC_INFO, metric_info
 from wganlab.study.overrides import as_overrides, last_wins
 
-SEARCH_KEYS = {"trials", "best", "seeds", "metric", "stream", "space"}
+SEARCH_KEYS = {"trials", "best", "seeds", "metric", "stream", "space", "defaults_first"}
 DIMENSION_KINDS = ("log_uniform", "uniform", "choice")
 TRIAL_SEED_BASE = 1000  # trial t trains on seed 1000 + t
 TRIAL_AXIS = "trial"
@@ -71,7 +75,8 @@ class Dimension:
 
     @property
     def name(self) -> str:
-        return "+".join(self.keys)
+        """What keys the shared stream: the settings it sets, in sorted order (``a+b`` and ``b+a`` draw alike)."""
+        return "+".join(sorted(self.keys))
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class Search:
     metric: str
     stream: int
     spaces: dict[str, dict[str, Dimension]]  # variant name -> its space; others get default_space
+    defaults_first: bool = True  # trial 0 is the variant's own settings, as Lucic et al. always included them
 
     def space_for(self, variant: str, config: Any) -> dict[str, Dimension]:
         return self.spaces.get(variant) or default_space(config)
@@ -99,21 +105,36 @@ def parse_search(tree: Any) -> Search:
     if unknown:
         raise SearchError(f"search: unknown key '{unknown[0]}'; allowed keys are {', '.join(sorted(SEARCH_KEYS))}")
     trials, best = tree.get("trials", 16), tree.get("best", 1)
-    if not isinstance(trials, int) or trials < 1 or not isinstance(best, int) or not 1 <= best <= trials:
+    if not _whole(trials) or trials < 1 or not _whole(best) or not 1 <= best <= trials:
         raise SearchError(f"search needs trials >= 1 and 1 <= best <= trials, got trials={trials}, best={best}")
     seeds = tree.get("seeds", [0, 1, 2, 3, 4])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
-        raise SearchError("search.seeds must be a list of integer seeds for the re-runs, e.g. [0, 1, 2, 3, 4]")
+    if not isinstance(seeds, list) or not seeds or not all(_whole(s) and s >= 0 for s in seeds) \
+            or len(set(seeds)) != len(seeds):
+        raise SearchError("search.seeds must be a list of distinct seeds >= 0 for the re-runs, e.g. [0, 1, 2, 3, 4]")
     used = sorted(set(seeds) & set(range(TRIAL_SEED_BASE, TRIAL_SEED_BASE + trials)))
     if used:
         raise SearchError(f"search.seeds {used} are seeds the trials train on ({TRIAL_SEED_BASE} to "
                           f"{TRIAL_SEED_BASE + trials - 1}); the re-runs need fresh seeds")
+    stream = tree.get("stream", 0)
+    if not _whole(stream) or stream < 0:
+        raise SearchError(f"search.stream must be a whole number >= 0, got {stream!r}")
+    metric = str(tree.get("metric", "auto"))
+    if metric != "auto" and metric not in METRIC_INFO:
+        raise SearchError(f"search.metric '{metric}' is not a metric wganlab knows the direction of; use auto "
+                          f"or one of {', '.join(sorted(METRIC_INFO))}")
+    defaults = tree.get("defaults_first", True)
+    if not isinstance(defaults, bool):
+        raise SearchError(f"search.defaults_first must be true or false, got {defaults!r}")
     spaces = {}
     for variant, space in (tree.get("space") or {}).items():
         if not isinstance(space, dict) or not space:
             raise SearchError(f"search.space.{variant} must map config keys to a dimension")
         spaces[str(variant)] = {key: parse_dimension(key, spec) for key, spec in space.items()}
-    return Search(trials, best, tuple(seeds), str(tree.get("metric", "auto")), int(tree.get("stream", 0)), spaces)
+    return Search(trials, best, tuple(seeds), metric, stream, spaces, defaults)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def parse_dimension(key: str, spec: Any) -> Dimension:
@@ -125,7 +146,8 @@ def parse_dimension(key: str, spec: Any) -> Dimension:
     if not isinstance(values, list) or not values:
         raise SearchError(f"search dimension '{key}': {kind} needs a list")
     if kind != "choice":
-        if len(values) != 2 or not all(isinstance(v, (int, float)) for v in values) or values[0] >= values[1]:
+        if len(values) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) \
+                or values[0] >= values[1]:
             raise SearchError(f"search dimension '{key}': {kind} needs [low, high] with low < high, got {values}")
         if kind == "log_uniform" and values[0] <= 0:
             raise SearchError(f"search dimension '{key}': log_uniform needs a positive low bound, got {values[0]}")
@@ -134,16 +156,18 @@ def parse_dimension(key: str, spec: Any) -> Dimension:
 
 def default_space(config: Any) -> dict[str, Dimension]:
     """The space every variant of an objective family gets unless the study names one: the learning rate (one
-    value for both networks) and Adam's betas for all; critic steps; the constraint's own strength (clipping
-    bound, penalty weights) where the variant has one. Bounds span what the papers and presets use."""
+    value for both networks), discriminator steps (1, 2 or 5 for all) and Adam's betas for all; the constraint's
+    own strength (clipping bound, penalty weights) where the variant has one. Bounds span what the papers and
+    presets use."""
 
     def dim(key: str, kind: str, *values: Any) -> tuple[str, Dimension]:
         return key, Dimension(tuple(key.split("+")), kind, tuple(values))
 
     lipschitz = config.lipschitz
-    critic = config.objective == "wasserstein" or lipschitz.spectral_norm
+    # the same choices for every objective: discriminator updates are compute, and an equal budget gives every
+    # variant the same options (Lucic et al. searched 1 or 5 for all)
     space = dict([dim("g_optimizer.lr+d_optimizer.lr", "log_uniform", 1e-5, 3e-3),
-                  dim("critic_steps", "choice", *((1, 2, 5) if critic else (1, 2)))])
+                  dim("critic_steps", "choice", 1, 2, 5)])
     if config.g_optimizer.name == "adam" and config.d_optimizer.name == "adam":
         space.update([dim("g_optimizer.betas+d_optimizer.betas", "choice", [0.0, 0.9], [0.5, 0.9], [0.5, 0.999])])
     if lipschitz.clip:
@@ -174,18 +198,31 @@ def draw(space: dict[str, Dimension], stream: int, trial: int) -> dict[str, Any]
 
 
 def expand_trials(base_runs: list[Any], search: Search) -> list[Any]:
-    """Each base run (one per variant and dataset) as ``trials`` runs with drawn settings and the trial seeds; a
-    drawn setting the config refuses is said in one line with the trial and the run."""
+    """Each base run (one per variant and dataset) as ``trials`` runs with drawn settings and the trial seeds
+    (trial 0 the variant's own settings unless ``defaults_first`` is false); a drawn setting the config refuses
+    is said in one line with the trial and the run."""
     from wganlab.errors import ConfigError
 
+    variants = sorted({b.labels.get("variant") for b in base_runs if b.labels.get("variant") is not None})
+    unknown = sorted(set(search.spaces) - set(variants))
+    if unknown:
+        raise SearchError(f"search.space names '{unknown[0]}', which is not a variant of the study "
+                          f"({', '.join(variants) or 'it has no variant axis'})")
+    if search.best > 1 and not variants:
+        raise SearchError("search.best > 1 re-runs several settings per variant: the study needs a variant axis")
     trials = []
     for base in base_runs:
-        if "seed" in base.labels:
-            raise SearchError("a study with a search has no 'seed' axis: trials train on their own seeds and the "
-                              "best settings are re-run on search.seeds")
+        if "seed" in base.labels or TRIAL_AXIS in base.labels:
+            raise SearchError(f"a study with a search has no '{'seed' if 'seed' in base.labels else TRIAL_AXIS}' "
+                              "axis: trials train on their own seeds and the best settings are re-run on "
+                              "search.seeds")
         space = search.space_for(base.labels.get("variant", ""), base.config())
+        axes = sorted({key for d in space.values() for key in d.keys} & set(base.labels))
+        if axes:
+            raise SearchError(f"search dimension '{axes[0]}' is also an axis of the study: a search would overwrite "
+                              "it; drop one of them")
         for trial in range(search.trials):
-            drawn = draw(space, search.stream, trial)
+            drawn = trial_settings(search, space, trial)
             overrides = last_wins([*base.overrides, *as_overrides(drawn), f"seed={TRIAL_SEED_BASE + trial}"])
             spec = replace(base, name=f"{base.name}__trial{trial:02d}",
                            labels={**base.labels, TRIAL_AXIS: f"{trial:02d}"}, overrides=tuple(overrides))
@@ -196,6 +233,13 @@ def expand_trials(base_runs: list[Any], search: Search) -> list[Any]:
                                   "search space") from None
             trials.append(spec)
     return trials
+
+
+def trial_settings(search: Search, space: dict[str, Dimension], trial: int) -> dict[str, Any]:
+    """What trial ``trial`` sets: nothing for trial 0 when the variant's own settings go first, else a draw."""
+    if search.defaults_first and trial == 0:
+        return {}
+    return draw(space, search.stream, trial)
 
 
 def ranking_metric(search: Search, runs: list[Any]) -> str:
@@ -224,7 +268,7 @@ def choose(search: Search, base_runs: list[Any], trial_records: list[Any]) -> di
             value = ((run.result or {}).get("final") or {}).get(metric)
             trial = int(run.labels[TRIAL_AXIS])
             scored.append((float(value) if isinstance(value, (int, float)) else None, trial,
-                           draw(space, search.stream, trial)))
+                           trial_settings(search, space, trial)))
         finite = sorted(((v, t, d) for v, t, d in scored if v is not None and math.isfinite(v)),
                         key=lambda item: (item[0] if lower else -item[0], item[1]))
         if len(finite) < search.best:
@@ -268,12 +312,20 @@ def confirmation_study(study: Any, record: dict[str, Any]) -> Any:
                    search=None, base_runs=[])
 
 
-def best_after_k(values: list[float], lower_is_better: bool, resamples: int = BOOTSTRAP_RESAMPLES,
+def best_after_k(values: list[float | None], lower_is_better: bool, resamples: int = BOOTSTRAP_RESAMPLES,
                  seed: int = 0) -> dict[str, np.ndarray]:
-    """The best metric found after k trials, k = 1..n, over random orders of the trials (Lucic et al.'s curves):
-    the mean and the 2.5 and 97.5 percentiles of the running best over ``resamples`` shuffles."""
-    x = np.asarray(values, dtype=np.float64)
-    orders = np.random.default_rng(seed).permuted(np.tile(x, (resamples, 1)), axis=1)
-    running = np.minimum.accumulate(orders, axis=1) if lower_is_better else np.maximum.accumulate(orders, axis=1)
-    return {"k": np.arange(1, len(x) + 1), "mean": running.mean(0), "low": np.percentile(running, 2.5, axis=0),
-            "high": np.percentile(running, 97.5, axis=0)}
+    """What a new search of k trials would find, k = 1..n, if its trials were drawn like these: the median and the
+    2.5 and 97.5 percentiles of the best of k trials drawn with replacement from the n (a bootstrap of the search).
+    A failed trial (None or not finite) spent its budget and found nothing: it counts as the worst outcome, so
+    a search that is all failures has no best (NaN)."""
+    worst = math.inf if lower_is_better else -math.inf
+    x = np.asarray([v if v is not None and math.isfinite(v) else worst for v in values], dtype=np.float64)
+    draws = np.random.default_rng(seed).choice(x, size=(resamples, len(x)), replace=True)
+    running = np.minimum.accumulate(draws, axis=1) if lower_is_better else np.maximum.accumulate(draws, axis=1)
+
+    def percentile(q: float) -> np.ndarray:
+        found = np.percentile(running, q, axis=0, method="inverted_cdf")  # no interpolation towards infinity
+        return np.where(np.isfinite(found), found, np.nan)
+
+    return {"k": np.arange(1, len(x) + 1), "median": percentile(50), "low": percentile(2.5),
+            "high": percentile(97.5), "failed": int(np.sum(~np.isfinite(x)))}
