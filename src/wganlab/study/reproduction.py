@@ -525,9 +525,10 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         "their share of the stack), our budget beside the source's, and the verdict, decided by the rule in "
         "`src/wganlab/study/claims.yaml`: *agrees* / *disagrees* (Holm-corrected p < 0.05 over the claim's own "
         "pairs for comparisons, the whole interval past the goal for thresholds, every seed for \"all modes\"), "
-        "*not reproduced* (it would disagree, but the runs were still improving when they stopped, or too few "
-        "evaluations show that they had stopped: the slope of the metric over the last third of training, "
-        "`src/wganlab/study/convergence.py`), *not separable* (these seeds cannot decide it) or *not measured* "
+        "*not reproduced* (it would disagree, but the runs were still improving when they stopped, too few "
+        "evaluations show that they had stopped — the slope of the metric over the last third of training, "
+        "`src/wganlab/study/convergence.py` — or they had under a tenth of the source's budget), *not separable* "
+        "(these seeds cannot decide it) or *not measured* "
         "(and why, and what it would cost). Claims of other papers, and wganlab's own questions, are in the second "
         "table and not in the first table's counts.",
         "",
