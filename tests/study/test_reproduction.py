@@ -371,3 +371,16 @@ def test_the_shipped_claims_quote_at_most_40_words_and_the_studies_rows_say_wher
             assert claim.get("quote") and claim.get("where"), claim["claim"][:60]
             assert len(str(claim["quote"]).split()) <= 40, claim["where"]
             assert claim.get("source_budget", {}).get("text"), claim["where"]
+
+
+def test_worse_on_compares_one_variant_across_two_datasets_over_their_floors():
+    claim = {"source": "s", "claim": "moons are harder", "study": "toy-claims", "trained": False,
+             "test": {"kind": "worse_on", "variant": "GAN", "metric": "w1", "better_on": "scurve",
+                      "worse_on": "moons"}}
+    study = results({("GAN", "scurve"): [0.05, 0.06, 0.055, 0.05, 0.06], ("GAN", "moons"): [0.2, 0.25, 0.22,
+                                                                                             0.21, 0.24]}, "w1")
+    row = judge(claim, study, Path("x"))
+    assert row.verdict == AGREES and row.seeds == "5"
+    assert row.measured.startswith("GAN's W1 to real points over the sampling floor: scurve ")
+    reverse = {**claim, "test": {**claim["test"], "better_on": "moons", "worse_on": "scurve"}}
+    assert judge(reverse, study, Path("x")).verdict == DISAGREES

@@ -168,10 +168,11 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     if results is None:
         row.why = f"not run yet: `{study_command(claim, where)}`"
         return row
-    datasets = _names(test["data"])
     if test["kind"] == "worse_on":
+        datasets = [test["better_on"], test["worse_on"]]
         variants = _names(test["variant"])
     else:
+        datasets = _names(test["data"])
         variants = test.get("variants") or [*_names(test["better"]), *_names(test["worse"])]
     # read from the runs' logged evaluations, finished or not
     during = test["kind"] == "alike" or "at_step" in test
