@@ -381,6 +381,7 @@ def test_worse_on_compares_one_variant_across_two_datasets_over_their_floors():
                                                                                              0.21, 0.24]}, "w1")
     row = judge(claim, study, Path("x"))
     assert row.verdict == AGREES and row.seeds == "5"
-    assert row.measured.startswith("GAN's W1 to real points over the sampling floor: scurve ")
+    assert row.measured.startswith("GAN's W1 to real points as a multiple of two real samples' (the sampling "
+                                   "floor): scurve ")
     reverse = {**claim, "test": {**claim["test"], "better_on": "moons", "worse_on": "scurve"}}
     assert judge(reverse, study, Path("x")).verdict == DISAGREES

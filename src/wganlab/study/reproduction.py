@@ -416,11 +416,11 @@ def _judge_worse_on(test: dict[str, Any], runs: list, results: StudyResults) -> 
     info = metric_info(metric)
     if pair is None:
         return f"{variant} has no {metric} on both datasets", UNSEPARATED
-    texts = ", ".join(f"{d} {t_interval(v).text()} × the real-vs-real {info.label}" for d, v in ratios.items())
+    texts = ", ".join(f"{d} {t_interval(v).text()}" for d, v in ratios.items())
     worse_is_worse = (pair.difference > 0) == info.lower_is_better
     verdict = UNSEPARATED if not pair.significant else AGREES if worse_is_worse else DISAGREES
-    return (f"{variant}'s {info.label} over the sampling floor: {texts}; difference {_signed(pair, '')}, "
-            f"{p_text(pair.p_holm)} ({_test_name(pair)})"), verdict
+    return (f"{variant}'s {info.label} as a multiple of two real samples' (the sampling floor): {texts}; "
+            f"difference {_signed(pair, '')}, {p_text(pair.p_holm)} ({_test_name(pair)})"), verdict
 
 
 def _train_seconds(run: Any) -> float:
