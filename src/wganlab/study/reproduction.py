@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -76,8 +76,9 @@ NOT_REPRODUCED = "not reproduced"  # would disagree, but the runs were still imp
 MIN_SHARE_TO_REFUTE = 0.1  # below a tenth of the source's budget a levelled curve cannot refute it either
 VERDICTS = (AGREES, DISAGREES, NOT_REPRODUCED, UNSEPARATED, UNMEASURED)
 SECTIONS = {"studies": "The five source studies", "other": "Other results wganlab measures"}
+CARRIED = "measured before budgets were recorded"  # a row kept from a page written before they were
 BUDGET_CLASSES = ("at or above the source's budget", "10–100 % of it", "under 10 % of it",
-                  "source budget not stated", "not measured")
+                  "source budget not stated", CARRIED, "not measured")
 
 
 @dataclass
@@ -250,9 +251,10 @@ def _last_step_read(test: dict[str, Any]) -> int | None:
     return test.get("at_step")
 
 
-def our_budget(claim: dict[str, Any], runs: list) -> tuple[int, int, int] | None:
-    """(steps, batch, seeds) of the runs behind a row: the median run's steps (for ``alike``, the last step it
-    reads) and batch size from the runs' saved configs; None where the runs say neither."""
+def our_budget(claim: dict[str, Any], runs: list) -> tuple[int, tuple[int, int], int] | None:
+    """(steps, (smallest, largest batch), seeds per experiment) of the runs behind a row: the median run's steps
+    (for ``alike``/``at_step``, the last step it reads) and the batch sizes in the runs' saved configs; None where
+    the runs say no steps."""
     steps, batches = [], []
     for run in runs:
         if _last_step_read(claim["test"]) is not None:
@@ -268,7 +270,7 @@ def our_budget(claim: dict[str, Any], runs: list) -> tuple[int, int, int] | None
         return None
     seeds = len({(r.labels.get("data"), r.labels.get("variant"), r.labels.get("seed")) for r in runs})
     per_cell = max(1, seeds // max(1, len({(r.labels.get("data"), r.labels.get("variant")) for r in runs})))
-    return int(np.median(steps)), int(np.median(batches)) if batches else 0, per_cell
+    return int(np.median(steps)), (min(batches), max(batches)) if batches else (0, 0), per_cell
 
 
 def budget_text(claim: dict[str, Any], runs: list) -> tuple[str, str]:
@@ -276,12 +278,13 @@ def budget_text(claim: dict[str, Any], runs: list) -> tuple[str, str]:
     source = claim.get("source_budget") or {}
     theirs = " ".join(str(source.get("text", "not stated")).split())
     if claim["test"]["kind"] == "unmeasured" or not runs:
-        return f"source: {theirs}", BUDGET_CLASSES[4]
+        return f"source: {theirs}", BUDGET_CLASSES[5]
     ours = our_budget(claim, runs)
     if ours is None:
         return f"source: {theirs}", BUDGET_CLASSES[3]
-    steps, batch, seeds = ours
-    text = f"ours: {steps:,} steps" + (f" × {batch}" if batch else "") + f", {seeds} seeds; source: {theirs}"
+    steps, (smallest, largest), seeds = ours
+    batch = f"{smallest}" if smallest == largest else f"{smallest}–{largest}"  # variants may differ (GAN vs WGAN)
+    text = f"ours: {steps:,} steps" + (f" × {batch}" if largest else "") + f", {seeds} seeds; source: {theirs}"
     ratio = _ratio(claim, runs)
     if ratio is None:
         return text, BUDGET_CLASSES[3]
@@ -293,9 +296,9 @@ def _ratio(claim: dict[str, Any], runs: list) -> float | None:
     """Our samples seen (steps × batch) over the source's, where both are known."""
     samples = (claim.get("source_budget") or {}).get("samples")
     ours = our_budget(claim, runs) if runs else None
-    if not samples or ours is None or not ours[1]:
+    if not samples or ours is None or not ours[1][1]:
         return None
-    return ours[0] * ours[1] / float(samples)
+    return ours[0] * ours[1][1] / float(samples)  # the largest batch: the most any of our variants saw
 
 
 def _share_text(claim: dict[str, Any], runs: list) -> str:
@@ -616,7 +619,9 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
         row = judge(claim, cache[where], where)
         kept = earlier.get(row.key)
         if cache[where] is None and claim["test"]["kind"] != "unmeasured" and kept and kept.study == row.study:
-            row = kept
+            # what the claims file says now (its table, section, quote); what was measured, from the page before
+            row = replace(kept, section=row.section, where=row.where, quote=row.quote,
+                          budget=kept.budget or row.budget, budget_class=kept.budget_class or CARRIED)
         elif cache[where] is not None and claim.get("figure"):
             row.figure = _draw(claim, cache[where], out.parent)
             row.table = FIGURE_TABLES.get(claim["figure"], lambda results: "")(cache[where]) if row.figure else ""
