@@ -162,7 +162,7 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     row = ClaimRow(claim["source"], " ".join(str(claim["claim"]).split()), study_label(claim), "–", "–", "–",
                    UNMEASURED, section=claim.get("section", "studies"), where=str(claim.get("where", "")),
                    quote=" ".join(str(claim.get("quote", "")).split()))
-    row.budget, row.budget_class = budget_text(claim, [])
+    row.budget, row.budget_class, _ = budget_text(claim, [])
     if test["kind"] == "unmeasured":
         row.why = " ".join(str(test["reason"]).split())
         return row
@@ -187,7 +187,7 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     row.seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
     row.cpu_time = _minutes(sum(_train_seconds(r) for r in runs))
     row.measured_on = date.today().isoformat()
-    row.budget, row.budget_class = budget_text(claim, runs)
+    row.budget, row.budget_class, ratio = budget_text(claim, runs)
     judges = {"reaches": lambda d: _judge_reaches(test, d, runs, results),
               "beats": lambda d: _judge_beats(test, d, runs), "improves": lambda d: _judge_improves(test, d, runs),
               "alike": lambda d: _judge_alike(test, d, runs)}
@@ -200,11 +200,11 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     row.measured += f" [evaluation: {card}]" if card else ""
     row.verdict = _overall(v for _, v in judged)
     if row.verdict == DISAGREES and claim.get("trained", True):
-        _unless_still_improving(row, claim, runs)
+        _unless_still_improving(row, claim, runs, ratio)
     return row
 
 
-def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list) -> None:
+def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None) -> None:
     """A refutation of a claim about trained models needs runs that had stopped improving: if any variant's curve
     of the claim's metric (or ``converged_by``) still improves over the last third of training, or too few
     evaluations show that it stopped, the row becomes "not reproduced at N % of the source's budget"."""
@@ -219,19 +219,18 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list) ->
         trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
                              for r in members], metric)
     open_ended = {key: t for key, t in trends.items() if t.improving is not False}
-    ratio = _ratio(claim, runs)
     if not open_ended and ratio is not None and ratio < MIN_SHARE_TO_REFUTE:
         # Levelled, but at a small fraction of the source's budget: with a schedule that decays the learning rate
         # to 0 (the toys' presets) any run levels by its end, which says nothing about the source's models.
         row.verdict = NOT_REPRODUCED
-        row.why = (f"at {_share_text(claim, runs)} (the curves levelled, but at under a tenth of the source's "
+        row.why = (f"at {_share_text(ratio)} (the curves levelled, but at under a tenth of the source's "
                    "budget that cannot refute a claim about its trained models): "
                    + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
         return
     if not open_ended:
         row.why = ("converged: " + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
         return
-    share = _share_text(claim, runs)
+    share = _share_text(ratio)
     still = any(t.improving for t in open_ended.values())
     row.verdict = NOT_REPRODUCED
     row.why = (f"at {share} (" + ("still improving" if still else "convergence not shown") + "): "
@@ -261,7 +260,7 @@ def our_budget(claim: dict[str, Any], runs: list) -> tuple[int, tuple[int, int],
             steps.append(_last_step_read(claim["test"]))
         elif run.result and isinstance(run.result.get("steps"), int):
             steps.append(run.result["steps"])
-        config = saved_config(run.run_dir) if (Path(run.run_dir) / "config.yaml").is_file() else None
+        config = saved_config(run.run_dir)
         if config:
             batch = config.get("batch_size")
             is_vectors = config.get("data", {}).get("name") in VECTOR_DATASETS
@@ -273,36 +272,36 @@ def our_budget(claim: dict[str, Any], runs: list) -> tuple[int, tuple[int, int],
     return int(np.median(steps)), (min(batches), max(batches)) if batches else (0, 0), per_cell
 
 
-def budget_text(claim: dict[str, Any], runs: list) -> tuple[str, str]:
-    """``ours 1,000 steps × 256 (5 seeds); source: ... : 1 % of it`` and the row's budget class."""
+def budget_text(claim: dict[str, Any], runs: list) -> tuple[str, str, float | None]:
+    """``ours 1,000 steps × 256 (5 seeds); source: ... : 1 % of it``, the row's budget class, and the ratio of
+    our samples seen to the source's (None where either is unknown)."""
     source = claim.get("source_budget") or {}
     theirs = " ".join(str(source.get("text", "not stated")).split())
     if claim["test"]["kind"] == "unmeasured" or not runs:
-        return f"source: {theirs}", BUDGET_CLASSES[5]
+        return f"source: {theirs}", BUDGET_CLASSES[5], None
     ours = our_budget(claim, runs)
     if ours is None:
-        return f"source: {theirs}", BUDGET_CLASSES[3]
+        return f"source: {theirs}", BUDGET_CLASSES[3], None
     steps, (smallest, largest), seeds = ours
     batch = f"{smallest}" if smallest == largest else f"{smallest}–{largest}"  # variants may differ (GAN vs WGAN)
     text = f"ours: {steps:,} steps" + (f" × {batch}" if largest else "") + f", {seeds} seeds; source: {theirs}"
-    ratio = _ratio(claim, runs)
+    ratio = _ratio(claim, ours)
     if ratio is None:
-        return text, BUDGET_CLASSES[3]
+        return text, BUDGET_CLASSES[3], None
     text += f" ({_percent(ratio)} of it)"
-    return text, BUDGET_CLASSES[0] if ratio >= 1 else BUDGET_CLASSES[1] if ratio >= 0.1 else BUDGET_CLASSES[2]
+    budget_class = BUDGET_CLASSES[0] if ratio >= 1 else BUDGET_CLASSES[1] if ratio >= 0.1 else BUDGET_CLASSES[2]
+    return text, budget_class, ratio
 
 
-def _ratio(claim: dict[str, Any], runs: list) -> float | None:
-    """Our samples seen (steps × batch) over the source's, where both are known."""
+def _ratio(claim: dict[str, Any], ours: tuple[int, tuple[int, int], int] | None) -> float | None:
+    """Our samples seen (steps × batch, from :func:`our_budget`) over the source's, where both are known."""
     samples = (claim.get("source_budget") or {}).get("samples")
-    ours = our_budget(claim, runs) if runs else None
     if not samples or ours is None or not ours[1][1]:
         return None
     return ours[0] * ours[1][1] / float(samples)  # the largest batch: the most any of our variants saw
 
 
-def _share_text(claim: dict[str, Any], runs: list) -> str:
-    ratio = _ratio(claim, runs)
+def _share_text(ratio: float | None) -> str:
     return f"{_percent(ratio)} of the source's budget" if ratio is not None else \
         "our budget (the source states none to compare with)"
 
