@@ -345,8 +345,7 @@ def _value(ranking: Ranking, value: float, short: bool = False) -> str:
 def _labelled(ranking: Ranking, value: float) -> str:
     """``FID 39.9`` or ``7.5 of 8 modes covered``: a mean in a sentence that has not named the metric yet."""
     info = metric_info(ranking.metric)
-    return _value(ranking, value) + (f" {info.label}" if info.count else "") if info.count else \
-        f"{info.label} {_value(ranking, value)}"
+    return f"{_value(ranking, value)} {info.label}" if info.count else f"{info.label} {_value(ranking, value)}"
 
 
 def _of_total(ranking: Ranking) -> str:
