@@ -92,10 +92,6 @@ class Search:
     def space_for(self, variant: str, config: Any) -> dict[str, Dimension]:
         return self.spaces.get(variant) or default_space(config)
 
-    @property
-    def trial_seeds(self) -> list[int]:
-        return [TRIAL_SEED_BASE + t for t in range(self.trials)]
-
 
 def parse_search(tree: Any) -> Search:
     """The study file's ``search:`` section, checked."""
