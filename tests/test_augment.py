@@ -13,7 +13,7 @@ from wganlab.augment import Recipe, _labels_like, augmentation_scores, build_cla
 from wganlab.cli import main
 from wganlab.config import load_config
 from wganlab.data import held_out_rows, training_rows
-from wganlab.errors import DataError
+from wganlab.errors import ConfigError, DataError
 
 QUICK = Recipe("mlp", steps=150)
 
@@ -83,6 +83,30 @@ def test_per_class_rows_are_fixed_and_the_rest_is_held_out():
     assert len(rest) == 45 and not set(rest) & set(keep)
     with pytest.raises(DataError, match="class 0 has only 20"):
         training_rows(labels, per_class=21)
+
+
+def test_a_subset_seed_draws_another_fixed_subset():
+    labels = np.repeat(np.arange(3), 20)
+    first, second = training_rows(labels, per_class=5), training_rows(labels, per_class=5, subset_seed=1)
+    assert np.bincount(labels[second]).tolist() == [5, 5, 5] and not np.array_equal(first, second)
+    assert np.array_equal(second, training_rows(labels, per_class=5, subset_seed=1))  # fixed for that seed
+    assert not set(held_out_rows(labels, per_class=5, subset_seed=1)) & set(second)
+
+
+def test_augment_tests_on_what_the_runs_own_subset_left_out():
+    config = load_config("dcgan", ["data=mnist", "data.per_class=10", "data.subset_seed=2",
+                                   "conditioning.mode=concat"])
+    (x, _), (x_test, _) = real_rows(config)
+    (x_default, _), _ = real_rows(load_config("dcgan", ["data=mnist", "data.per_class=10",
+                                                         "conditioning.mode=concat"]))
+    assert not torch.equal(x, x_default)
+    seen = {row.tobytes() for row in x.numpy()}
+    assert not any(row.tobytes() in seen for row in x_test.numpy())
+
+
+def test_a_subset_seed_without_a_subset_is_refused():
+    with pytest.raises(ConfigError, match="neither is set"):
+        load_config("dcgan", ["data=mnist", "data.subset_seed=1"])
 
 
 def test_the_embedded_digits_hold_out_what_training_left_out():

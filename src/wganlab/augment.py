@@ -174,7 +174,8 @@ def real_rows(config: RunConfig) -> tuple[tuple[torch.Tensor, torch.Tensor], tup
     if data.name in TABLE_DATASETS:
         from wganlab.data.table import TableSource
 
-        train = TableSource(str(data.root), data.label, "train", data.limit, cpu, data.per_class)
+        train = TableSource(str(data.root), data.label, "train", data.limit, cpu, data.per_class,
+                            data.subset_seed)
         test = TableSource(str(data.root), data.label, "test", 0, cpu)
         if train.labels is None:
             raise ConfigError("wganlab augment needs labelled rows: the run's table has no data.label")
@@ -182,11 +183,11 @@ def real_rows(config: RunConfig) -> tuple[tuple[torch.Tensor, torch.Tensor], tup
     if config.is_vectors or data.name == "stacked-mnist":
         raise ConfigError(f"wganlab augment needs labelled images or a table; data={data.name} has no classes")
     images, labels = load_images(data)
-    keep = training_rows(labels, data.limit, data.per_class)
+    keep = training_rows(labels, data.limit, data.per_class, data.subset_seed)
     if data.split == "train" and has_test_split(data):
         test_images, test_labels = load_images(replace(data, split="test"))
     else:  # the embedded digits, folders: test on what training left out
-        rest = held_out_rows(labels, data.limit, data.per_class)
+        rest = held_out_rows(labels, data.limit, data.per_class, data.subset_seed)
         if len(rest) == 0:
             raise ConfigError(f"the run trained on every image of data={data.name}, so none is left to test on: "
                               "train with data.per_class=N (or data.limit=N) to hold images out")

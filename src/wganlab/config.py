@@ -75,6 +75,9 @@ class DataConfig:
                       "a fixed permutation); 0 uses them all")
     per_class: int = _opt(0, low=0, why="train on this many images (or table rows) of each class, chosen by a "
                           "fixed permutation; the rest are held out (wganlab augment tests on them); 0: off")
+    subset_seed: int = _opt(0, low=0, why="which fixed permutation chooses the data.limit / data.per_class rows "
+                            "(and so the held-out ones): another value draws another subset, e.g. to repeat a "
+                            "study over several draws of a small labelled set")
     label: str | None = _opt(None, why="the CSV column that holds each row's class (data=table:FILE.csv); null: "
                              "the rows have no classes")
 
@@ -638,6 +641,9 @@ def _check_cross_field(config: RunConfig) -> None:
                           f"none; {unknown[0]!r} is none of them")
     if config.data.limit and config.data.per_class:
         raise ConfigError("data.limit and data.per_class both choose the training rows; give one of them")
+    if config.data.subset_seed and not (config.data.limit or config.data.per_class):
+        raise ConfigError(f"data.subset_seed={config.data.subset_seed} draws which rows data.limit or data.per_class "
+                          "keeps, but neither is set; give one (e.g. data.per_class=10) or drop data.subset_seed")
     if config.is_toy and (augment != "none" or config.data.limit or config.data.per_class):  # tables take limits
         raise ConfigError("tricks.diffaugment, data.limit and data.per_class are for image datasets and tables; data="
                           f"{config.data.name} is a 2D toy with endless samples")

@@ -52,12 +52,13 @@ def make_source(config: DataConfig, device: torch.device, seed: int = 0) -> Data
     if config.name in TOY_DATASETS:
         return ToySource(config.name, device)
     if config.name in TABLE_DATASETS:
-        return TableSource(str(config.root), config.label, config.split, config.limit, device, config.per_class)
+        return TableSource(str(config.root), config.label, config.split, config.limit, device, config.per_class,
+                           config.subset_seed)
     if config.name == "stacked-mnist":
         digits, labels = embedded_mnist() if not config.root else load_idx_dataset(Path(config.root), config.split)
         return StackedDigits(torch.from_numpy(digits[:, None]), torch.from_numpy(labels.astype(np.int64)), device,
                              pixel_range=config.pixel_range)
-    images, labels = limited(*load_images(config), config.limit, config.per_class)
+    images, labels = limited(*load_images(config), config.limit, config.per_class, config.subset_seed)
     return InMemoryImages(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), device,
                           pixel_range=config.pixel_range, seed=seed, hflip=config.hflip)
 
@@ -65,12 +66,13 @@ def make_source(config: DataConfig, device: torch.device, seed: int = 0) -> Data
 def every_row(config: DataConfig) -> DataConfig:
     """``config`` without the settings that choose training rows (``limit``, ``per_class``): what a run is judged
     against is the whole dataset, not the few rows it saw."""
-    return replace(config, limit=0, per_class=0)
+    return replace(config, limit=0, per_class=0, subset_seed=0)
 
 
-def limited(images: np.ndarray, labels: np.ndarray, limit: int, per_class: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def limited(images: np.ndarray, labels: np.ndarray, limit: int, per_class: int = 0,
+            subset_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The images (and labels) of :func:`training_rows`."""
-    keep = training_rows(labels, limit, per_class)
+    keep = training_rows(labels, limit, per_class, subset_seed)
     return images[keep], labels[keep]
 
 

@@ -1,6 +1,8 @@
 """Which rows of a labelled dataset a run trains on (``data.limit``, ``data.per_class``) and which it holds out.
 
-Fixed permutations, so that every run, every variant and ``wganlab augment`` see the same rows; a module of its own
+Fixed permutations, so that every run, every variant and ``wganlab augment`` see the same rows (``data.subset_seed``
+picks another fixed permutation, so that a study can repeat a claim over several draws of a small labelled subset,
+as one draw can be lucky); a module of its own
 so that the sources (tables, images) and the package's front door can both use it without importing each other.
 """
 
@@ -11,11 +13,11 @@ import numpy as np
 from wganlab.errors import DataError
 
 
-def training_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0) -> np.ndarray:
-    """Indices of the rows a run trains on, the same for every run: ``per_class`` of each class, else ``limit``
-    of all, each chosen by a fixed permutation; every row when both are 0. The other rows are held out
-    (:func:`held_out_rows`), e.g. to test a classifier trained on generated data."""
-    order = np.random.default_rng(0).permutation(len(labels))
+def training_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0, subset_seed: int = 0) -> np.ndarray:
+    """Indices of the rows a run trains on, the same for every run of one ``subset_seed``: ``per_class`` of each
+    class, else ``limit`` of all, each chosen by the permutation that seed fixes; every row when both are 0. The
+    other rows are held out (:func:`held_out_rows`), e.g. to test a classifier trained on generated data."""
+    order = np.random.default_rng(subset_seed).permutation(len(labels))
     if per_class:
         classes, counts = np.unique(labels, return_counts=True)
         if counts.min() < per_class:
@@ -31,6 +33,6 @@ def training_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0) -> np.
     return np.sort(order[:limit])
 
 
-def held_out_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0) -> np.ndarray:
+def held_out_rows(labels: np.ndarray, limit: int = 0, per_class: int = 0, subset_seed: int = 0) -> np.ndarray:
     """The rows :func:`training_rows` leaves out."""
-    return np.setdiff1d(np.arange(len(labels)), training_rows(labels, limit, per_class))
+    return np.setdiff1d(np.arange(len(labels)), training_rows(labels, limit, per_class, subset_seed))

@@ -196,7 +196,7 @@ class TableSource:
     mixture = None
 
     def __init__(self, root: str, label: str | None, part: str, limit: int, device: torch.device,
-                 per_class: int = 0) -> None:
+                 per_class: int = 0, subset_seed: int = 0) -> None:
         from wganlab.data.subsets import training_rows
 
         table = read_table(root, label)
@@ -207,7 +207,7 @@ class TableSource:
             if per_class and rows.labels is None:
                 raise DataError("data.per_class needs a labelled table: name its class column with data.label")
             keep = training_rows(rows.labels if rows.labels is not None else np.zeros(len(rows.features)), limit,
-                                 per_class)
+                                 per_class, subset_seed)
             rows = Table(rows.features[keep], None if rows.labels is None else rows.labels[keep], rows.columns,
                          rows.classes, rows.label)
         self.table = table
