@@ -351,43 +351,11 @@ def _data(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     import json
 
-    import numpy as np
-    import torch
+    from wganlab.api import evaluate
 
-    from wganlab.config import reference_data
-    from wganlab.metrics import evaluate
-
-    data = reference_data(args.data_options, args.data) if args.data else None
-    if args.source.suffix == ".npz":
-        if data is None:
-            raise ConfigError("evaluating a .npz needs --data NAME (the dataset to compare with)")
-        try:
-            with np.load(args.source) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as err:
-            raise ConfigError(f"cannot read '{args.source}' as .npz ({err})") from None
-        if "points" in arrays:
-            samples = torch.from_numpy(arrays["points"].astype(np.float32))
-        elif "images" in arrays and arrays["images"].dtype == np.uint8 and arrays["images"].ndim == 4:
-            samples = torch.from_numpy(arrays["images"]).float() / 127.5 - 1
-        else:
-            raise ConfigError(f"'{args.source}' must hold uint8 'images' N x C x H x W or float32 'points' N x 2")
-    else:
-        from wganlab.data.images import to_symmetric
-        from wganlab.sampling import generate, load_generator
-
-        loaded = load_generator(args.source)
-        if data is None:  # the run's own data, with the options given
-            data = reference_data(args.data_options, own=loaded.config.data)
-        samples = to_symmetric(generate(loaded, args.n, seed=args.seed), loaded.config.data.pixel_range)
-    toy = samples.ndim == 2
     asked = tuple(m.strip() for m in args.metrics.split(",")) if args.metrics else None
-    names = evaluate.requested_metrics(asked, data, toy, args.features, tuple(samples.shape[1:]))
-    if toy:
-        result = evaluate.evaluate_points(samples, data, names)
-    else:
-        result = evaluate.evaluate_images(samples, data, names, network=args.features,
-                                          inception_weights=args.inception_weights)
+    result = evaluate(args.source, n=args.n, metrics=asked, seed=args.seed, data=args.data, features=args.features,
+                      data_options=tuple(args.data_options), inception_weights=args.inception_weights)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -20,7 +20,7 @@ from wganlab.checkpoint import latest_checkpoint, load_checkpoint, sampling_weig
 from wganlab.config import RunConfig, from_tree
 from wganlab.data.images import to_uint8
 from wganlab.data.table import rows_in_units
-from wganlab.errors import CheckpointError, WganlabError
+from wganlab.errors import CheckpointError, ConfigError, WganlabError
 from wganlab.fileio import atomic_output
 from wganlab.nets import build_networks, generate_chunks
 from wganlab.rundir import CONFIG_FILE, RUN_INFO_FILE, load_run_config
@@ -201,6 +201,21 @@ def write_samples(samples: torch.Tensor, loaded: LoadedGenerator, out: Path, per
             columns = len(images) // classes
         image = plots.image_grid(images.numpy(), columns=columns)
     plots.save_png(image, out)
+
+
+def read_samples(path: Path) -> torch.Tensor:
+    """The samples of a ``.npz`` as :func:`write_samples` writes it (uint8 ``images`` N x C x H x W, float32
+    ``points`` N x D), images as floats in [-1, 1]: what ``wganlab eval`` judges."""
+    try:
+        with np.load(path) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read '{path}' as .npz ({err})") from None
+    if "points" in arrays:
+        return torch.from_numpy(arrays["points"].astype(np.float32))
+    if "images" in arrays and arrays["images"].dtype == np.uint8 and arrays["images"].ndim == 4:
+        return torch.from_numpy(arrays["images"]).float() / 127.5 - 1
+    raise ConfigError(f"'{path}' must hold uint8 'images' N x C x H x W or float32 'points' N x 2")
 
 
 def _write_csv(samples: torch.Tensor, table: dict, labels: torch.Tensor | None, out: Path) -> None:

@@ -252,3 +252,11 @@ def test_a_report_refuses_seeds_of_one_experiment_trained_with_different_configs
     with pytest.raises(StudyChanged, match=r"gan__seed0' and '.*gan__seed1' are seeds of one experiment trained "
                                            r"with different configs \(steps differ\)"):
         collect(out)
+
+
+def test_a_run_scored_as_augmentation_is_refused_before_it_trains(tmp_path):
+    outcome = execute_run(str(tmp_path / "r"), "dcgan", ["data=mnist", "data.per_class=10", "eval.augment=1",
+                                                        "steps=5"])
+    assert outcome["status"] == "failed" and "needs a conditional run" in outcome["error"]
+    assert run_state(tmp_path / "r") == "new"  # nothing trained, nothing to resume
+    assert (tmp_path / "r" / "error.txt").read_text().startswith("wganlab augment needs a conditional run")

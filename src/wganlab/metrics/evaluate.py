@@ -199,6 +199,14 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
     return out
 
 
+def evaluate_samples(samples: torch.Tensor, data: DataConfig, metrics: tuple[str, ...], network: str | None = None,
+                     inception_weights: str | Path | None = None) -> dict[str, Any]:
+    """N x 2 points (:func:`evaluate_points`) or float images in [-1, 1] (:func:`evaluate_images`)."""
+    if samples.ndim == 2:
+        return evaluate_points(samples, data, metrics)
+    return evaluate_images(samples, data, metrics, network=network, inception_weights=inception_weights)
+
+
 def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, ...]) -> dict[str, Any]:
     """Mode coverage (Gaussian mixtures) and the exact W1 to as many real points: fresh ones for 2D toys, a
     feature table's held-out test rows (standardised as in training) for tables."""

@@ -50,6 +50,10 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
     try:
         (path / ERROR_FILE).unlink(missing_ok=True)
         config = load_config(preset, overrides)
+        if config.eval.augment:  # refused before minutes of training, as wganlab augment PRESET refuses it
+            from wganlab.augment import check_augmentable
+
+            check_augmentable(config)
         if run_state(path) == "new":
             trainer = start_run(config, path, source=preset or "study", tensorboard=True)
         else:
@@ -189,33 +193,39 @@ def record_failure(run_dir: Path, message: str, details: str = "") -> None:
     (run_dir / ERROR_FILE).write_text(f"{message}\n\n{details}" if details else f"{message}\n", encoding="utf-8")
 
 
+STUDY_METRICS = ("fid", "kid", "classes", "modes", "w1")  # where they apply; see measure_checkpoint
+
+
 def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> dict[str, Any]:
-    """The study's metrics for one checkpoint (the newest when ``checkpoint`` is None).
+    """The study's metrics for one checkpoint (the newest when ``checkpoint`` is None), measured by the same
+    :func:`wganlab.api.evaluate` that ``wganlab eval`` calls, on the same latent noise for every run.
 
-    2D toys: modes covered, high-quality share and exact W1. 28x28 digits and clothes: FID with wganlab's
-    feature network, class coverage and the class histogram. Other images: Inception FID when its weights are
-    available, else the reason it is not.
+    2D toys: modes covered (mixtures), high-quality share and exact W1; tables: W1. 28x28 digits and clothes: FID
+    with wganlab's feature network, class coverage and the class histogram; stacked MNIST: its 1,000 triples.
+    Other images: Inception FID when its weights are available, else the reason it is not.
     """
-    from wganlab.config import VECTOR_DATASETS
-    from wganlab.data.images import to_symmetric
+    from wganlab.api import evaluate
     from wganlab.errors import WganlabError
-    from wganlab.metrics import evaluate
-    from wganlab.registry import METRICS
-    from wganlab.sampling import generate, load_generator
+    from wganlab.metrics.evaluate import inapplicable
+    from wganlab.sampling import load_generator
 
-    loaded = load_generator(checkpoint if checkpoint is not None else run_dir)
-    fake = generate(loaded, samples, seed=FINAL_SEED)
-    data = loaded.config.data
+    source = checkpoint if checkpoint is not None else run_dir
+    loaded = load_generator(source)
     out: dict[str, Any] = {"step": loaded.step}
-    if data.name in VECTOR_DATASETS:
-        out.update(evaluate.evaluate_points(fake, data, METRICS.having("points")))
-        return out
     try:
-        out.update(evaluate.evaluate_images(to_symmetric(fake, data.pixel_range), data,
-                                            ("fid", "kid", "classes", "modes")))
+        names = tuple(m for m in STUDY_METRICS if _measures(m, loaded)
+                      and inapplicable((m,), loaded.config.data, None, loaded.sample_shape) is None)
+        out.update(evaluate(source, n=samples, metrics=names, seed=FINAL_SEED))
     except WganlabError as err:
         out["unavailable"] = str(err)
     return out
+
+
+def _measures(metric: str, loaded: Any) -> bool:
+    """Whether ``metric`` is one for the run's kind of samples (points or images)."""
+    from wganlab.registry import METRICS
+
+    return metric in METRICS.having("points" if loaded.config.is_vectors else "images")
 
 
 def config_differences(saved: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
