@@ -25,8 +25,8 @@ import torch
 
 from wganlab.config import load_config
 from wganlab.metrics.conditional import class_accuracy
-from wganlab.runs import start_run
 from wganlab.sampling import load_generator
+from wganlab.training.start import start_run
 
 
 def trained(preset: str, overrides: list[str], run_dir: Path) -> tuple[float, Path]:

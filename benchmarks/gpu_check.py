@@ -46,9 +46,9 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before CUDA start
 
 import torch
 
-from wganlab import engine
 from wganlab.config import load_config
-from wganlab.runs import resume_run, start_run
+from wganlab.training import execution as engine
+from wganlab.training.start import resume_run, start_run
 
 HERE = Path(__file__).resolve().parent
 # Before any update, both runs hold the same weights: their networks' outputs on one fixed batch must agree to the
@@ -274,7 +274,7 @@ def one_process_group(device: str) -> dict[str, Any]:
 def stacked_seeds_match_separate(device: str) -> dict[str, Any]:
     from wganlab.nets import build_networks
     from wganlab.stacking.trainer import stack_network
-    from wganlab.trainer import seed_everything
+    from wganlab.training.trainer import seed_everything
 
     tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False

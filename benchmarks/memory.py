@@ -36,7 +36,7 @@ peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
 print(f"CUDA_PEAK {peak}")
 raise SystemExit(code)
 """
-BASELINE = "import wganlab.trainer, wganlab.metrics.during"
+BASELINE = "import wganlab.training.trainer, wganlab.metrics.in_training"
 
 
 def peak_rss_mib(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:

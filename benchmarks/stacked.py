@@ -33,12 +33,12 @@ import torch
 
 from wganlab.config import RunConfig, load_config
 from wganlab.data import make_source
-from wganlab.distributed import Distributed
 from wganlab.nets import build_networks
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.trainer import StackedSource, stack_network
-from wganlab.step import TrainingStep
-from wganlab.trainer import seed_everything
+from wganlab.training.distributed import Distributed
+from wganlab.training.step import TrainingStep
+from wganlab.training.trainer import seed_everything
 
 NETWORKS = {  # the demo's digits network, and the DTU study's (nch 12, z 100) with its WGAN-GP settings
     "dcgan-w16": ("wgan-gp", ["model.width=16", "model.kernel_size=3"]),

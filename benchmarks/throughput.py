@@ -33,7 +33,7 @@ from wganlab.data.images import InMemoryImages
 from wganlab.lipschitz import clip_weights_, gradient_penalty
 from wganlab.nets import build_networks
 from wganlab.objectives import make_objective
-from wganlab.trainer import Trainer
+from wganlab.training.trainer import Trainer
 
 PRESETS = ["gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn"]
 NETWORKS = {"toy-mlp": ("8gaussians", None), "dcgan-28": ("mnist", (1, 28, 28)), "dcgan-32": ("mnist", (3, 32, 32)),

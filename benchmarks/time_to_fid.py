@@ -36,9 +36,9 @@ import torch
 
 from wganlab.config import load_config
 from wganlab.errors import ConfigError
-from wganlab.runlog import read_metrics
-from wganlab.runs import start_run
-from wganlab.trainer import Trainer
+from wganlab.rundir.log import read_metrics
+from wganlab.training.start import start_run
+from wganlab.training.trainer import Trainer
 
 NEVER = 10**9  # an interval that never falls due
 

@@ -69,7 +69,7 @@ def import_torch_fidelity():
 
 
 class FakeStep:
-    """A small stand-in for :class:`wganlab.step.TrainingStep` (the hooks' StepContext): a linear critic, a
+    """A small stand-in for :class:`wganlab.training.step.TrainingStep` (the hooks' StepContext): a linear critic, a
     linear generator and fixed real data, so a hook is tested without a Trainer."""
 
     def __init__(self, dim: int = 3, latent: int = 2, processes: int = 1, dataset_size: int | None = None) -> None:

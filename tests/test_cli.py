@@ -150,7 +150,7 @@ def test_run_dir_that_is_a_file(tmp_path):
 
 def test_sample_a_class_of_a_conditional_run(tmp_path):
     from tests.conftest import tiny_mnist
-    from wganlab.runs import start_run
+    from wganlab.training.start import start_run
 
     run = tmp_path / "cond"
     start_run(tiny_mnist("steps=2", "conditioning.mode=concat", preset="dcgan"), run, tensorboard=False).run(
@@ -202,7 +202,7 @@ def test_a_run_in_training_refuses_a_second_writer_and_resumes_with_other_execut
 
 
 def test_a_study_directory_in_use_is_refused(tmp_path):
-    from wganlab.runlock import DirectoryLock
+    from wganlab.rundir.lock import DirectoryLock
 
     study = tmp_path / "s.yaml"
     study.write_text("name: s\naxes: {variant: [gan]}\nset: {data: 8gaussians, steps: 2}\n", encoding="utf-8")
@@ -215,8 +215,8 @@ def test_a_study_directory_in_use_is_refused(tmp_path):
 def test_check_lists_checkpoints_and_fails_when_the_newest_is_bad(tmp_path, capsys):
     import torch
 
-    from wganlab import checkpoint as ckpt
     from wganlab.cli import main
+    from wganlab.rundir import checkpoints as ckpt
 
     run_dir = tmp_path / "run"
     assert run_cli("train", "gan", "data=8gaussians", "steps=20", "checkpoint_every=10", *TINY, "--run-dir",
@@ -273,7 +273,7 @@ def test_small_gaps_a_new_user_met(tmp_path, capsys):
 
 def test_a_failed_start_leaves_no_directory_and_an_interrupted_one_resumes_with_its_run_json(tmp_path, capsys):
     from wganlab.cli import main
-    from wganlab.rundir import RUN_INFO_FILE
+    from wganlab.rundir.layout import RUN_INFO_FILE
 
     made = tmp_path / "made"
     assert main(["train", "dcgan", f"data=idx:{tmp_path / 'missing'}", "--run-dir", str(made)]) == 2
@@ -341,8 +341,8 @@ def test_a_longer_resume_of_a_decaying_schedule_says_what_it_does_and_does_what_
     replanned for the new end (the rate jumps from 0 back up), and one line says so and names the choices;
     lr_extend=stretch decays on from the rate reached (here 0: it stays 0), restart from the full rate."""
     from wganlab.cli import main
-    from wganlab.rundir import load_run_config
-    from wganlab.runlog import read_metrics
+    from wganlab.rundir.layout import load_run_config
+    from wganlab.rundir.log import read_metrics
 
     run_dir = tmp_path / "run"
     assert main(["train", "wgan-gp", "data=8gaussians", "steps=20", "log_every=5", "model.width=16",

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from wganlab.config import load_config
-from wganlab.runs import start_run
+from wganlab.training.start import start_run
 
 RECORD = Path(__file__).parent / "golden" / "weights.json"
 BASE = ["data=mnist", "model.width=4", "batch_size=8", "steps=200", "seed=0", "log_every=50", "eval_every=0",

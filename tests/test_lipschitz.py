@@ -79,8 +79,8 @@ def test_batch_coupling_detection():
 
 def test_the_clipping_hook_clamps_the_fresh_critic_and_after_every_critic_step():
     from tests.conftest import FakeStep
-    from wganlab.hooks import CriticBatch
     from wganlab.lipschitz import WeightClipping
+    from wganlab.training.hooks import CriticBatch
 
     context = FakeStep()
     with torch.no_grad():
@@ -95,8 +95,8 @@ def test_the_clipping_hook_clamps_the_fresh_critic_and_after_every_critic_step()
 
 def test_the_penalty_hook_gives_its_weighted_term_and_nothing_for_fakes_alone():
     from tests.conftest import FakeStep
-    from wganlab.hooks import CriticBatch
     from wganlab.lipschitz import GradientPenalty
+    from wganlab.training.hooks import CriticBatch
 
     context = FakeStep(dim=2)
     with torch.no_grad():  # D(x) = 3 x1 + 4 x2: ‖∇D‖ = 5 everywhere, so the penalty is (5 − 1)² = 16
@@ -116,8 +116,8 @@ def test_the_penalty_hook_gives_its_weighted_term_and_nothing_for_fakes_alone():
 
 def test_r1_and_r2_equal_their_analytic_values_for_a_linear_critic():
     from tests.conftest import FakeStep
-    from wganlab.hooks import CriticBatch
     from wganlab.lipschitz.zero_centred import R1Penalty, R2Penalty
+    from wganlab.training.hooks import CriticBatch
 
     context = FakeStep(dim=2)
     with torch.no_grad():  # D(x) = 3 x1 + 4 x2 + b: ∇D = (3, 4) everywhere, ‖∇D‖² = 25
@@ -141,8 +141,8 @@ def test_a_zero_centred_gradient_penalty_has_a_gradient_where_the_critic_is_flat
 
 def test_dragan_perturbs_by_up_to_c_standard_deviations_and_penalises_there():
     from tests.conftest import FakeStep
-    from wganlab.hooks import CriticBatch
     from wganlab.lipschitz.dragan import DraganPenalty, perturbed
+    from wganlab.training.hooks import CriticBatch
 
     real = torch.randn(4000, 2) * 3.0
     torch.manual_seed(1)
@@ -159,8 +159,8 @@ def test_dragan_perturbs_by_up_to_c_standard_deviations_and_penalises_there():
 
 def test_lazy_regularization_penalises_exactly_every_kth_critic_step_with_k_times_the_weight():
     from tests.conftest import FakeStep
-    from wganlab.hooks import CriticBatch
     from wganlab.lipschitz import GradientPenalty
+    from wganlab.training.hooks import CriticBatch
 
     context = FakeStep(dim=2)
     hook = GradientPenalty(10.0, every=3)

@@ -12,7 +12,7 @@ from wganlab.config import load_config
 from wganlab.errors import ConfigError
 from wganlab.objectives import make_objective
 from wganlab.registry import ARCHITECTURES, OBJECTIVES, Registry
-from wganlab.runs import start_run
+from wganlab.training.start import start_run
 
 
 @dataclass(frozen=True)

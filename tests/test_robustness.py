@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import run_cli, tiny_toy
-from wganlab.checkpoint import latest_checkpoint, list_checkpoints
 from wganlab.config import RunConfig, load_config
 from wganlab.errors import ConfigError
-from wganlab.runlock import read_holder
-from wganlab.runlog import read_metrics
-from wganlab.runs import start_run
-from wganlab.trainer import TrainingDiverged
+from wganlab.rundir.checkpoints import latest_checkpoint, list_checkpoints
+from wganlab.rundir.lock import read_holder
+from wganlab.rundir.log import read_metrics
+from wganlab.training.start import start_run
+from wganlab.training.trainer import TrainingDiverged
 
 KILL_RUN = ["wgan-gp", "data=8gaussians", "steps=1500", "seed=11", "model.width=128", "batch_size=256",
             "log_every=10", "checkpoint_every=50", "sample_every=500", "threads=1"]  # 1500 steps: ~35 s here

@@ -34,14 +34,14 @@ class Run:
 
     @property
     def config(self) -> RunConfig:
-        from wganlab.rundir import load_run_config
+        from wganlab.rundir.layout import load_run_config
 
         return load_run_config(self.run_dir)
 
     @property
     def step(self) -> int:
         """The step of the newest checkpoint (0 before the first)."""
-        from wganlab.checkpoint import list_checkpoints
+        from wganlab.rundir.checkpoints import list_checkpoints
 
         found = list_checkpoints(self.run_dir)
         return found[-1][0] if found else 0
@@ -52,19 +52,19 @@ class Run:
 
     def metrics(self) -> list[dict[str, Any]]:
         """Every logged record of ``metrics.jsonl`` (losses, the critic's estimate, FID when evaluated)."""
-        from wganlab.runlog import read_metrics
+        from wganlab.rundir.log import read_metrics
 
         return read_metrics(self.run_dir)
 
     def events(self) -> list[dict[str, Any]]:
         """Rollbacks, damaged checkpoints and resumes with other settings, as the run's event log holds them."""
-        from wganlab.rundir import read_events
+        from wganlab.rundir.layout import read_events
 
         return read_events(self.run_dir)
 
     def checkpoints(self) -> list[dict[str, Any]]:
         """What ``wganlab check`` reports for each checkpoint: step, bytes, checksum, finite weights."""
-        from wganlab.checkpoint import inspect_checkpoint, list_checkpoints
+        from wganlab.rundir.checkpoints import inspect_checkpoint, list_checkpoints
 
         reports = [inspect_checkpoint(path) for _, path in list_checkpoints(self.run_dir)]
         return [{"file": r.path.name, "step": r.step, "bytes": r.size, "checksum": r.checksum,
@@ -84,7 +84,7 @@ class Run:
     def resume(self, progress: bool = True, **settings: Any) -> Run:
         """Train on from the newest checkpoint; ``settings`` may change how it executes (``steps=``,
         ``threads=``, ``device=``, the intervals...), as ``wganlab train --resume RUN key=value`` does."""
-        from wganlab.runs import resume_run
+        from wganlab.training.start import resume_run
 
         resume_run(self.run_dir, settings=settings).run(progress=progress)
         return self
@@ -97,8 +97,8 @@ def train(source: str | Path | dict[str, Any], *overrides: str, run_dir: str | P
     ``run_dir`` defaults to ``runs/<preset>-<data>-seed<N>-<time>``, as ``wganlab train`` chooses it. Ctrl-C stops
     at the end of the current step with a checkpoint; the returned run then has ``finished == False``.
     """
-    from wganlab.rundir import default_run_dir
-    from wganlab.runs import start_run
+    from wganlab.rundir.layout import default_run_dir
+    from wganlab.training.start import start_run
 
     config = load_config(source, list(overrides))
     name = str(source) if not isinstance(source, dict) else ""
@@ -109,7 +109,7 @@ def train(source: str | Path | dict[str, Any], *overrides: str, run_dir: str | P
 
 def open_run(run_dir: str | Path) -> Run:
     """An existing run directory (raises :class:`wganlab.CheckpointError` if it is not one)."""
-    from wganlab.rundir import load_run_config
+    from wganlab.rundir.layout import load_run_config
 
     directory = Path(run_dir)
     load_run_config(directory)

@@ -15,7 +15,7 @@ from wganlab.errors import ConfigError, WganlabError
 from wganlab.registry import METRICS, REGISTRIES
 
 if TYPE_CHECKING:
-    from wganlab.distributed import Distributed
+    from wganlab.training.distributed import Distributed
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                     "presets": _presets, "parts": _parts, "check": _check}
         return handlers[args.command](args)
     except WganlabError as err:
-        from wganlab.trainer import TrainingDiverged
+        from wganlab.training.trainer import TrainingDiverged
 
         print(f"wganlab: error: {err}", file=sys.stderr)
         return EXIT_FAILED if isinstance(err, TrainingDiverged) else EXIT_USAGE
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     """``wganlab train``; under ``torchrun --nproc_per_node N -m wganlab train ...`` every process runs this."""
-    from wganlab.distributed import from_environment, shutdown
+    from wganlab.training.distributed import from_environment, shutdown
 
     group = from_environment()
     try:
@@ -229,8 +229,8 @@ def _leave_worker(code: int) -> None:
 
 def _train_in(args: argparse.Namespace, group: Distributed) -> int:
     from wganlab.config import load_config, parse_override
-    from wganlab.rundir import default_run_dir
-    from wganlab.runs import resume_run, start_run
+    from wganlab.rundir.layout import default_run_dir
+    from wganlab.training.start import resume_run, start_run
 
     say = (lambda text: print(text, file=sys.stderr)) if group.is_main else (lambda text: None)
     if args.resume is not None:
@@ -275,7 +275,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _augment(args: argparse.Namespace) -> int:
-    from wganlab.augment import augment_run, summary_lines
+    from wganlab.metrics.augmentation import augment_run, summary_lines
 
     if args.seeds < 2:
         raise ConfigError(f"--seeds must be at least 2 for an interval, got {args.seeds}")
@@ -299,10 +299,10 @@ def _augment(args: argparse.Namespace) -> int:
 def _train_to_augment(args: argparse.Namespace) -> Path | None:
     """``wganlab augment PRESET key=value ...``: check that the run could be scored, train it, return its
     directory (None if it was interrupted: its checkpoint says where to resume)."""
-    from wganlab.augment import check_augmentable
     from wganlab.config import load_config
-    from wganlab.rundir import default_run_dir
-    from wganlab.runs import start_run
+    from wganlab.metrics.augmentation import check_augmentable
+    from wganlab.rundir.layout import default_run_dir
+    from wganlab.training.start import start_run
 
     target = Path(args.run_dir)
     if target.is_dir():
@@ -442,14 +442,14 @@ def _classifier(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from wganlab.checkpoint import (
+    from wganlab.rundir.checkpoints import (
         CHECKPOINT_DIR,
         best_checkpoint_path,
         human_size,
         inspect_checkpoint,
         list_checkpoints,
     )
-    from wganlab.rundir import require_run_dir
+    from wganlab.rundir.layout import require_run_dir
 
     run_dir = args.run_dir
     require_run_dir(run_dir)

@@ -139,9 +139,9 @@ ARCHITECTURES.register("sngan-resnet", "wganlab.nets.named:sngan_resnet",
 ARCHITECTURES.register("arjovsky-dcgan64", "wganlab.nets.named:arjovsky_dcgan64",
                        "Arjovsky et al.'s 64x64 DCGAN", "images", "stackable")
 
-# The parts a training step is composed of besides the objective (wganlab.hooks), in the order they run: within
-# each phase of a step, e.g. after a critic update, weight clipping acts before historical averaging updates its
-# mean and before experience replay keeps a fake. Each class's from_config decides from the config whether it runs.
+# The parts a training step is composed of besides the objective (wganlab.training.hooks), in the order they run:
+# within each phase of a step, e.g. after a critic update, weight clipping acts before historical averaging updates
+# its mean and before experience replay keeps a fake. Each class's from_config decides from the config whether it runs.
 HOOKS = Registry("hook", {
     "lipschitz": "keeps the critic (approximately) 1-Lipschitz or penalises its gradients",
     "trick": "a training technique: the practical guide's (Garrido et al.), Salimans et al.'s, DiffAugment, EMA",

@@ -16,14 +16,14 @@ import numpy as np
 import torch
 
 from wganlab import plots
-from wganlab.checkpoint import latest_checkpoint, load_checkpoint, sampling_weights
 from wganlab.config import RunConfig, from_tree
 from wganlab.data.images import to_uint8
 from wganlab.data.table import rows_in_units
 from wganlab.errors import CheckpointError, ConfigError, WganlabError
 from wganlab.fileio import atomic_output
 from wganlab.nets import build_networks, generate_chunks
-from wganlab.rundir import CONFIG_FILE, RUN_INFO_FILE, load_run_config
+from wganlab.rundir.checkpoints import latest_checkpoint, load_checkpoint, sampling_weights
+from wganlab.rundir.layout import CONFIG_FILE, RUN_INFO_FILE, load_run_config
 
 EXPORT_FORMAT = "wganlab-generator/1"
 

@@ -9,12 +9,12 @@ import torch
 from torch import nn
 
 from tests.conftest import tiny_mnist, tiny_toy
-from tests.test_trainer import assert_identical, train, weights
+from tests.training.test_trainer import assert_identical, train, weights
 from wganlab.errors import ConfigError
 from wganlab.metrics.toy import wasserstein1_exact
 from wganlab.metrics.wasserstein import CriticVersusW1, kmeans_centroids, real_baselines, summarize_run, w1_to_point
 from wganlab.nets.layers import label_free
-from wganlab.runlog import read_metrics
+from wganlab.rundir.log import read_metrics
 
 
 def test_w1_to_a_point_is_the_mean_distance():

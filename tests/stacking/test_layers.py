@@ -12,7 +12,7 @@ from wganlab.nets import build_networks
 from wganlab.stacking.layers import NotStackable, stacked_shell, to_channel, to_seed
 from wganlab.stacking.state import join_states, split_state
 from wganlab.stacking.trainer import stack_network
-from wganlab.trainer import seed_everything
+from wganlab.training.trainer import seed_everything
 
 SEEDS, ROWS = 3, 4
 MNIST = (1, 28, 28)

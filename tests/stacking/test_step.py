@@ -14,13 +14,13 @@ import torch
 
 from tests.conftest import tiny_mnist, tiny_toy
 from wganlab.config import OptimizerConfig
-from wganlab.distributed import Distributed
 from wganlab.nets import build_networks
-from wganlab.optim import make_optimizer
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.trainer import StackedSource, stack_network
-from wganlab.step import TrainingStep
-from wganlab.trainer import seed_everything
+from wganlab.training.distributed import Distributed
+from wganlab.training.optim import make_optimizer
+from wganlab.training.step import TrainingStep
+from wganlab.training.trainer import seed_everything
 
 SEEDS = 2
 

@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from tests.conftest import tiny_mnist, tiny_toy
-from wganlab.checkpoint import latest_checkpoint
-from wganlab.monitor import TrainingDiverged
+from wganlab.rundir.checkpoints import latest_checkpoint
 from wganlab.sampling import generate, load_generator
 from wganlab.stacking.layers import NotStackable
 from wganlab.stacking.trainer import StackedTrainer, resume_stack, stacking_refusal, start_stack
@@ -20,7 +19,8 @@ from wganlab.study.backends import Job, StackJob
 from wganlab.study.runner import run_study, stack_by_seed
 from wganlab.study.spec import load_study
 from wganlab.study.task import read_result
-from wganlab.trainer import TrainResult
+from wganlab.training.monitor import TrainingDiverged
+from wganlab.training.trainer import TrainResult
 
 
 def configs(*overrides: str, seeds: int = 2):
@@ -61,7 +61,7 @@ def test_each_seed_of_a_stack_is_an_ordinary_run(tmp_path):
         loaded = load_generator(run_dir)  # what 'wganlab sample' and 'wganlab eval' read
         assert loaded.step == 20 and generate(loaded, 16, seed=0).shape == (16, 2)
     # ... and on its own: resuming seed 1 alone with more steps continues its stacked training
-    from wganlab.runs import resume_run
+    from wganlab.training.start import resume_run
 
     alone = resume_run(tmp_path / "s1", steps=25, tensorboard=False)
     assert alone.step == 20
@@ -95,7 +95,7 @@ def test_what_cannot_be_stacked_is_refused_by_name(tmp_path):
     assert not any(run.exists() for run in runs)  # refused before any run directory was made
     stacked = start_stack(configs(), [tmp_path / "c0", tmp_path / "c1"], tensorboard=False)
     stacked.run(stop_at=10, progress=False)
-    from wganlab.runs import resume_run
+    from wganlab.training.start import resume_run
 
     resume_run(tmp_path / "c1", steps=20, tensorboard=False).run(progress=False)  # one seed moved on alone
     with pytest.raises(NotStackable, match="different steps"):

@@ -9,13 +9,13 @@ import textwrap
 import pytest
 import torch
 
-from wganlab.runs import start_run
 from wganlab.study.aggregate import collect, summarize
 from wganlab.study.backends import Placement, plan_placement
 from wganlab.study.report import build_report
 from wganlab.study.runner import StudyChanged, changed_runs, failed_runs, run_study
 from wganlab.study.spec import load_study
 from wganlab.study.task import execute_run, read_result, run_state
+from wganlab.training.start import start_run
 
 TINY = """
     name: tiny
@@ -204,7 +204,7 @@ def test_a_run_killed_by_sigkill_is_reported_while_the_others_finish_and_the_sam
     import sys
     import time
 
-    from wganlab.runlock import read_holder
+    from wganlab.rundir.lock import read_holder
 
     text = TINY.replace("steps: 20", "steps: 200").replace("checkpoint_every: 10", "checkpoint_every: 50") \
         .replace("variant: [gan, wgan-gp]", "variant: [wgan-gp]").replace("seed: [0, 1]", "seed: [0, 1, 2]") \

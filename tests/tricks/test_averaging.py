@@ -27,7 +27,7 @@ def test_mean_of_past_parameters_and_penalty_gradient():
 
 def test_the_hook_adds_weighted_distances_and_updates_each_mean_after_its_step():
     from tests.conftest import FakeStep
-    from wganlab.hooks import CriticBatch
+    from wganlab.training.hooks import CriticBatch
     from wganlab.tricks.averaging import HistoricalAveraging
 
     context = FakeStep()

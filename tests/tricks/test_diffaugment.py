@@ -10,8 +10,8 @@ from tests.conftest import tiny_mnist
 from wganlab.config import load_config
 from wganlab.data import make_source
 from wganlab.errors import ConfigError, DataError
-from wganlab.runlog import read_metrics
-from wganlab.runs import start_run
+from wganlab.rundir.log import read_metrics
+from wganlab.training.start import start_run
 from wganlab.tricks.diffaugment import POLICIES, augment, brightness, contrast, cutout, saturation, translation
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from tests.conftest import tiny_mnist
-from wganlab.trainer import Trainer
+from wganlab.training.trainer import Trainer
 from wganlab.tricks.matching import feature_matching_loss
 
 

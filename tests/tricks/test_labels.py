@@ -57,7 +57,7 @@ def test_label_tricks_are_refused_for_a_wasserstein_critic():
 
 def test_the_hook_sets_both_targets_and_only_the_fake_one_for_fakes_alone():
     from tests.conftest import FakeStep
-    from wganlab.hooks import CriticBatch
+    from wganlab.training.hooks import CriticBatch
     from wganlab.tricks.labels import LabelTargetsHook
 
     context = FakeStep()

@@ -7,10 +7,10 @@ import torch
 
 from tests.conftest import tiny_mnist
 from tests.data.test_cifar import write_cifar10
-from tests.test_trainer import assert_identical, train, weights
+from tests.training.test_trainer import assert_identical, train, weights
 from wganlab.config import available_presets, load_config
-from wganlab.runlog import read_metrics
-from wganlab.runs import resume_run
+from wganlab.rundir.log import read_metrics
+from wganlab.training.start import resume_run
 
 GUIDE = ["guide-dcgan", "guide-cdcgan", *(f"guide-cdcgan-{t}" for t in ("smoothing", "two-sided", "noisy", "replay",
                                                                           "minibatch", "vbn")),

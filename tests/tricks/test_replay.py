@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from tests.conftest import tiny_mnist
-from wganlab.trainer import Trainer
+from wganlab.training.trainer import Trainer
 from wganlab.tricks.replay import ImagePool, ReplayBuffer, default_replay_every
 
 
@@ -60,7 +60,7 @@ def test_the_replay_hook_takes_one_extra_step_per_every_kept_fakes_and_refuses_t
 
     from tests.conftest import FakeStep
     from wganlab.errors import ConfigError
-    from wganlab.hooks import CriticBatch
+    from wganlab.training.hooks import CriticBatch
     from wganlab.tricks.replay import ExperienceReplay, ImagePoolHook
 
     context = FakeStep()

@@ -1,5 +1,6 @@
 """Ways to keep a WGAN critic (approximately) 1-Lipschitz, one module each: weight clipping and the gradient
-penalty are hooks of the training step (:mod:`wganlab.hooks`), spectral normalization a step of the network build.
+penalty are hooks of the training step (:mod:`wganlab.training.hooks`), spectral normalization a step of the
+network build.
 """
 
 from __future__ import annotations

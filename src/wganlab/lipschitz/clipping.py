@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from wganlab.hooks import CriticBatch, Hook, StepContext
+from wganlab.training.hooks import CriticBatch, Hook, StepContext
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from wganlab.hooks import CriticBatch, Hook, StepContext, Term
 from wganlab.lipschitz.lazy import Lazy
+from wganlab.training.hooks import CriticBatch, Hook, StepContext, Term
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from wganlab.hooks import CriticBatch, Hook, StepContext, Term
 from wganlab.lipschitz.lazy import Lazy
 from wganlab.lipschitz.penalty import gradient_penalty_per_sample
+from wganlab.training.hooks import CriticBatch, Hook, StepContext, Term
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig

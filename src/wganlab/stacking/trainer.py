@@ -2,8 +2,8 @@
 
 Every seed is started (or resumed) as the ordinary run it would be alone — its own run directory, config,
 initial weights drawn from its own seed, data order from its own source, fixed latents, evaluator and monitor —
-by :func:`wganlab.runs.start_run`. Their networks are then joined into one stacked model
-(:mod:`wganlab.stacking.layers`) and trained by the ordinary :class:`~wganlab.step.TrainingStep`, whose losses
+by :func:`wganlab.training.start.start_run`. Their networks are then joined into one stacked model
+(:mod:`wganlab.stacking.layers`) and trained by the ordinary :class:`~wganlab.training.step.TrainingStep`, whose losses
 are one per seed (:mod:`wganlab.stacking.axis`). Whenever a seed's run must write something — its losses,
 samples, evaluations, checkpoints — the stacked state is split into that seed's ordinary state first, so what
 lands in each run directory is an ordinary run's, and each seed can be sampled, evaluated or resumed alone.
@@ -28,15 +28,15 @@ from tqdm import tqdm
 
 from wganlab.config import RunConfig
 from wganlab.fileio import read_json, write_json_atomic
-from wganlab.monitor import TrainingDiverged
 from wganlab.registry import ARCHITECTURES, HOOKS
-from wganlab.rundir import RUN_INFO_FILE
-from wganlab.signals import stop_requests
+from wganlab.rundir.layout import RUN_INFO_FILE
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.layers import NotStackable, stacked_shell
 from wganlab.stacking.state import join_optimizer_states, join_states, split_optimizer_state, split_state, split_tensor
-from wganlab.step import TrainingStep
-from wganlab.trainer import Trainer, TrainResult
+from wganlab.training.monitor import TrainingDiverged
+from wganlab.training.signals import stop_requests
+from wganlab.training.step import TrainingStep
+from wganlab.training.trainer import Trainer, TrainResult
 
 OPTIMIZERS = {"g_optimizer": "g_params", "d_optimizer": "d_params"}
 
@@ -261,7 +261,7 @@ def start_stack(configs: Sequence[RunConfig], run_dirs: Sequence[Path], source: 
                 tensorboard: bool = True) -> StackedTrainer:
     """Start one ordinary run per config (same config but the seed) and stack them; every run's step-0
     checkpoint holds the stack's random state, so a stack killed before its first checkpoint resumes exactly."""
-    from wganlab.runs import start_run
+    from wganlab.training.start import start_run
 
     refusal = stacking_refusal(configs[0])
     if refusal:  # before any run directory is made
@@ -287,8 +287,8 @@ def start_stack(configs: Sequence[RunConfig], run_dirs: Sequence[Path], source: 
 def resume_stack(run_dirs: Sequence[Path], settings: Sequence[dict[str, Any]] | None = None,
                  tensorboard: bool = True) -> StackedTrainer:
     """Resume the runs of ``run_dirs`` (each from its newest checkpoint, all at the same step) as one stack;
-    ``settings`` are each run's execution changes (:func:`wganlab.runs.resume_run`)."""
-    from wganlab.runs import resume_run
+    ``settings`` are each run's execution changes (:func:`wganlab.training.start.resume_run`)."""
+    from wganlab.training.start import resume_run
 
     trainers: list[Trainer] = []
     settings = list(settings) if settings is not None else [{} for _ in run_dirs]

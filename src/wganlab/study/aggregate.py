@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from wganlab.runlog import read_metrics
+from wganlab.rundir.log import read_metrics
 from wganlab.study.compare import MIN_SEEDS, Ranking, rank_variants, verdict
 from wganlab.study.intervals import Interval, t_interval
 from wganlab.study.layout import RUNS_DIR, StudyChanged, read_manifest

@@ -249,7 +249,7 @@ def describe_exit(exitcode: int | None) -> str:
 
 
 def _from_checkpoint(run_dir: str) -> str:
-    from wganlab.checkpoint import list_checkpoints
+    from wganlab.rundir.checkpoints import list_checkpoints
 
     found = list_checkpoints(Path(run_dir))
     return f" from its checkpoint at step {found[-1][0]}" if found else " from the start"

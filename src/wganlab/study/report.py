@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from wganlab.fileio import atomic_output, read_json
-from wganlab.rundir import CONFIG_FILE, load_run_config
+from wganlab.rundir.layout import CONFIG_FILE, load_run_config
 from wganlab.study import figures
 from wganlab.study.aggregate import (
     Comparison,

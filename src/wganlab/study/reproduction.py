@@ -53,7 +53,7 @@ import yaml
 from wganlab.config import VECTOR_DATASETS
 from wganlab.errors import WganlabError
 from wganlab.fileio import read_json
-from wganlab.rundir import RUN_INFO_FILE
+from wganlab.rundir.layout import RUN_INFO_FILE
 from wganlab.study import figures
 from wganlab.study.aggregate import (
     TOTALS,

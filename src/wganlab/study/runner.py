@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from wganlab.fileio import read_json, write_json_atomic
-from wganlab.runlock import DirectoryLock
+from wganlab.rundir.lock import DirectoryLock
 from wganlab.study import search
 from wganlab.study.backends import Job, StackJob, plan_placement, run_local, run_ray
 from wganlab.study.layout import MANIFEST_FILE, REPLACED_DIR, RUNS_DIR, StudyChanged, read_manifest

@@ -43,7 +43,7 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
     """Train (or resume) one run and measure it; returns ``{"status": finished|interrupted|failed, ...}``."""
     _prepare(threads, gpu)
     from wganlab.config import load_config
-    from wganlab.runs import resume_run, start_run
+    from wganlab.training.start import resume_run, start_run
 
     path = Path(run_dir)
     started = time.perf_counter()
@@ -51,7 +51,7 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
         (path / ERROR_FILE).unlink(missing_ok=True)
         config = load_config(preset, overrides)
         if config.eval.augment:  # refused before minutes of training, as wganlab augment PRESET refuses it
-            from wganlab.augment import check_augmentable
+            from wganlab.metrics.augmentation import check_augmentable
 
             check_augmentable(config)
         if run_state(path) == "new":
@@ -139,7 +139,7 @@ def _prepare(threads: int, gpu: int | None) -> None:
 
 
 def _changes_for(path: Path, config: Any) -> dict[str, Any]:
-    from wganlab.rundir import load_run_config
+    from wganlab.rundir.layout import load_run_config
 
     return _execution_changes(load_run_config(path).to_dict(), config.to_dict(), path)
 
@@ -147,9 +147,9 @@ def _changes_for(path: Path, config: Any) -> dict[str, Any]:
 def _measured(path: Path, trainer: Any, config: Any, evaluation_samples: int, started: float,
               extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The finished run's ``result.json``: its final and best checkpoints measured, times and health."""
-    from wganlab.checkpoint import best_checkpoint_path
     from wganlab.metrics import wasserstein as critic_versus_w1
-    from wganlab.runlog import read_metrics
+    from wganlab.rundir.checkpoints import best_checkpoint_path
+    from wganlab.rundir.log import read_metrics
 
     result = {
         "status": "finished",
@@ -162,7 +162,7 @@ def _measured(path: Path, trainer: Any, config: Any, evaluation_samples: int, st
     if config.eval.wasserstein:  # the critic against the exact batch W1, from the run's evaluations
         result["final"].update(critic_versus_w1.summarize_run(read_metrics(path)))
     if config.eval.augment:  # does the generator's data help a classifier (wganlab augment)
-        from wganlab.augment import augment_run, study_metrics
+        from wganlab.metrics.augmentation import augment_run, study_metrics
 
         result["final"].update(study_metrics(augment_run(path, config.eval.augment)))
     best = best_checkpoint_path(path)
@@ -252,7 +252,7 @@ def _flattened(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def saved_config(run_dir: Path) -> dict[str, Any] | None:
     """The run's saved ``config.yaml`` as a dict, None for a run not started."""
-    from wganlab.rundir import load_run_config
+    from wganlab.rundir.layout import load_run_config
 
     if not (Path(run_dir) / "config.yaml").is_file():
         return None

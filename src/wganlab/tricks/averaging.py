@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from wganlab.hooks import CriticBatch, Hook, StepContext, Term
+from wganlab.training.hooks import CriticBatch, Hook, StepContext, Term
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig

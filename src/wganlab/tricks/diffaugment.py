@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from wganlab.hooks import Hook, StepContext
+from wganlab.training.hooks import Hook, StepContext
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig

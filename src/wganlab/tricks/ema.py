@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from wganlab.hooks import Hook, StepContext
+from wganlab.training.hooks import Hook, StepContext
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig

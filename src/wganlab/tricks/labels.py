@@ -13,7 +13,7 @@ from dataclasses import replace
 import torch
 
 from wganlab.config import LabelsConfig, RunConfig
-from wganlab.hooks import CriticBatch, Hook, StepContext
+from wganlab.training.hooks import CriticBatch, Hook, StepContext
 
 
 class LabelTargets:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from wganlab.hooks import Hook, StepContext, Term
+from wganlab.training.hooks import Hook, StepContext, Term
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig

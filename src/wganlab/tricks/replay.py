@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from wganlab.errors import ConfigError
-from wganlab.hooks import CriticBatch, Hook, StepContext
+from wganlab.training.hooks import CriticBatch, Hook, StepContext
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig

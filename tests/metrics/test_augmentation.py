@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from tests.data.test_table import two_blobs
-from wganlab.augment import Recipe, _labels_like, augmentation_scores, build_classifier, real_rows
 from wganlab.cli import main
 from wganlab.config import load_config
 from wganlab.data import held_out_rows, training_rows
 from wganlab.errors import ConfigError, DataError
+from wganlab.metrics.augmentation import Recipe, _labels_like, augmentation_scores, build_classifier, real_rows
 
 QUICK = Recipe("mlp", steps=150)
 
@@ -51,7 +51,7 @@ def test_a_generator_that_ignores_the_class_leaves_gan_train_and_gan_test_at_cha
 
 def test_the_filtered_arm_keeps_the_candidates_the_real_classifier_believes():
     """Half the candidates are drawn in the wrong blob: of 4 per row, the filter keeps rows of the asked class."""
-    from wganlab.augment import filtered_rows, train_classifier
+    from wganlab.metrics.augmentation import filtered_rows, train_classifier
 
     def half_wrong(labels: torch.Tensor, seed: int) -> torch.Tensor:
         flip = torch.rand(len(labels), generator=torch.Generator().manual_seed(seed)) < 0.5  # in the other blob

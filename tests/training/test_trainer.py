@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from tests.conftest import tiny_mnist, tiny_toy
-from wganlab.checkpoint import list_checkpoints
-from wganlab.runlog import read_metrics
-from wganlab.runs import resume_run, start_run
-from wganlab.trainer import Trainer
+from wganlab.rundir.checkpoints import list_checkpoints
+from wganlab.rundir.log import read_metrics
+from wganlab.training.start import resume_run, start_run
+from wganlab.training.trainer import Trainer
 
 
 def weights(trainer):
@@ -167,7 +167,7 @@ def test_start_run_refuses_existing_run(tmp_path):
 
 
 def test_nan_stops_with_a_message(tmp_path):
-    from wganlab.trainer import TrainingDiverged
+    from wganlab.training.trainer import TrainingDiverged
 
     trainer = start_run(tiny_toy("steps=20", "log_every=5"), tmp_path / "r", tensorboard=False)
     trainer.run(progress=False, stop_at=5)
@@ -185,7 +185,7 @@ def test_trainer_class_is_usable_directly(tmp_path):
 
 
 def test_best_checkpoint_follows_the_metric(tmp_path):
-    from wganlab.checkpoint import best_checkpoint_path, load_checkpoint
+    from wganlab.rundir.checkpoints import best_checkpoint_path, load_checkpoint
     from wganlab.sampling import load_generator
 
     train(tiny_toy("steps=60", "log_every=10", "best_metric=wasserstein_estimate"), tmp_path / "r")

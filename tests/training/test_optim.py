@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from wganlab.config import OptimizerConfig
-from wganlab.optim import implementation, make_optimizer
+from wganlab.training.optim import implementation, make_optimizer
 
 
 @pytest.mark.parametrize("name", ["adam", "rmsprop", "sgd"])

@@ -16,9 +16,9 @@ from torch import nn
 from wganlab import plots
 from wganlab.config import RunConfig
 from wganlab.data.images import to_float, to_uint8
-from wganlab.diagnostics import sample_diversity
 from wganlab.fileio import isolated_rng
 from wganlab.nets import eval_mode
+from wganlab.training.health import sample_diversity
 
 GRID_SAMPLES = 64
 GRID_COLUMNS = 8

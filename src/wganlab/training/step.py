@@ -1,7 +1,7 @@
 """One training step: ``n_critic`` critic updates, then one generator update, composed from the config's parts.
 
 Each update reads the same way: draw a batch, let the hooks adjust it, the objective's loss plus the hooks'
-named terms, one optimizer step, the hooks' after-step actions (:mod:`wganlab.hooks`). Nothing here asks which
+named terms, one optimizer step, the hooks' after-step actions (:mod:`wganlab.training.hooks`). Nothing here asks which
 model, trick or constraint it runs. Losses stay on the device; the caller reads them once per ``log_every``.
 """
 
@@ -15,15 +15,15 @@ import torch
 from torch import nn
 
 from wganlab.config import RunConfig
-from wganlab.distributed import Distributed
-from wganlab.engine import NetworkRunner
-from wganlab.hooks import CriticBatch, Hooks, Term, total_loss
 from wganlab.lipschitz import has_batch_coupling
 from wganlab.objectives import make_objective
-from wganlab.optim import make_lr_schedule, make_optimizer
 from wganlab.registry import OBJECTIVES
-from wganlab.schedule import CriticSchedule
 from wganlab.stacking.axis import SeedAxis
+from wganlab.training.distributed import Distributed
+from wganlab.training.execution import NetworkRunner
+from wganlab.training.hooks import CriticBatch, Hooks, Term, total_loss
+from wganlab.training.optim import make_lr_schedule, make_optimizer
+from wganlab.training.schedule import CriticSchedule
 
 T = TypeVar("T")
 

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from wganlab.checkpoint import atomic_torch_save, best_checkpoint_path
 from wganlab.config import RunConfig
-from wganlab.diagnostics import WINDOW, health_flags
-from wganlab.distributed import Distributed
 from wganlab.errors import WganlabError
 from wganlab.fileio import write_json_atomic
-from wganlab.rundir import BEST_FILE, HEALTH_FILE
+from wganlab.rundir.checkpoints import atomic_torch_save, best_checkpoint_path
+from wganlab.rundir.layout import BEST_FILE, HEALTH_FILE
+from wganlab.training.distributed import Distributed
+from wganlab.training.health import WINDOW, health_flags
 
 
 class TrainingDiverged(WganlabError):

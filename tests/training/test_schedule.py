@@ -1,4 +1,4 @@
-from wganlab.schedule import CriticSchedule
+from wganlab.training.schedule import CriticSchedule
 
 
 def test_constant_schedule():

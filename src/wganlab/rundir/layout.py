@@ -19,10 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wganlab.checkpoint import fallback_message, newest_readable, set_aside
 from wganlab.config import RunConfig, from_tree
 from wganlab.errors import CheckpointError
-from wganlab.runlock import DirectoryLock
+from wganlab.rundir.checkpoints import fallback_message, newest_readable, set_aside
+from wganlab.rundir.lock import DirectoryLock
 
 CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run.json"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from wganlab.distributed import Distributed, ShardedSource
 from wganlab.errors import ConfigError
+from wganlab.training.distributed import Distributed, ShardedSource
 
 RUN = ["data=8gaussians", "seed=3", "batch_size=64", "eval_every=0", "sample_every=1000", "checkpoint_every=10",
        "--quiet"]
@@ -69,7 +69,7 @@ def test_a_single_process_group_is_a_no_op() -> None:
 
 def test_sync_batch_norm_without_cuda_is_refused_with_the_reason(tmp_path: Path) -> None:
     from tests.conftest import tiny_mnist
-    from wganlab.trainer import Trainer
+    from wganlab.training.trainer import Trainer
 
     with pytest.raises(ConfigError, match="sync_batch_norm needs CUDA"):
         Trainer(tiny_mnist("sync_batch_norm=true", "device=cpu", preset="dcgan"), tmp_path, tensorboard=False)
@@ -77,7 +77,7 @@ def test_sync_batch_norm_without_cuda_is_refused_with_the_reason(tmp_path: Path)
 
 def test_replay_is_refused_across_processes(tmp_path: Path) -> None:
     from tests.conftest import tiny_toy
-    from wganlab.trainer import Trainer
+    from wganlab.training.trainer import Trainer
 
     config = tiny_toy("tricks.replay.mode=pool", preset="dcgan")
     with pytest.raises(ConfigError, match=r"tricks\.replay keeps one process's past fakes"):
@@ -155,7 +155,7 @@ def test_ctrl_c_stops_every_process_at_the_same_step_with_a_checkpoint(tmp_path:
     import signal
     import time
 
-    from wganlab.checkpoint import list_checkpoints
+    from wganlab.rundir.checkpoints import list_checkpoints
 
     run_dir = tmp_path / "run"
     job = subprocess.Popen([*_wganlab(2), "train", "wgan-gp", *RUN, "steps=1000000", "checkpoint_every=100000",

@@ -7,9 +7,9 @@ import torch
 from torch.nn.utils.parametrizations import _SpectralNorm
 
 from tests.conftest import tiny_mnist, tiny_toy
-from wganlab import engine
 from wganlab.lipschitz import apply_spectral_norm
-from wganlab.trainer import Trainer
+from wganlab.training import execution as engine
+from wganlab.training.trainer import Trainer
 
 
 def losses_after(config, tmp_path, steps: int = 3) -> list[float]:

@@ -8,8 +8,8 @@ import pytest
 
 from wganlab.config import load_config
 from wganlab.errors import CheckpointError
-from wganlab.rundir import append_event, default_run_dir, load_run_config, read_events, require_run_dir
-from wganlab.runs import start_run
+from wganlab.rundir.layout import append_event, default_run_dir, load_run_config, read_events, require_run_dir
+from wganlab.training.start import start_run
 
 
 def test_a_directory_without_a_config_is_not_a_run(tmp_path):

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from tests.conftest import tiny_toy
-from wganlab.distributed import from_environment
-from wganlab.monitor import Monitor, TrainingDiverged
+from wganlab.training.distributed import from_environment
+from wganlab.training.monitor import Monitor, TrainingDiverged
 
 
 def monitor(tmp_path) -> Monitor:

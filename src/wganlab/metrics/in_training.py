@@ -22,7 +22,7 @@ from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
 from wganlab.metrics.wasserstein import POOL_BATCHES, CriticVersusW1
 from wganlab.nets import eval_mode, generate_chunks
-from wganlab.snapshots import fixed_real_batch
+from wganlab.training.snapshots import fixed_real_batch
 
 TOY_REFERENCE = 1000
 

@@ -11,10 +11,10 @@ import torch
 
 from tests.conftest import FakeStep, tiny_toy
 from wganlab.config import load_config
-from wganlab.hooks import CriticBatch, Hook, Hooks, Term, total_loss
 from wganlab.registry import HOOKS
-from wganlab.runlog import read_metrics
-from wganlab.runs import start_run
+from wganlab.rundir.log import read_metrics
+from wganlab.training.hooks import CriticBatch, Hook, Hooks, Term, total_loss
+from wganlab.training.start import start_run
 
 # The overrides that switch each registered hook on; a hook registered without an entry here fails the contract.
 SWITCHED_ON = {

@@ -1,11 +1,11 @@
 """The training loop: one step, then whatever logging, samples, evaluation and checkpoint fall due.
 
 A run is composed of parts, each with one job: the step (networks, optimizers, objective, hooks:
-:mod:`wganlab.step`), the monitor (on-device loss sums, NaN tracking, health, best checkpoint:
-:mod:`wganlab.monitor`), the fixed-noise pictures (:mod:`wganlab.snapshots`), the run directory
-(:mod:`wganlab.rundir`, :mod:`wganlab.checkpoint`), the random streams (:mod:`wganlab.rng`) and stop signals
-(:mod:`wganlab.signals`). Starting and resuming a run directory is :mod:`wganlab.runs`. The checkpoint is the
-union of the parts' state dicts.
+:mod:`wganlab.training.step`), the monitor (on-device loss sums, NaN tracking, health, best checkpoint:
+:mod:`wganlab.training.monitor`), the fixed-noise pictures (:mod:`wganlab.training.snapshots`), the run
+directory (:mod:`wganlab.rundir.layout`, :mod:`wganlab.rundir.checkpoints`), the random streams
+(:mod:`wganlab.rundir.rng_state`) and stop signals (:mod:`wganlab.training.signals`). Starting and resuming a run
+directory is :mod:`wganlab.training.start`. The checkpoint is the union of the parts' state dicts.
 """
 
 from __future__ import annotations
@@ -21,21 +21,22 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from wganlab import plots, rng
-from wganlab.checkpoint import FORMAT, latest_checkpoint, save_checkpoint
+from wganlab import plots
 from wganlab.config import RunConfig
 from wganlab.data import DataSource, make_source
-from wganlab.distributed import Distributed, ShardedSource, from_environment
 from wganlab.errors import ConfigError
-from wganlab.metrics.during import TrainingEvaluator
-from wganlab.monitor import Monitor, TrainingDiverged
+from wganlab.metrics.in_training import TrainingEvaluator
 from wganlab.nets import build_networks, check_image_size
-from wganlab.rundir import append_event
-from wganlab.runlock import DirectoryLock
-from wganlab.runlog import RunLog, read_metrics, truncate_metrics
-from wganlab.signals import stop_requests
-from wganlab.snapshots import Snapshots, fixed_real_batch
-from wganlab.step import TrainingStep
+from wganlab.rundir import rng_state as rng
+from wganlab.rundir.checkpoints import FORMAT, latest_checkpoint, save_checkpoint
+from wganlab.rundir.layout import append_event
+from wganlab.rundir.lock import DirectoryLock
+from wganlab.rundir.log import RunLog, read_metrics, truncate_metrics
+from wganlab.training.distributed import Distributed, ShardedSource, from_environment
+from wganlab.training.monitor import Monitor, TrainingDiverged
+from wganlab.training.signals import stop_requests
+from wganlab.training.snapshots import Snapshots, fixed_real_batch
+from wganlab.training.step import TrainingStep
 
 __all__ = ["TrainResult", "Trainer", "TrainingDiverged", "pick_device"]
 

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import torch
 
-from wganlab import rng
+from wganlab.rundir import rng_state as rng
 
 
 def _draws() -> tuple[float, float, float, float]:

@@ -15,13 +15,13 @@ from typing import Any
 import torch
 
 from wganlab.config import RunConfig, save_config, with_execution_settings
-from wganlab.distributed import Distributed, from_environment
 from wganlab.errors import CheckpointError, ConfigError
-from wganlab.optim import linear_rate
-from wganlab.rundir import CONFIG_FILE, RUN_INFO_FILE, append_event, load_run_config, lock_run, resume_point
-from wganlab.runlock import DirectoryInUse, DirectoryLock
-from wganlab.runlog import truncate_metrics
-from wganlab.trainer import Trainer, to_device
+from wganlab.rundir.layout import CONFIG_FILE, RUN_INFO_FILE, append_event, load_run_config, lock_run, resume_point
+from wganlab.rundir.lock import DirectoryInUse, DirectoryLock
+from wganlab.rundir.log import truncate_metrics
+from wganlab.training.distributed import Distributed, from_environment
+from wganlab.training.optim import linear_rate
+from wganlab.training.trainer import Trainer, to_device
 from wganlab.version import __version__
 
 

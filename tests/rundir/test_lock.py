@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from wganlab import runlock
-from wganlab.runlock import DirectoryInUse, DirectoryLock, read_holder
+from wganlab.rundir import lock as runlock
+from wganlab.rundir.lock import DirectoryInUse, DirectoryLock, read_holder
 
 
 def test_a_second_writer_is_refused_with_the_holders_pid_host_and_start(tmp_path):
@@ -30,7 +30,7 @@ def test_a_second_writer_is_refused_with_the_holders_pid_host_and_start(tmp_path
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over_with_a_warning(tmp_path, capsys):
-    code = ("import os, signal, sys; from wganlab.runlock import lock_directory; "
+    code = ("import os, signal, sys; from wganlab.rundir.lock import lock_directory; "
             "lock_directory(sys.argv[1], 'a run the OOM killer ended'); os.kill(os.getpid(), signal.SIGKILL)")
     died = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
     assert died.returncode == -signal.SIGKILL

@@ -5,8 +5,8 @@ import json
 import torch
 
 from tests.conftest import tiny_toy
-from wganlab.diagnostics import WINDOW, health_flags, sample_diversity
-from wganlab.runs import start_run
+from wganlab.training.health import WINDOW, health_flags, sample_diversity
+from wganlab.training.start import start_run
 
 
 def history(d, g, diversity=None):

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from wganlab.signals import stop_requests
+from wganlab.training.signals import stop_requests
 
 
 def test_the_first_signal_requests_a_stop_and_the_second_sigint_aborts():

@@ -1,7 +1,7 @@
 """Hooks: what a training trick or a Lipschitz method adds to the step, each in its own module.
 
-The step (:mod:`wganlab.step`) reads: draw a batch, let the hooks adjust it, the objective's loss plus the hooks'
-terms, one optimizer step, the hooks' after-step actions. A hook overrides only the phases it needs:
+The step (:mod:`wganlab.training.step`) reads: draw a batch, let the hooks adjust it, the objective's loss plus
+the hooks' terms, one optimizer step, the hooks' after-step actions. A hook overrides only the phases it needs:
 
 - ``check``: refuse a run it cannot serve (experience replay under torchrun);
 - ``adjust_critic_batch``: change what the critic sees (an image pool's past fakes, label targets);

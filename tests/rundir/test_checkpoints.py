@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from tests.conftest import SystemCallPayload
-from wganlab import checkpoint as ckpt
 from wganlab.errors import CheckpointError
+from wganlab.rundir import checkpoints as ckpt
 
 
 def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
@@ -104,7 +104,7 @@ def test_resume_names_a_truncated_newest_checkpoint_uses_the_previous_and_keeps_
     import json
 
     from tests.conftest import tiny_toy
-    from wganlab.runs import resume_run, start_run
+    from wganlab.training.start import resume_run, start_run
 
     run_dir = tmp_path / "r"
     start_run(tiny_toy("steps=30", "checkpoint_every=10", "keep_checkpoints=5"), run_dir,
@@ -154,8 +154,8 @@ def test_a_run_written_by_the_2026_12_01_code_still_resumes_and_samples(tmp_path
     import shutil
 
     from tests.conftest import REPO
-    from wganlab.runs import resume_run
     from wganlab.sampling import generate, load_generator
+    from wganlab.training.start import resume_run
 
     run_dir = tmp_path / "old"
     shutil.copytree(REPO / "tests" / "golden" / "run-2026-12-01", run_dir)
