@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -50,11 +52,31 @@ class SystemCallPayload:
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m wganlab ARGS`` in a subprocess, as a user runs it."""
+    """``python -m wganlab ARGS`` in a subprocess, as a user runs it: for what needs a process of its own
+    (signals, locks held by another process, the entry point itself); otherwise :func:`cli` is seconds faster."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     return subprocess.run([sys.executable, "-m", "wganlab", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env)
 
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``wganlab ARGS`` in this process, through the same ``main`` and its one-line error handling (without a new
+    interpreter's seconds of imports): the exit code, stdout and stderr, as :func:`run_cli` returns them."""
+    from wganlab.cli import main
+
+    out, err, here = io.StringIO(), io.StringIO(), Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:  # argparse's --help and usage errors
+                code = exit_.code if isinstance(exit_.code, int) else 2
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["wganlab", *args], code, out.getvalue(), err.getvalue())
 
 
 def import_torch_fidelity():

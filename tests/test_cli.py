@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 from tests.data.test_idx import write_idx
 
 TINY = ["model.width=16", "model.mlp_depth=2", "batch_size=32", "log_every=10"]
@@ -31,7 +31,7 @@ def test_plain_wganlab_prints_help():
 def test_presets_lists_one_line_each_grouped_with_where_to_start_first():
     from wganlab.config import available_presets
 
-    result = run_cli("presets")
+    result = cli("presets")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("# Start here") and lines[1].split()[0] == "gan"
@@ -43,29 +43,29 @@ def test_presets_lists_one_line_each_grouped_with_where_to_start_first():
 def test_parts_lists_every_registered_name_with_its_source():
     from wganlab.registry import REGISTRIES
 
-    result = run_cli("parts")
+    result = cli("parts")
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")}
     assert listed == {part.name for registry in REGISTRIES for part in registry}
     assert "gradient-penalty      Gulrajani et al. 2017, eq. 3" in result.stdout
-    assert "w1" in run_cli("eval", "--help").stdout  # the metrics' help comes from the registry too
+    assert "w1" in cli("eval", "--help").stdout  # the metrics' help comes from the registry too
 
 
 def test_unknown_preset(tmp_path):
-    assert_one_line_error(run_cli("train", "wgan-pg", cwd=tmp_path), "did you mean 'wgan-gp'")
+    assert_one_line_error(cli("train", "wgan-pg", cwd=tmp_path), "did you mean 'wgan-gp'")
 
 
 def test_unknown_key(tmp_path):
-    assert_one_line_error(run_cli("train", "wgan-gp", "lipschitz.gradient_penlty.weight=1", cwd=tmp_path),
+    assert_one_line_error(cli("train", "wgan-gp", "lipschitz.gradient_penlty.weight=1", cwd=tmp_path),
                           "did you mean 'gradient_penalty'")
 
 
 def test_negative_clip(tmp_path):
-    assert_one_line_error(run_cli("train", "wgan-wc", "lipschitz.clip=-0.01", cwd=tmp_path), "lipschitz.clip")
+    assert_one_line_error(cli("train", "wgan-wc", "lipschitz.clip=-0.01", cwd=tmp_path), "lipschitz.clip")
 
 
 def test_missing_data_path(tmp_path):
-    assert_one_line_error(run_cli("train", "dcgan", f"data=idx:{tmp_path / 'missing'}", cwd=tmp_path),
+    assert_one_line_error(cli("train", "dcgan", f"data=idx:{tmp_path / 'missing'}", cwd=tmp_path),
                           "does not exist")
 
 
@@ -75,42 +75,42 @@ def test_truncated_idx_file(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(10, np.uint8), False)
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-7])
-    assert_one_line_error(run_cli("train", "dcgan", f"data=idx:{tmp_path}", cwd=tmp_path), "truncated")
+    assert_one_line_error(cli("train", "dcgan", f"data=idx:{tmp_path}", cwd=tmp_path), "truncated")
 
 
 def test_unknown_option_and_bad_sample_target(tmp_path):
-    assert_one_line_error(run_cli("train", "gan", "--bogus", cwd=tmp_path), "unrecognized arguments")
-    assert_one_line_error(run_cli("sample", str(tmp_path / "nope"), "--out", "x.npz", cwd=tmp_path),
+    assert_one_line_error(cli("train", "gan", "--bogus", cwd=tmp_path), "unrecognized arguments")
+    assert_one_line_error(cli("sample", str(tmp_path / "nope"), "--out", "x.npz", cwd=tmp_path),
                           "does not exist")
 
 
 def test_resume_of_a_non_run(tmp_path):
-    assert_one_line_error(run_cli("train", "--resume", str(tmp_path), cwd=tmp_path), "not a wganlab run")
+    assert_one_line_error(cli("train", "--resume", str(tmp_path), cwd=tmp_path), "not a wganlab run")
 
 
 def test_train_then_sample_toy(tmp_path):
     run_dir = tmp_path / "run"
-    result = run_cli("train", "wgan-gp", "data=8gaussians", "steps=20", *TINY, "--run-dir", str(run_dir),
+    result = cli("train", "wgan-gp", "data=8gaussians", "steps=20", *TINY, "--run-dir", str(run_dir),
                      "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(run_dir)
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
-    assert run_cli("sample", str(run_dir), "--n", "100", "--seed", "5", "--out", str(a)).returncode == 0
-    assert run_cli("sample", str(run_dir), "--n", "100", "--seed", "5", "--out", str(b)).returncode == 0
+    assert cli("sample", str(run_dir), "--n", "100", "--seed", "5", "--out", str(a)).returncode == 0
+    assert cli("sample", str(run_dir), "--n", "100", "--seed", "5", "--out", str(b)).returncode == 0
     points = np.load(a)["points"]
     assert points.shape == (100, 2) and points.dtype == np.float32
     assert np.array_equal(points, np.load(b)["points"])
-    assert run_cli("sample", str(run_dir), "--n", "200", "--out", str(tmp_path / "s.png")).returncode == 0
+    assert cli("sample", str(run_dir), "--n", "200", "--out", str(tmp_path / "s.png")).returncode == 0
     assert (tmp_path / "s.png").stat().st_size > 1000
 
 
 def test_train_then_sample_mnist_images(tmp_path):
     run_dir = tmp_path / "run"
-    result = run_cli("train", "dcgan", "steps=3", "model.width=4", "batch_size=8", "--run-dir", str(run_dir),
+    result = cli("train", "dcgan", "steps=3", "model.width=4", "batch_size=8", "--run-dir", str(run_dir),
                      "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "x.npz"
-    assert run_cli("sample", str(run_dir), "--n", "10", "--out", str(out)).returncode == 0
+    assert cli("sample", str(run_dir), "--n", "10", "--out", str(out)).returncode == 0
     images = np.load(out)["images"]
     assert images.shape == (10, 1, 28, 28) and images.dtype == np.uint8
 
@@ -131,20 +131,20 @@ def test_ctrl_c_writes_checkpoint_exits_zero_and_resumes(tmp_path, signum):
     checkpoints = sorted((run_dir / "checkpoints").glob("step_*.pt"))
     assert checkpoints
     stopped_at = int(checkpoints[-1].stem.split("_")[1])
-    result = run_cli("train", "--resume", str(run_dir), f"steps={stopped_at + 5}", "--quiet", cwd=tmp_path)
+    result = cli("train", "--resume", str(run_dir), f"steps={stopped_at + 5}", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (run_dir / "checkpoints" / f"step_{stopped_at + 5:08d}.pt").is_file()
 
 
 @pytest.mark.parametrize("argv", [["train"], ["train", "steps=3"]])
 def test_train_without_preset(argv, tmp_path):
-    assert run_cli(*argv, cwd=tmp_path).returncode == 2
+    assert cli(*argv, cwd=tmp_path).returncode == 2
 
 
 def test_run_dir_that_is_a_file(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert_one_line_error(run_cli("train", "gan", "data=8gaussians", "--run-dir", str(blocker / "run"),
+    assert_one_line_error(cli("train", "gan", "data=8gaussians", "--run-dir", str(blocker / "run"),
                                   cwd=tmp_path), "Not a directory")
 
 
@@ -155,15 +155,15 @@ def test_sample_a_class_of_a_conditional_run(tmp_path):
     run = tmp_path / "cond"
     start_run(tiny_mnist("steps=2", "conditioning.mode=concat", preset="dcgan"), run, tensorboard=False).run(
         progress=False)
-    done = run_cli("sample", str(run), "--class", "3", "--n", "4", "--out", str(tmp_path / "three.npz"))
+    done = cli("sample", str(run), "--class", "3", "--n", "4", "--out", str(tmp_path / "three.npz"))
     assert done.returncode == 0, done.stderr
-    grid = run_cli("sample", str(run), "--n", "20", "--out", str(tmp_path / "grid.png"))
+    grid = cli("sample", str(run), "--n", "20", "--out", str(tmp_path / "grid.png"))
     assert grid.returncode == 0 and (tmp_path / "grid.png").is_file()
     from PIL import Image
 
     width, height = Image.open(tmp_path / "grid.png").size
     assert height > width  # 10 rows (one per class) of 2
-    bad = run_cli("sample", str(run), "--class", "10", "--n", "4", "--out", str(tmp_path / "x.npz"))
+    bad = cli("sample", str(run), "--class", "10", "--n", "4", "--out", str(tmp_path / "x.npz"))
     assert bad.returncode == 2 and "--class must lie in [0, 9]" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -180,17 +180,17 @@ def test_a_run_in_training_refuses_a_second_writer_and_resumes_with_other_execut
         while not (run_dir / "metrics.jsonl").is_file() and time.monotonic() < deadline:
             time.sleep(0.1)
         holder = f"in use by the training of this run (PID {first.pid} on "
-        assert_one_line_error(run_cli("train", "--resume", str(run_dir)), holder)
-        assert_one_line_error(run_cli("train", "gan", "data=8gaussians", "--run-dir", str(run_dir)), holder)
+        assert_one_line_error(cli("train", "--resume", str(run_dir)), holder)
+        assert_one_line_error(cli("train", "gan", "data=8gaussians", "--run-dir", str(run_dir)), holder)
     finally:
         first.send_signal(signal.SIGINT)
         first.communicate(timeout=60)
     assert first.returncode == 0
     stopped = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])["step"]
     target = stopped + 40
-    assert_one_line_error(run_cli("train", "--resume", str(run_dir), "g_optimizer.lr=0.01"),
+    assert_one_line_error(cli("train", "--resume", str(run_dir), "g_optimizer.lr=0.01"),
                           "'g_optimizer.lr' defines the algorithm")
-    resumed = run_cli("train", "--resume", str(run_dir), f"steps={target}", "threads=1", "log_every=5", "--quiet")
+    resumed = cli("train", "--resume", str(run_dir), f"steps={target}", "threads=1", "log_every=5", "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").open()]
     assert steps == sorted(set(steps)) and steps[-1] == target  # every step logged once, in order
@@ -207,7 +207,7 @@ def test_a_study_directory_in_use_is_refused(tmp_path):
     study = tmp_path / "s.yaml"
     study.write_text("name: s\naxes: {variant: [gan]}\nset: {data: 8gaussians, steps: 2}\n", encoding="utf-8")
     with DirectoryLock(tmp_path / "out", "a study writing this directory"):
-        assert_one_line_error(run_cli("study", str(study), "--out", str(tmp_path / "out")),
+        assert_one_line_error(cli("study", str(study), "--out", str(tmp_path / "out")),
                               "'%s' is in use by a study writing this directory (PID " % (tmp_path / "out"))
     assert not (tmp_path / "out" / "runs").exists()
 
@@ -219,7 +219,7 @@ def test_check_lists_checkpoints_and_fails_when_the_newest_is_bad(tmp_path, caps
     from wganlab.rundir import checkpoints as ckpt
 
     run_dir = tmp_path / "run"
-    assert run_cli("train", "gan", "data=8gaussians", "steps=20", "checkpoint_every=10", *TINY, "--run-dir",
+    assert cli("train", "gan", "data=8gaussians", "steps=20", "checkpoint_every=10", *TINY, "--run-dir",
                    str(run_dir), "--quiet").returncode == 0
     assert main(["check", str(run_dir)]) == 0
     good = capsys.readouterr().out

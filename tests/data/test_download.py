@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import cli
 from wganlab.data import download as dl
 from wganlab.errors import DataError
 
@@ -143,11 +143,11 @@ def test_cli_download_and_list(tmp_path):
     files = {name: idx_gz("images" if "images" in name else "labels", 3) for name in dl._MNIST_FILES}
     with FixtureServer(files) as server:
         # The real checksums do not match the fixtures: the CLI must say so in one line and exit 2.
-        result = run_cli("data", "download", "mnist", "--root", str(tmp_path), "--mirror", server.url)
+        result = cli("data", "download", "mnist", "--root", str(tmp_path), "--mirror", server.url)
     last = result.stderr.strip().splitlines()[-1]  # the lines before it are the progress bar
     assert result.returncode == 2 and last.startswith("wganlab: error: checksum mismatch")
     assert "Traceback" not in result.stderr
-    listing = run_cli("data", "list", "--root", str(tmp_path))
+    listing = cli("data", "list", "--root", str(tmp_path))
     assert listing.returncode == 0 and "cifar10" in listing.stdout and "missing" in listing.stdout
 
 

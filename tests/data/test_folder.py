@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import run_cli
+from tests.conftest import cli
 from wganlab.config import load_config
 from wganlab.data import load_images, make_source
 from wganlab.data.decode import crop_box
@@ -157,7 +157,7 @@ def test_folder_with_a_corrupt_file_trains_from_the_cli(tmp_path):
     for i in range(150):
         save(tmp_path / "imgs" / f"{i:03d}.png", solid((i, 255 - i, 0), (32, 32)))
     (tmp_path / "imgs" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    result = run_cli("train", "dcgan", f"data=folder:{tmp_path / 'imgs'}", "data.image_size=32", "steps=2",
+    result = cli("train", "dcgan", f"data=folder:{tmp_path / 'imgs'}", "data.image_size=32", "steps=2",
                      "model.width=4", "batch_size=8", "--run-dir", str(tmp_path / "run"), "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
@@ -166,7 +166,7 @@ def test_folder_with_a_corrupt_file_trains_from_the_cli(tmp_path):
 
 def test_empty_folder_exits_2_from_the_cli(tmp_path):
     (tmp_path / "empty").mkdir()
-    result = run_cli("train", "dcgan", f"data=folder:{tmp_path / 'empty'}", cwd=tmp_path)
+    result = cli("train", "dcgan", f"data=folder:{tmp_path / 'empty'}", cwd=tmp_path)
     assert result.returncode == 2 and "holds no images" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 

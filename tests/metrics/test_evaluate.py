@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import run_cli
+from tests.conftest import cli
 from wganlab.config import DataConfig
 from wganlab.data import embedded_mnist
 from wganlab.data.toy import eight_gaussians
@@ -43,7 +43,7 @@ def test_cli_eval_points_npz(tmp_path):
     torch.manual_seed(0)
     points = eight_gaussians().sample(2000, torch.device("cpu")).numpy()
     np.savez(tmp_path / "p.npz", points=points)
-    result = run_cli("eval", str(tmp_path / "p.npz"), "--data", "8gaussians", "--json")
+    result = cli("eval", str(tmp_path / "p.npz"), "--data", "8gaussians", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["modes_covered"] == 8 and report["high_quality"] > 0.98 and report["w1"] < 0.05
@@ -52,7 +52,7 @@ def test_cli_eval_points_npz(tmp_path):
 def test_cli_eval_images_npz_table(tmp_path):
     images, _ = embedded_mnist()
     np.savez(tmp_path / "i.npz", images=images[np.random.default_rng(1).permutation(len(images))[:500], None])
-    result = run_cli("eval", str(tmp_path / "i.npz"), "--data", "mnist", "--metrics", "fid,is", "--n", "500")
+    result = cli("eval", str(tmp_path / "i.npz"), "--data", "mnist", "--metrics", "fid,is", "--n", "500")
     assert result.returncode == 0, result.stderr
     lines = dict(line.split(maxsplit=1) for line in result.stdout.strip().splitlines())
     assert float(lines["is"]) > 5 and float(lines["fid"]) < 50
@@ -64,7 +64,7 @@ def test_cli_eval_errors_are_one_line(tmp_path):
                            ([str(tmp_path / "p.npz"), "--data", "8gaussians", "--metrics", "fid"], "unknown metric"),
                            ([str(tmp_path / "p.npz"), "--data", "mnist"], "cannot be evaluated"),
                            ([str(tmp_path / "p.npz"), "--data", "swissroll", "--metrics", "modes"], "ask for 'w1'")):
-        result = run_cli("eval", *args)
+        result = cli("eval", *args)
         assert result.returncode == 2 and fragment in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
 

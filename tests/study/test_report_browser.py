@@ -18,7 +18,7 @@ from wganlab.study.spec import load_study
 STUDY = """
     name: browser-check
     description: two variants on a toy and on digits, one seed each
-    set: {steps: 12, model.width: 8, batch_size: 16, log_every: 4, sample_every: 4, checkpoint_every: 4,
+    set: {steps: 12, model.width: 8, batch_size: 16, log_every: 4, sample_every: 12, checkpoint_every: 4,
           eval_every: 4, eval_samples: 64}
     axes:
       variant: [gan, {name: GAN-B, preset: dcgan}]
@@ -97,7 +97,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
 VECTORS = """
     name: vectors-check
     description: the critic against the exact W1 on a toy, and generated rows as augmentation on a table
-    set: {steps: 12, model.width: 8, batch_size: 16, log_every: 4, sample_every: 4, checkpoint_every: 4,
+    set: {steps: 12, model.width: 8, batch_size: 16, log_every: 4, sample_every: 12, checkpoint_every: 4,
           eval_every: 4, eval_samples: 64}
     axes:
       variant: [wgan-gp, wgan-sn]
@@ -107,7 +107,7 @@ VECTORS = """
       - match: {data: 8gaussians}
         set: {eval.wasserstein: true, eval.batch: 32}
       - match: {data: wine}
-        set: {conditioning.mode: channels, eval.augment: 2}
+        set: {conditioning.mode: channels, eval.augment: 1}
     evaluation: {samples: 200}
 """
 

@@ -30,7 +30,7 @@ from wganlab.study.task import read_result, saved_config
 SEARCHED = """
     name: searched
     set: {data: 8gaussians, steps: 20, model.width: 16, model.mlp_depth: 2, batch_size: 32, log_every: 5,
-          sample_every: 10, checkpoint_every: 10, eval_every: 10, eval_samples: 64, threads: 1}
+          sample_every: 20, checkpoint_every: 10, eval_every: 10, eval_samples: 64, threads: 1}
     axes:
       variant: [gan, wgan-gp]
     evaluation: {samples: 128}
