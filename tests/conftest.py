@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -65,17 +67,22 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     interpreter's seconds of imports): the exit code, stdout and stderr, as :func:`run_cli` returns them."""
     from wganlab.cli import main
 
-    out, err, here = io.StringIO(), io.StringIO(), Path.cwd()
+    out, err, here, threads = io.StringIO(), io.StringIO(), Path.cwd(), torch.get_num_threads()
     try:
         if cwd is not None:
             os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), torch.random.fork_rng(devices=[]):
+            state = (random.getstate(), np.random.get_state())  # training seeds every generator it uses
             try:
                 code = main(list(args))
-            except SystemExit as exit_:  # argparse's --help and usage errors
-                code = exit_.code if isinstance(exit_.code, int) else 2
+            except SystemExit as exit_:  # argparse's --help and usage errors, exiting as a process would
+                code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+            finally:
+                random.setstate(state[0])
+                np.random.set_state(state[1])
     finally:
         os.chdir(here)
+        torch.set_num_threads(threads)  # threads=N in a run's settings lasts for the process
     return subprocess.CompletedProcess(["wganlab", *args], code, out.getvalue(), err.getvalue())
 
 

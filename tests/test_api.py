@@ -22,6 +22,8 @@ def test_train_sample_evaluate_and_resume_from_python(tmp_path):
     assert 0 <= scores["modes_covered"] <= 8 and scores["w1"] > 0
     with pytest.raises(ConfigError, match="ask for 'w1'"):
         wganlab.evaluate(tmp_path / "run", n=100, metrics=("modes",), data="swissroll")
+    with pytest.raises(ConfigError, match="no metric asked for"):
+        wganlab.evaluate(tmp_path / "run", n=100, metrics=())
     again = wganlab.open_run(tmp_path / "run").resume(steps=30, log_every=5, progress=False)
     assert again.step == 30 and [r["step"] for r in again.metrics()] == [10, 20, 25, 30]
     assert again.events()[-1]["changed"] == {"steps": [20, 30], "log_every": [10, 5]}
@@ -50,3 +52,14 @@ def test_evaluate_takes_the_feature_network_and_data_options_as_eval_does(tmp_pa
     assert run.evaluate(n=200, metrics=("fid",))["features"] == "mnist"  # the default for 28x28 digits
     with pytest.raises(ConfigError, match="'limit=5' is not a data option"):
         run.evaluate(n=10, data_options=("limit=5",))
+
+
+def test_evaluate_checks_the_data_and_the_metrics_before_it_samples(tmp_path, monkeypatch):
+    import wganlab.sampling
+
+    run = wganlab.train("wgan-gp", *TINY, "steps=2", run_dir=tmp_path / "run", progress=False)
+    monkeypatch.setattr(wganlab.sampling, "generate", lambda *a, **k: pytest.fail("sampled before checking"))
+    with pytest.raises(ConfigError, match="unknown metric 'w2'"):
+        run.evaluate(n=10_000, metrics=("w2",))
+    with pytest.raises(ConfigError, match="data.lable"):
+        run.evaluate(n=10_000, data_options=("data.lable=x",))

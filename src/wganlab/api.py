@@ -131,39 +131,37 @@ def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | Non
     this data with these features" that the command line and the studies call too.
 
     ``source`` is a run directory, a ``.pt`` checkpoint, an exported ``.safetensors`` generator (``n`` samples
-    drawn with ``seed``) or a ``.npz`` of samples (uint8 ``images`` N x C x H x W or float32 ``points`` N x 2,
-    as ``wganlab sample`` writes them; then ``data`` is required). ``data`` (as in ``data=...``) replaces a run's
+    drawn with ``seed``, after the data and the metric names have been checked) or a ``.npz`` of samples (uint8
+    ``images`` N x C x H x W or float32 ``points`` N x 2, as ``wganlab sample`` writes them; then ``data`` is
+    required). ``data`` (as in ``data=...``) replaces a run's
     own, ``data_options`` (``"data.image_size=28"``) adjust it, ``features`` names the feature network (mnist,
     fashion-mnist, inception; default: MNIST's for 28x28 greyscale, else Inception).
 
     A metric asked for by name that does not apply to the data raises :class:`wganlab.ConfigError` naming the
     one that does; without ``metrics``, every metric that applies is measured.
     """
-    from wganlab.metrics import evaluate as measure
-
-    samples, reference = samples_to_judge(source, n, seed, data, data_options)
-    toy = samples.ndim == 2
-    names = measure.requested_metrics(tuple(metrics) if metrics else None, reference, toy, features,
-                                      tuple(samples.shape[1:]))
-    return measure.evaluate_samples(samples, reference, names, network=features,
-                                    inception_weights=inception_weights)
-
-
-def samples_to_judge(source: str | Path, n: int = 10_000, seed: int = 0, data: str | None = None,
-                     data_options: tuple[str, ...] = ()) -> tuple[torch.Tensor, Any]:
-    """(samples, the data to judge them against): images as floats in [-1, 1] whatever the run's pixel range, or
-    N x 2 points; see :func:`evaluate` for ``source`` and the data arguments."""
     from wganlab.data.images import to_symmetric
     from wganlab.errors import ConfigError
+    from wganlab.metrics import evaluate as measure
     from wganlab.sampling import generate, load_generator, read_samples
 
+    asked = None if metrics is None else tuple(metrics)
+    if asked == ():
+        raise ConfigError("no metric asked for: name at least one, or none to measure every one that applies")
     path = Path(source)
     if path.suffix == ".npz":
         if data is None:
             raise ConfigError("evaluating a .npz needs --data NAME (data=... in the API): the dataset to compare with")
-        return read_samples(path), reference_data(data_options, data)
-    loaded = load_generator(path)
-    samples = generate(loaded, n, seed=seed)
-    if samples.ndim > 2:
-        samples = to_symmetric(samples, loaded.config.data.pixel_range)
-    return samples, reference_data(data_options, data, loaded.config.data)
+        samples = read_samples(path)
+        reference = reference_data(data_options, data)
+        names = measure.requested_metrics(asked, reference, samples.ndim == 2, features, tuple(samples.shape[1:]))
+    else:  # the data and the metric names are checked before minutes of sampling
+        loaded = load_generator(path)
+        reference = reference_data(data_options, data, loaded.config.data)
+        names = measure.requested_metrics(asked, reference, loaded.config.is_vectors, features,
+                                          tuple(loaded.sample_shape))
+        samples = generate(loaded, n, seed=seed)
+        if samples.ndim > 2:
+            samples = to_symmetric(samples, loaded.config.data.pixel_range)
+    return measure.evaluate_samples(samples, reference, names, network=features,
+                                    inception_weights=inception_weights)

@@ -641,12 +641,16 @@ def _check_cross_field(config: RunConfig) -> None:
                           f"none; {unknown[0]!r} is none of them")
     if config.data.limit and config.data.per_class:
         raise ConfigError("data.limit and data.per_class both choose the training rows; give one of them")
+    subset = config.data.limit or config.data.per_class or config.data.subset_seed
+    if config.is_toy and (augment != "none" or subset):  # tables take limits
+        raise ConfigError("tricks.diffaugment, data.limit, data.per_class and data.subset_seed are for image datasets "
+                          f"and tables; data={config.data.name} is a 2D toy with endless samples")
+    if config.data.name == "stacked-mnist" and subset:
+        raise ConfigError("data.limit, data.per_class and data.subset_seed choose training rows; data=stacked-mnist "
+                          "draws its triples from every digit: drop them")
     if config.data.subset_seed and not (config.data.limit or config.data.per_class):
         raise ConfigError(f"data.subset_seed={config.data.subset_seed} draws which rows data.limit or data.per_class "
                           "keeps, but neither is set; give one (e.g. data.per_class=10) or drop data.subset_seed")
-    if config.is_toy and (augment != "none" or config.data.limit or config.data.per_class):  # tables take limits
-        raise ConfigError("tricks.diffaugment, data.limit and data.per_class are for image datasets and tables; data="
-                          f"{config.data.name} is a 2D toy with endless samples")
     if config.is_vectors and not REGISTERED_ARCHITECTURES.can(config.model.arch, "points"):
         choices = [name for name in REGISTERED_ARCHITECTURES.having("points") if name != "auto"]
         kind = "a 2D toy" if config.is_toy else "a feature table"

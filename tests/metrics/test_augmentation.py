@@ -107,6 +107,10 @@ def test_augment_tests_on_what_the_runs_own_subset_left_out():
 def test_a_subset_seed_without_a_subset_is_refused():
     with pytest.raises(ConfigError, match="neither is set"):
         load_config("dcgan", ["data=mnist", "data.subset_seed=1"])
+    with pytest.raises(ConfigError, match="2D toy with endless samples"):
+        load_config("wgan-gp", ["data=8gaussians", "data.subset_seed=1"])
+    with pytest.raises(ConfigError, match="data=stacked-mnist draws its triples from every digit"):
+        load_config("dcgan", ["data=stacked-mnist", "data.per_class=10"])
 
 
 def test_the_embedded_digits_hold_out_what_training_left_out():

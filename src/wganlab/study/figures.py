@@ -210,8 +210,9 @@ def critic_vs_w1_figure(results: StudyResults) -> bytes | None:
 
 def augmentation_figure(results: StudyResults) -> bytes | None:
     """``eval.augment`` in a study: per dataset, held-out accuracy against generated rows per real row (0: real
-    rows only) for each variant, mean over seeds with 95% error bars; GAN-train (generated rows only) as a
-    dashed line in the variant's colour. None unless some run was scored."""
+    rows only) for each variant, mean over seeds with 95% error bars; the filtered arm (as many generated rows,
+    the high-quality ones only) as a star beside ratio 1; GAN-train (generated rows only) as a dashed line in the
+    variant's colour. None unless some run was scored."""
     layout = {}
     for panel, lines in panels(results).items():
         found = {}
@@ -223,19 +224,25 @@ def augmentation_figure(results: StudyResults) -> bytes | None:
                 continue
             points = [t_interval([run_value(r, "accuracy_real") for r in runs])]
             points += [t_interval([run_value(r, f"accuracy_x{ratio:g}") for r in runs]) for ratio in ratios]
-            found[line] = ([0.0, *ratios], points, t_interval([run_value(r, "accuracy_generated") for r in runs]))
+            filtered = t_interval([run_value(r, "accuracy_filtered_x1") for r in runs])  # n = 0: not scored
+            found[line] = ([0.0, *ratios], points, t_interval([run_value(r, "accuracy_generated") for r in runs]),
+                           filtered)
         if found:
             layout[panel] = found
     if not layout:
         return None
     fig, axes = _figure(len(layout))
     for ax, (panel, found) in zip(axes, layout.items(), strict=True):
-        for index, (line, (ratios, points, generated)) in enumerate(found.items()):
+        for index, (line, (ratios, points, generated, filtered)) in enumerate(found.items()):
             colour = f"C{index}"
             means = np.array([p.mean for p in points])
             half = np.nan_to_num(np.array([p.half_width for p in points]))
             ax.errorbar(np.array(ratios) + 0.04 * index, means, yerr=half, color=colour, marker="o", capsize=3,
                         label=f"{line}: real + generated (n={points[0].n})")
+            if filtered.n:  # Luo & Lu's choice: as many generated rows, the high-quality ones only
+                ax.errorbar([1.0 + 0.04 * index + 0.12], [filtered.mean], yerr=[np.nan_to_num(filtered.half_width)],
+                            color=colour, marker="*", markersize=9, capsize=3, linestyle="none",
+                            label=f"{line}: real + 1x filtered")
             ax.axhline(generated.mean, color=colour, ls="--", lw=1, label=f"{line}: generated only (GAN-train)")
         ax.set(title=panel, xlabel="generated rows per real row (0: real rows only)",
                ylabel="held-out accuracy")

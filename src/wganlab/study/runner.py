@@ -47,7 +47,7 @@ def write_manifest(study: Study, out: Path) -> None:
 
 
 def run_study(study: Study, out: Path, backend: str = "local", workers: int | None = None,
-              address: str | None = None, log: Any = sys.stderr, stack_seeds: bool | None = None,
+              address: str | None = None, log: Any = None, stack_seeds: bool | None = None,
               rerun_changed: bool = False) -> dict[str, Any]:
     """Run every unfinished run of ``study`` under ``out``; returns counts and the failed runs' errors.
     ``stack_seeds`` (default: the study file's ``stack_seeds``) trains the runs of a variant that differ only in
@@ -59,7 +59,9 @@ def run_study(study: Study, out: Path, backend: str = "local", workers: int | No
     configs. ``rerun_changed`` instead moves those runs to ``OUT/replaced/`` and trains them again.
 
     ``out`` is locked while the study runs: a second study process on it is refused with the holder's name.
+    Progress lines go to ``log`` (default: ``sys.stderr`` as it is when the study starts).
     """
+    log = sys.stderr if log is None else log
     if study.search is not None:
         return _run_search(study, Path(out), backend, workers, address, log, stack_seeds, rerun_changed)
     with DirectoryLock(out, "a study writing this directory"):

@@ -50,10 +50,7 @@ def execute_run(run_dir: str, preset: str | None, overrides: list[str], threads:
     try:
         (path / ERROR_FILE).unlink(missing_ok=True)
         config = load_config(preset, overrides)
-        if config.eval.augment:  # refused before minutes of training, as wganlab augment PRESET refuses it
-            from wganlab.metrics.augmentation import check_augmentable
-
-            check_augmentable(config)
+        _check_scorable(config)
         if run_state(path) == "new":
             trainer = start_run(config, path, source=preset or "study", tensorboard=True)
         else:
@@ -84,6 +81,8 @@ def execute_stack(run_dirs: list[str], preset: str | None, overrides: list[list[
         for path in paths:
             (path / ERROR_FILE).unlink(missing_ok=True)
         configs = [load_config(preset, run_overrides) for run_overrides in overrides]
+        for config in configs:
+            _check_scorable(config)
         states = {run_state(path) for path in paths}
         if states == {"new"}:
             stack = start_stack(configs, paths, source=preset or "study")
@@ -126,6 +125,15 @@ def execute_stack(run_dirs: list[str], preset: str | None, overrides: list[list[
         except Exception as err:
             results.append(_failed(path, err))
     return results
+
+
+def _check_scorable(config: Any) -> None:
+    """A run a study scores as augmentation (``eval.augment``) is refused before minutes of training, as
+    ``wganlab augment PRESET`` refuses it."""
+    if config.eval.augment:
+        from wganlab.metrics.augmentation import check_augmentable
+
+        check_augmentable(config)
 
 
 def _prepare(threads: int, gpu: int | None) -> None:
@@ -206,26 +214,30 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     """
     from wganlab.api import evaluate
     from wganlab.errors import WganlabError
-    from wganlab.metrics.evaluate import inapplicable
     from wganlab.sampling import load_generator
 
     source = checkpoint if checkpoint is not None else run_dir
     loaded = load_generator(source)
     out: dict[str, Any] = {"step": loaded.step}
-    try:
-        names = tuple(m for m in STUDY_METRICS if _measures(m, loaded)
-                      and inapplicable((m,), loaded.config.data, None, loaded.sample_shape) is None)
-        out.update(evaluate(source, n=samples, metrics=names, seed=FINAL_SEED))
+    if loaded.config.is_vectors:  # W1 is always measurable on points: a failure here is the run's, reported
+        out.update(evaluate(source, n=samples, metrics=_applicable(loaded), seed=FINAL_SEED))
+        return out
+    try:  # images may lack their feature network (Inception's weights): the run still counts, without FID
+        out.update(evaluate(source, n=samples, metrics=_applicable(loaded), seed=FINAL_SEED))
     except WganlabError as err:
         out["unavailable"] = str(err)
     return out
 
 
-def _measures(metric: str, loaded: Any) -> bool:
-    """Whether ``metric`` is one for the run's kind of samples (points or images)."""
+def _applicable(loaded: Any) -> tuple[str, ...]:
+    """The study's metrics that apply to the run's kind of samples and data (raises when the data's feature
+    network is unavailable)."""
+    from wganlab.metrics.evaluate import inapplicable
     from wganlab.registry import METRICS
 
-    return metric in METRICS.having("points" if loaded.config.is_vectors else "images")
+    kind = METRICS.having("points" if loaded.config.is_vectors else "images")
+    return tuple(m for m in STUDY_METRICS if m in kind
+                 and inapplicable((m,), loaded.config.data, None, loaded.sample_shape) is None)
 
 
 def config_differences(saved: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
