@@ -255,6 +255,25 @@ def test_a_report_refuses_seeds_of_one_experiment_trained_with_different_configs
         collect(out)
 
 
+def test_seeds_that_each_draw_their_own_training_subset_are_one_experiment(tmp_path):
+    text = """
+        name: draws
+        set: {steps: 5, model.width: 8, batch_size: 16, log_every: 5, sample_every: 5, checkpoint_every: 5,
+              eval_every: 0}
+        axes:
+          variant: [wgan-gp]
+          data: [{label: wine-60, name: table, root: "sklearn:wine", limit: 60}]
+          seed: [0, 1]
+        when:
+          - {match: {seed: 1}, set: {data.subset_seed: 1}}
+        evaluation: {samples: 64}
+    """
+    study, out = tiny_study(tmp_path, text), tmp_path / "out"
+    assert run_study(study, out, workers=1, log=io.StringIO())["failed"] == {}
+    rows = [r for r in summarize(collect(out)) if r["metric"] == "w1" and r["checkpoint"] == "final"]
+    assert [r["seeds"] for r in rows] == [2]  # one experiment over two draws, not a refusal
+
+
 def test_a_run_scored_as_augmentation_is_refused_before_it_trains(tmp_path):
     outcome = execute_run(str(tmp_path / "r"), "dcgan", ["data=mnist", "data.per_class=10", "eval.augment=1",
                                                         "steps=5"])

@@ -93,16 +93,21 @@ def collect(out: Path) -> StudyResults:
     return results
 
 
+SEED_LIKE = ("seed", "data.subset_seed")  # random draws that the seeds of one experiment may each make anew
+
+
 def check_one_config_per_experiment(results: StudyResults) -> None:
     """Refuse to aggregate an experiment whose finished seeds were trained with different configs (beyond the
-    seed and execution settings): a directory filled by hand, or by a version of wganlab that did not check.
-    Each run's own saved config is what is compared, never the study file's current text."""
+    random draws of :data:`SEED_LIKE` and the execution settings): a directory filled by hand, or by a version of
+    wganlab that did not check. A study may give each seed its own draw of a labelled subset, so that the interval
+    covers the draw too (the shipped ``augment`` study does). Each run's own saved config is what is compared,
+    never the study file's current text."""
     for runs in results.groups().values():
         done = [(run, saved_config(run.run_dir)) for run in results.finished(runs)]
         done = [(run, config) for run, config in done if config is not None]
         for run, config in done[1:]:
             first, first_config = done[0]
-            keys = [k for k in config_differences(first_config, config) if k != "seed"]
+            keys = [k for k in config_differences(first_config, config) if k not in SEED_LIKE]
             if keys:
                 raise StudyChanged(f"'{first.run_dir}' and '{run.run_dir}' are seeds of one experiment trained "
                                    f"with different configs ({', '.join(keys[:6])} differ); run the study again "
