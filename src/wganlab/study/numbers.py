@@ -115,16 +115,17 @@ def uncertainty_decimals(half_width: float) -> int | None:
     return -(exponent - 1) if round(leading, 6) < 2 else -exponent
 
 
-def interval_text(mean: float, half_width: float, n: int, name: str = "") -> str:
+def interval_text(mean: float, half_width: float, n: int, name: str = "", difference: bool = False) -> str:
     """``mean ± half-width`` of ``n`` seeds with the digits the interval supports; the mean alone for one seed
     (whose spread is unknown); ``all 3 seeds: 8`` when every seed agreed; ``mean (low to high)`` clipped to the
-    metric's range when the interval reaches past it; ``–`` when there is no value."""
+    metric's range when the interval reaches past it; ``–`` when there is no value. A ``difference`` of two
+    values of the metric (paired over seeds) has no such range: a difference of accuracies may be negative."""
     if n == 0:
         return "–"
     info = metric_info(name)
     if n > 1 and math.isfinite(half_width) and half_width < 1e-9 * max(1.0, abs(mean)):
         return f"all {n} seeds: {value_text(mean, name)}"  # a zero-width interval is every seed's value
-    if n > 1 and info.bounds and math.isfinite(half_width) and (mean - half_width < info.bounds[0]
+    if n > 1 and info.bounds and not difference and math.isfinite(half_width) and (mean - half_width < info.bounds[0]
                                                                 or mean + half_width > info.bounds[1]):
         # An interval reaching past what the metric can be ("0.5 ± 6" modes) is shown clipped to its range.
         low, high = max(mean - half_width, info.bounds[0]), min(mean + half_width, info.bounds[1])

@@ -191,16 +191,20 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     judges = {"reaches": lambda d: _judge_reaches(test, d, runs, results),
               "beats": lambda d: _judge_beats(test, d, runs), "improves": lambda d: _judge_improves(test, d, runs),
               "alike": lambda d: _judge_alike(test, d, runs)}
-    if test["kind"] == "worse_on":
+    if test["kind"] == "worse_on":  # one comparison across the datasets: it rests on all of them
         judged = [_judge_worse_on(test, runs, results)]
+        refuting = runs
     else:
         judged = [judges[test["kind"]](d) for d in datasets]
+        against = {d for d, (_, verdict) in zip(datasets, judged, strict=True) if verdict == DISAGREES}
+        refuting = [r for r in runs if r.labels.get("data") in against]
     row.measured = "; ".join(text for text, _ in judged)
     card = evaluation_card(runs) if test["kind"] not in ("alike",) and claim.get("trained", True) else ""
     row.measured += f" [evaluation: {card}]" if card else ""
     row.verdict = _overall(v for _, v in judged)
     if row.verdict == DISAGREES and claim.get("trained", True):
-        _unless_still_improving(row, claim, runs, ratio)
+        # a refutation stands on the runs of the parts that disagree: those must have stopped improving
+        _unless_still_improving(row, claim, refuting, ratio)
     return row
 
 
@@ -492,7 +496,7 @@ def _judge_improves(test: dict[str, Any], dataset: str, runs: list) -> tuple[str
         mean_metric = float(np.mean([a for a, _ in pairs if a is not None])) if pairs else float("nan")
         mean_base = float(np.mean([b for _, b in pairs if b is not None])) if pairs else float("nan")
         parts.append(f"{variant} {value_text(mean_metric, metric)} vs {value_text(mean_base, baseline)}, "
-                     f"paired difference {interval.text(metric)}")
+                     f"paired difference {interval.text(metric, difference=True)}")
     verdict = _overall(verdicts)
     return (f"{dataset} {info.label} against {metric_info(baseline).label}: {'; '.join(parts)}"), verdict
 
