@@ -206,22 +206,24 @@ def test_runs_still_improving_cannot_disagree_with_a_claim_about_trained_models(
 
 
 def test_a_refutation_needs_only_its_own_runs_converged_and_differences_are_not_clipped():
-    """mnist-100 disagrees on levelled runs; mnist-10, still improving, is merely not separable: the claim is
-    refuted by mnist-100's runs whatever mnist-10's curves do. A paired difference of accuracies may be
+    """A disagrees on mnist-100 with levelled runs; B there, and both on mnist-10, still improving, are merely
+    not separable: the claim is refuted by A's mnist-100 runs whatever the other curves do. A paired difference of accuracies may be
     negative, so it is never clipped to the accuracy's range [0, 1]."""
     claim = {"source": "s", "claim": "generated rows help", "study": "augment", "converged_by": "fid",
              "test": {"kind": "improves", "data": ["mnist-10", "mnist-100"], "metric": "accuracy_x1",
-                      "baseline": "accuracy_real", "variants": ["A"]}}
-    parts = {"mnist-100": ([(0.931, 0.940), (0.930, 0.941), (0.933, 0.943)], 0.0),
-             "mnist-10": ([(0.81, 0.80), (0.79, 0.80), (0.80, 0.80)], 5.0)}
-    records = [RunRecord(f"A-{data}-{i}", {"variant": "A", "data": data, "seed": str(i)}, "", Path("."),
+                      "baseline": "accuracy_real", "variants": ["A", "B"]}}
+    unseparated = [(0.81, 0.80), (0.79, 0.80), (0.80, 0.80)]
+    parts = {("A", "mnist-100"): ([(0.931, 0.940), (0.930, 0.941), (0.933, 0.943)], 0.0),
+             ("B", "mnist-100"): (unseparated, 5.0),  # still improving, but it refutes nothing
+             ("A", "mnist-10"): (unseparated, 5.0), ("B", "mnist-10"): (unseparated, 5.0)}
+    records = [RunRecord(f"{variant}-{data}-{i}", {"variant": variant, "data": data, "seed": str(i)}, "", Path("."),
                          {"train_seconds": 1.0, "steps": 900, "final": {"accuracy_x1": a, "accuracy_real": b}},
                          [{"step": step, "fid": 40.0 + slope * (900 - step) / 100 + i + (step % 200) / 100}
                           for step in range(100, 1000, 100)])
-               for data, (pairs, slope) in parts.items() for i, (a, b) in enumerate(pairs)]
+               for (variant, data), (pairs, slope) in parts.items() for i, (a, b) in enumerate(pairs)]
     row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
     assert row.verdict == DISAGREES and row.why.startswith("converged: A on mnist-100: FID levelled"), row.why
-    assert "mnist-10:" not in row.why
+    assert "mnist-10:" not in row.why and "B on" not in row.why
     assert "paired difference -0.010 ± 0.002" in row.measured, row.measured  # sd 0.001, t(2) = 4.30: ± 0.0025
 
 

@@ -188,16 +188,21 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     row.cpu_time = _minutes(sum(_train_seconds(r) for r in runs))
     row.measured_on = date.today().isoformat()
     row.budget, row.budget_class, ratio = budget_text(claim, runs)
-    judges = {"reaches": lambda d: _judge_reaches(test, d, runs, results),
-              "beats": lambda d: _judge_beats(test, d, runs), "improves": lambda d: _judge_improves(test, d, runs),
-              "alike": lambda d: _judge_alike(test, d, runs)}
+    judges = {"reaches": lambda t, d: _judge_reaches(t, d, runs, results),
+              "beats": lambda t, d: _judge_beats(t, d, runs), "improves": lambda t, d: _judge_improves(t, d, runs),
+              "alike": lambda t, d: _judge_alike(t, d, runs)}
     if test["kind"] == "worse_on":  # one comparison across the datasets: it rests on all of them
         judged = [_judge_worse_on(test, runs, results)]
         refuting = runs
     else:
-        judged = [judges[test["kind"]](d) for d in datasets]
+        judge_one = judges[test["kind"]]
+        judged = [judge_one(test, d) for d in datasets]
         against = {d for d, (_, verdict) in zip(datasets, judged, strict=True) if verdict == DISAGREES}
         refuting = [r for r in runs if r.labels.get("data") in against]
+        if test["kind"] in ("reaches", "improves"):  # each variant judged alone: the refutation is its runs'
+            parts = {(r.labels["data"], r.labels["variant"]) for r in refuting}
+            against_parts = {(d, v) for d, v in parts if judge_one({**test, "variants": [v]}, d)[1] == DISAGREES}
+            refuting = [r for r in refuting if (r.labels["data"], r.labels["variant"]) in against_parts]
     row.measured = "; ".join(text for text, _ in judged)
     card = evaluation_card(runs) if test["kind"] not in ("alike",) and claim.get("trained", True) else ""
     row.measured += f" [evaluation: {card}]" if card else ""
