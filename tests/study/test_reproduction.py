@@ -227,6 +227,29 @@ def test_a_refutation_needs_only_its_own_runs_converged_and_differences_are_not_
     assert "paired difference -0.010 ± 0.002" in row.measured, row.measured  # sd 0.001, t(2) = 4.30: ± 0.0025
 
 
+def test_a_curve_levelled_by_a_learning_rate_decayed_to_zero_shows_no_convergence(tmp_path):
+    """With no source budget to compare with, runs whose rate decays linearly to 0 at their last step level by
+    construction: such a row cannot disagree. The same runs at a constant rate can."""
+    from wganlab.config import load_config, save_config
+
+    claim = {"source": "s", "claim": "each fits the moons", "study": "toy-claims", "converged_by": "w1",
+             "test": {"kind": "reaches", "data": ["moons"], "metric": "w1", "variants": ["A"], "at_most": 0.05}}
+    verdicts = {}
+    for schedule in ("linear", "constant"):
+        records = []
+        for i, w1 in enumerate((0.13, 0.12, 0.14)):
+            run_dir = tmp_path / schedule / f"A-{i}"
+            run_dir.mkdir(parents=True)
+            save_config(load_config("wgan-wc", ["data=moons", f"lr_schedule={schedule}"]), run_dir / "config.yaml")
+            records.append(RunRecord(f"A-{i}", {"variant": "A", "data": "moons", "seed": str(i)}, "", run_dir,
+                                     {"train_seconds": 1.0, "steps": 900, "final": {"w1": w1}},
+                                     [{"step": step, "w1": w1 + (step % 200) / 1e4} for step in range(100, 1000, 100)]))
+        row = judge(claim, StudyResults(tmp_path, {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
+        verdicts[schedule] = row.verdict, row.why
+    assert verdicts["linear"][0] == NOT_REPRODUCED and "decays linearly to 0" in verdicts["linear"][1]
+    assert verdicts["constant"][0] == DISAGREES
+
+
 def test_every_row_states_both_budgets_and_their_ratio(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()

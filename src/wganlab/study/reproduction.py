@@ -228,6 +228,14 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list, ra
         trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
                              for r in members], metric)
     open_ended = {key: t for key, t in trends.items() if t.improving is not False}
+    if not open_ended and ratio is None and any(_decays_to_zero(run) for run in runs):
+        # Levelled, but the learning rate reached 0 at the last step, and no source budget says whether these
+        # runs were long: the flat end shows the schedule, not a trained model.
+        row.verdict = NOT_REPRODUCED
+        row.why = (f"at {_share_text(ratio)} (convergence not shown: the runs' learning rate decays linearly to 0 "
+                   "at their last step, which levels any curve): "
+                   + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
+        return
     if not open_ended and ratio is not None and ratio < MIN_SHARE_TO_REFUTE:
         # Levelled, but at a small fraction of the source's budget: with a schedule that decays the learning rate
         # to 0 (the toys' presets) any run levels by its end, which says nothing about the source's models.
@@ -244,6 +252,12 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list, ra
     row.verdict = NOT_REPRODUCED
     row.why = (f"at {share} (" + ("still improving" if still else "convergence not shown") + "): "
                + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in open_ended.items()))
+
+
+def _decays_to_zero(run: Any) -> bool:
+    """Whether the run's saved config decays its learning rates linearly to 0 at the last step."""
+    saved = saved_config(run.run_dir)
+    return bool(saved) and saved.get("lr_schedule") == "linear"
 
 
 def _overall(verdicts: Iterable[str]) -> str:
