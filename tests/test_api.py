@@ -61,5 +61,5 @@ def test_evaluate_checks_the_data_and_the_metrics_before_it_samples(tmp_path, mo
     monkeypatch.setattr(wganlab.sampling, "generate", lambda *a, **k: pytest.fail("sampled before checking"))
     with pytest.raises(ConfigError, match="unknown metric 'w2'"):
         run.evaluate(n=10_000, metrics=("w2",))
-    with pytest.raises(ConfigError, match="data.lable"):
+    with pytest.raises(ConfigError, match=r"data\.lable"):
         run.evaluate(n=10_000, data_options=("data.lable=x",))

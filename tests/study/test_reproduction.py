@@ -207,8 +207,8 @@ def test_runs_still_improving_cannot_disagree_with_a_claim_about_trained_models(
 
 def test_a_refutation_needs_only_its_own_runs_converged_and_differences_are_not_clipped():
     """A disagrees on mnist-100 with levelled runs; B there, and both on mnist-10, still improving, are merely
-    not separable: the claim is refuted by A's mnist-100 runs whatever the other curves do. A paired difference of accuracies may be
-    negative, so it is never clipped to the accuracy's range [0, 1]."""
+    not separable: the claim is refuted by A's mnist-100 runs whatever the other curves do. A paired difference
+    of accuracies may be negative, so it is never clipped to the accuracy's range [0, 1]."""
     claim = {"source": "s", "claim": "generated rows help", "study": "augment", "converged_by": "fid",
              "test": {"kind": "improves", "data": ["mnist-10", "mnist-100"], "metric": "accuracy_x1",
                       "baseline": "accuracy_real", "variants": ["A", "B"]}}
@@ -225,6 +225,19 @@ def test_a_refutation_needs_only_its_own_runs_converged_and_differences_are_not_
     assert row.verdict == DISAGREES and row.why.startswith("converged: A on mnist-100: FID levelled"), row.why
     assert "mnist-10:" not in row.why and "B on" not in row.why
     assert "paired difference -0.010 ± 0.002" in row.measured, row.measured  # sd 0.001, t(2) = 4.30: ± 0.0025
+    # B disagrees on mnist-100 too, while still improving: A's levelled refutation still decides the row
+    losing = [(0.58, 0.60), (0.78, 0.80), (0.69, 0.70)]
+    records = [r if (r.labels["variant"], r.labels["data"]) != ("B", "mnist-100") else
+               RunRecord(r.name, r.labels, "", r.run_dir,
+                         {**r.result, "final": dict(zip(("accuracy_x1", "accuracy_real"),
+                                                        losing[int(r.labels["seed"])], strict=True))}, r.metrics)
+               for r in records]
+    row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
+    assert row.verdict == DISAGREES and row.why.startswith("converged: A on mnist-100") and "B on" not in row.why
+    alone = [r for r in records if r.labels["variant"] == "B"]  # B's refutation alone is still improving
+    row = judge({**claim, "test": {**claim["test"], "variants": ["B"]}},
+                StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, alone), Path("x"))
+    assert row.verdict == NOT_REPRODUCED and "B on mnist-100: FID still improving" in row.why
 
 
 def test_a_curve_levelled_by_a_learning_rate_decayed_to_zero_shows_no_convergence(tmp_path):

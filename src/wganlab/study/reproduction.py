@@ -191,6 +191,10 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     judges = {"reaches": lambda t, d: _judge_reaches(t, d, runs, results),
               "beats": lambda t, d: _judge_beats(t, d, runs), "improves": lambda t, d: _judge_improves(t, d, runs),
               "alike": lambda t, d: _judge_alike(t, d, runs)}
+    def part_of(run: Any) -> Any:  # what one verdict of the row rests on: a dataset (pairs) or a dataset's variant
+        return "all" if test["kind"] == "worse_on" else (run.labels["data"], run.labels["variant"]) \
+            if test["kind"] in ("reaches", "improves") else run.labels["data"]
+
     if test["kind"] == "worse_on":  # one comparison across the datasets: it rests on all of them
         judged = [_judge_worse_on(test, runs, results)]
         refuting = runs
@@ -200,57 +204,62 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
         against = {d for d, (_, verdict) in zip(datasets, judged, strict=True) if verdict == DISAGREES}
         refuting = [r for r in runs if r.labels.get("data") in against]
         if test["kind"] in ("reaches", "improves"):  # each variant judged alone: the refutation is its runs'
-            parts = {(r.labels["data"], r.labels["variant"]) for r in refuting}
+            parts = {part_of(r) for r in refuting}
             against_parts = {(d, v) for d, v in parts if judge_one({**test, "variants": [v]}, d)[1] == DISAGREES}
-            refuting = [r for r in refuting if (r.labels["data"], r.labels["variant"]) in against_parts]
+            refuting = [r for r in refuting if part_of(r) in against_parts]
     row.measured = "; ".join(text for text, _ in judged)
     card = evaluation_card(runs) if test["kind"] not in ("alike",) and claim.get("trained", True) else ""
     row.measured += f" [evaluation: {card}]" if card else ""
     row.verdict = _overall(v for _, v in judged)
     if row.verdict == DISAGREES and claim.get("trained", True):
-        # a refutation stands on the runs of the parts that disagree: those must have stopped improving
-        _unless_still_improving(row, claim, refuting, ratio)
+        # a refutation stands on the runs of a part that disagrees: they must have stopped improving
+        _unless_still_improving(row, claim, refuting, ratio, part_of)
     return row
 
 
-def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None) -> None:
-    """A refutation of a claim about trained models needs runs that had stopped improving: if any variant's curve
-    of the claim's metric (or ``converged_by``) still improves over the last third of training, or too few
-    evaluations show that it stopped, the row becomes "not reproduced at N % of the source's budget"."""
+def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None,
+                            part_of: Any = lambda run: "all") -> None:
+    """A refutation of a claim about trained models needs runs that had stopped improving. ``runs`` are those of
+    the parts that disagree (``part_of`` names a run's part: a dataset, or a dataset and variant); as one
+    disagreeing part decides a row, one part whose every curve of the claim's metric (or ``converged_by``) had
+    levelled suffices. When none had (a curve still improving over the last third of training, or too few
+    evaluations to tell), or the runs had under a tenth of the source's budget, or no source budget is known and
+    their learning rate decays to 0 at the last step (which levels any curve), the row becomes "not reproduced
+    at N % of the source's budget"."""
     candidates = _names(claim.get("converged_by", claim["test"]["metric"]))
     groups: dict[tuple[str, str], list] = {}
     for run in runs:
         groups.setdefault((run.labels["data"], run.labels["variant"]), []).append(run)
-    trends = {}
+    trends, parts = {}, {}
     for key, members in groups.items():  # the first of the candidate metrics these runs log
         metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
         until = _last_step_read(claim["test"])  # whether they were still improving where the claim reads them
         trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
                              for r in members], metric)
-    open_ended = {key: t for key, t in trends.items() if t.improving is not False}
-    if not open_ended and ratio is None and any(_decays_to_zero(run) for run in runs):
+        parts.setdefault(part_of(members[0]), []).append(key)
+    settled = [key for keys in parts.values() if all(trends[k].improving is False for k in keys) for key in keys]
+    described = "; ".join(f"{v} on {d}: {trends[(d, v)].text()}" for d, v in settled)
+    if settled and ratio is None and any(_decays_to_zero(run) for key in settled for run in groups[key]):
         # Levelled, but the learning rate reached 0 at the last step, and no source budget says whether these
         # runs were long: the flat end shows the schedule, not a trained model.
         row.verdict = NOT_REPRODUCED
         row.why = (f"at {_share_text(ratio)} (convergence not shown: the runs' learning rate decays linearly to 0 "
-                   "at their last step, which levels any curve): "
-                   + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
+                   f"at their last step, which levels any curve): {described}")
         return
-    if not open_ended and ratio is not None and ratio < MIN_SHARE_TO_REFUTE:
+    if settled and ratio is not None and ratio < MIN_SHARE_TO_REFUTE:
         # Levelled, but at a small fraction of the source's budget: with a schedule that decays the learning rate
         # to 0 (the toys' presets) any run levels by its end, which says nothing about the source's models.
         row.verdict = NOT_REPRODUCED
         row.why = (f"at {_share_text(ratio)} (the curves levelled, but at under a tenth of the source's "
-                   "budget that cannot refute a claim about its trained models): "
-                   + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
+                   f"budget that cannot refute a claim about its trained models): {described}")
         return
-    if not open_ended:
-        row.why = ("converged: " + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in trends.items()))
+    if settled:
+        row.why = f"converged: {described}"
         return
-    share = _share_text(ratio)
+    open_ended = {key: t for key, t in trends.items() if t.improving is not False}
     still = any(t.improving for t in open_ended.values())
     row.verdict = NOT_REPRODUCED
-    row.why = (f"at {share} (" + ("still improving" if still else "convergence not shown") + "): "
+    row.why = (f"at {_share_text(ratio)} (" + ("still improving" if still else "convergence not shown") + "): "
                + "; ".join(f"{v} on {d}: {t.text()}" for (d, v), t in open_ended.items()))
 
 
