@@ -133,9 +133,9 @@ def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | Non
     ``source`` is a run directory, a ``.pt`` checkpoint, an exported ``.safetensors`` generator (``n`` samples
     drawn with ``seed``, after the data and the metric names have been checked) or a ``.npz`` of samples (uint8
     ``images`` N x C x H x W or float32 ``points`` N x 2, as ``wganlab sample`` writes them; then ``data`` is
-    required). ``data`` (as in ``data=...``) replaces a run's
-    own, ``data_options`` (``"data.image_size=28"``) adjust it, ``features`` names the feature network (mnist,
-    fashion-mnist, inception; default: MNIST's for 28x28 greyscale, else Inception).
+    required). ``data`` (as in ``data=...``) replaces a run's own, ``data_options`` (``"data.image_size=28"``)
+    adjust it, ``features`` names the feature network (mnist, fashion-mnist, inception; default: MNIST's for
+    28x28 greyscale, else Inception).
 
     A metric asked for by name that does not apply to the data raises :class:`wganlab.ConfigError` naming the
     one that does; without ``metrics``, every metric that applies is measured.

@@ -39,6 +39,7 @@ end of the page. The page says which rows were re-measured now and which were ke
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -191,10 +192,7 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     judges = {"reaches": lambda t, d: _judge_reaches(t, d, runs, results),
               "beats": lambda t, d: _judge_beats(t, d, runs), "improves": lambda t, d: _judge_improves(t, d, runs),
               "alike": lambda t, d: _judge_alike(t, d, runs)}
-    def part_of(run: Any) -> Any:  # what one verdict of the row rests on: a dataset (pairs) or a dataset's variant
-        return "all" if test["kind"] == "worse_on" else (run.labels["data"], run.labels["variant"]) \
-            if test["kind"] in ("reaches", "improves") else run.labels["data"]
-
+    part_of = functools.partial(_part, test["kind"])
     if test["kind"] == "worse_on":  # one comparison across the datasets: it rests on all of them
         judged = [_judge_worse_on(test, runs, results)]
         refuting = runs
@@ -217,8 +215,16 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
     return row
 
 
+def _part(kind: str, run: Any) -> Any:
+    """What one verdict of a row rests on: a dataset's variant for claims judged per variant (reaches,
+    improves), a dataset for pairs (beats, alike), every run for a comparison across datasets (worse_on)."""
+    if kind == "worse_on":
+        return "all"
+    return (run.labels["data"], run.labels["variant"]) if kind in ("reaches", "improves") else run.labels["data"]
+
+
 def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None,
-                            part_of: Any = lambda run: "all") -> None:
+                            part_of: Any) -> None:
     """A refutation of a claim about trained models needs runs that had stopped improving. ``runs`` are those of
     the parts that disagree (``part_of`` names a run's part: a dataset, or a dataset and variant); as one
     disagreeing part decides a row, one part whose every curve of the claim's metric (or ``converged_by``) had
@@ -529,6 +535,7 @@ def _judge_improves(test: dict[str, Any], dataset: str, runs: list) -> tuple[str
     return (f"{dataset} {info.label} against {metric_info(baseline).label}: {'; '.join(parts)}"), verdict
 
 
+@functools.cache  # a pure function of its arguments (fixed draws), asked again by every row on the dataset
 def real_floor(dataset: str, metric: str, samples: int) -> float:
     """The metric between two independent real samples of the evaluation's size: what a perfect generator gets."""
     if metric != "w1":
