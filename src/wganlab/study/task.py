@@ -219,13 +219,12 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     source = checkpoint if checkpoint is not None else run_dir
     loaded = load_generator(source)
     out: dict[str, Any] = {"step": loaded.step}
-    if loaded.config.is_vectors:  # W1 is always measurable on points: a failure here is the run's, reported
-        out.update(evaluate(source, n=samples, metrics=_applicable(loaded), seed=FINAL_SEED))
-        return out
-    try:  # images may lack their feature network (Inception's weights): the run still counts, without FID
+    try:
         out.update(evaluate(source, n=samples, metrics=_applicable(loaded), seed=FINAL_SEED))
     except WganlabError as err:
-        out["unavailable"] = str(err)
+        if loaded.config.is_vectors:  # W1 is always measurable on points: a failure here is the run's, reported
+            raise
+        out["unavailable"] = str(err)  # images may lack their feature network (Inception's weights)
     return out
 
 
