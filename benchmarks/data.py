@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from wganlab.config import load_config
-from wganlab.data import load_images
+from wganlab.data.sources import load_images
 
 
 def write_jpegs(folder: Path, count: int, side: int) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wganlab.data import embedded_mnist
+from wganlab.data.sources import embedded_mnist
 from wganlab.metrics.classifier import load_classifier, predict
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 

@@ -272,7 +272,7 @@ def one_process_group(device: str) -> dict[str, Any]:
 
 
 def stacked_seeds_match_separate(device: str) -> dict[str, Any]:
-    from wganlab.nets import build_networks
+    from wganlab.nets.build import build_networks
     from wganlab.stacking.trainer import stack_network
     from wganlab.training.trainer import seed_everything
 

@@ -32,8 +32,8 @@ from typing import Any
 import torch
 
 from wganlab.config import RunConfig, load_config
-from wganlab.data import make_source
-from wganlab.nets import build_networks
+from wganlab.data.sources import make_source
+from wganlab.nets.build import build_networks
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.trainer import StackedSource, stack_network
 from wganlab.training.distributed import Distributed

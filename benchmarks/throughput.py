@@ -30,8 +30,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from wganlab.config import OptimizerConfig, RunConfig, load_config
 from wganlab.data.images import InMemoryImages
-from wganlab.lipschitz import clip_weights_, gradient_penalty
-from wganlab.nets import build_networks
+from wganlab.lipschitz.clipping.hook import clip_weights_
+from wganlab.lipschitz.penalty.hook import gradient_penalty
+from wganlab.nets.build import build_networks
 from wganlab.objectives import make_objective
 from wganlab.training.trainer import Trainer
 
@@ -110,7 +111,7 @@ def reference_step(config: RunConfig, network: str):
         dataset = TensorDataset(eight_gaussians().sample(100_000, torch.device("cpu")))
         sample_shape = (2,)
     else:
-        from wganlab.data import embedded_mnist
+        from wganlab.data.sources import embedded_mnist
 
         images = torch.from_numpy(embedded_mnist()[0])[:, None] if shape == (1, 28, 28) else synthetic_images(shape)
         dataset = TensorDataset(images.float() / 127.5 - 1)

@@ -297,7 +297,7 @@ def test_your_own_images_as_the_readme_walks_them(tmp_path, capsys, monkeypatch)
     from PIL import Image
 
     from wganlab.cli import main
-    from wganlab.data import embedded_mnist
+    from wganlab.data.sources import embedded_mnist
 
     monkeypatch.setenv("WGANLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("WGANLAB_INCEPTION_WEIGHTS", raising=False)

@@ -2,14 +2,14 @@ import pytest
 import torch
 from torch import nn
 
-from wganlab.lipschitz import (
-    apply_spectral_norm,
-    clip_weights_,
+from wganlab.lipschitz.clipping.hook import clip_weights_
+from wganlab.lipschitz.penalty.hook import (
     gradient_penalty,
     gradient_penalty_from_outputs,
     has_batch_coupling,
     interpolate,
 )
+from wganlab.lipschitz.spectral.norm import apply_spectral_norm
 
 
 class Linear(nn.Module):
@@ -79,7 +79,7 @@ def test_batch_coupling_detection():
 
 def test_the_clipping_hook_clamps_the_fresh_critic_and_after_every_critic_step():
     from tests.conftest import FakeStep
-    from wganlab.lipschitz import WeightClipping
+    from wganlab.lipschitz.clipping.hook import WeightClipping
     from wganlab.training.hooks import CriticBatch
 
     context = FakeStep()
@@ -95,7 +95,7 @@ def test_the_clipping_hook_clamps_the_fresh_critic_and_after_every_critic_step()
 
 def test_the_penalty_hook_gives_its_weighted_term_and_nothing_for_fakes_alone():
     from tests.conftest import FakeStep
-    from wganlab.lipschitz import GradientPenalty
+    from wganlab.lipschitz.penalty.hook import GradientPenalty
     from wganlab.training.hooks import CriticBatch
 
     context = FakeStep(dim=2)
@@ -116,7 +116,7 @@ def test_the_penalty_hook_gives_its_weighted_term_and_nothing_for_fakes_alone():
 
 def test_r1_and_r2_equal_their_analytic_values_for_a_linear_critic():
     from tests.conftest import FakeStep
-    from wganlab.lipschitz.zero_centred import R1Penalty, R2Penalty
+    from wganlab.lipschitz.zero_centred.hook import R1Penalty, R2Penalty
     from wganlab.training.hooks import CriticBatch
 
     context = FakeStep(dim=2)
@@ -141,7 +141,7 @@ def test_a_zero_centred_gradient_penalty_has_a_gradient_where_the_critic_is_flat
 
 def test_dragan_perturbs_by_up_to_c_standard_deviations_and_penalises_there():
     from tests.conftest import FakeStep
-    from wganlab.lipschitz.dragan import DraganPenalty, perturbed
+    from wganlab.lipschitz.dragan.hook import DraganPenalty, perturbed
     from wganlab.training.hooks import CriticBatch
 
     real = torch.randn(4000, 2) * 3.0
@@ -159,7 +159,7 @@ def test_dragan_perturbs_by_up_to_c_standard_deviations_and_penalises_there():
 
 def test_lazy_regularization_penalises_exactly_every_kth_critic_step_with_k_times_the_weight():
     from tests.conftest import FakeStep
-    from wganlab.lipschitz import GradientPenalty
+    from wganlab.lipschitz.penalty.hook import GradientPenalty
     from wganlab.training.hooks import CriticBatch
 
     context = FakeStep(dim=2)

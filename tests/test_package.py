@@ -72,3 +72,30 @@ def test_no_module_of_the_package_imports_itself_around_a_circle():
     graph = import_graph()
     assert "wganlab.study.runner" in graph and "wganlab.metrics.augmentation" in graph  # the graph reads the package
     assert cycles(graph) == []
+
+
+MAX_MODULE_LINES, MAX_CLASS_LINES = 400, 200  # beyond these a module or a class holds more than one job
+
+
+def test_no_module_or_class_is_longer_than_one_job_needs():
+    long = []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > MAX_MODULE_LINES:
+            long.append(f"{path.relative_to(PACKAGE)}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES:
+                long.append(f"{path.relative_to(PACKAGE)}: class {node.name}, {node.end_lineno - node.lineno + 1}")
+    assert long == []
+
+
+def test_reading_a_config_loads_no_torch():
+    """Every part's settings sit in a module without torch, so the CLI validates a config in a blink."""
+    import subprocess
+    import sys
+
+    code = ("import sys, wganlab; wganlab.load_config('wgan-gp', ['tricks.diffaugment.policy=color']); "
+            "from wganlab.config import registered_sections; assert registered_sections(); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

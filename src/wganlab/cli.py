@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wganlab.errors import ConfigError, WganlabError
-from wganlab.registry import METRICS, REGISTRIES
+from wganlab.cli_listings import check_command, parts_command, presets_command
+from wganlab.cli_studies import classifier_command, report_command, reproduce_command, study_command
+from wganlab.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, WganlabError
+from wganlab.registry import METRICS
 
 if TYPE_CHECKING:
     from wganlab.training.distributed import Distributed
 
-EXIT_USAGE = 2
-EXIT_FAILED = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -182,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handlers = {"train": _train, "sample": _sample, "export": _export, "data": _data, "eval": _eval,
                     "augment": _augment,
-                    "study": _study, "report": _report, "reproduce": _reproduce, "classifier": _classifier,
-                    "presets": _presets, "parts": _parts, "check": _check}
+                    "study": study_command, "report": report_command, "reproduce": reproduce_command,
+                    "classifier": classifier_command, "presets": presets_command, "parts": parts_command,
+                    "check": check_command}
         return handlers[args.command](args)
     except WganlabError as err:
         from wganlab.training.trainer import TrainingDiverged
@@ -332,8 +333,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _data(args: argparse.Namespace) -> int:
-    from wganlab.data import data_home
     from wganlab.data.download import MANUAL, REMOTE, download, is_present
+    from wganlab.data.sources import data_home
 
     root = args.root or data_home()
     if args.data_command == "download":
@@ -366,155 +367,9 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _study(args: argparse.Namespace) -> int:
-    from wganlab.study.report import build_report
-    from wganlab.study.runner import default_out, run_study
-    from wganlab.study.spec import load_study
-
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
-    study = load_study(args.file, args.scale)
-    if args.list:
-        for spec in study.runs:
-            print(f"{spec.name}\t{spec.command()}")
-        return 0
-    out = args.out or default_out(study)
-    try:
-        outcome = run_study(study, out, backend=args.backend, workers=args.workers, address=args.address,
-                            stack_seeds=args.stack_seeds, rerun_changed=args.rerun_changed)
-    except KeyboardInterrupt:  # the Ctrl-C reached this process's wait
-        print(f"wganlab: interrupted; {_resume_hint(out)}", file=sys.stderr)
-        return 130
-    from wganlab.study.layout import MANIFEST_FILE
-
-    report = build_report(out) if (out / MANIFEST_FILE).is_file() else None  # a search's trials may be all there is
-    searched = f" (and {outcome['trials']} search trials)" if "trials" in outcome else ""
-    print(f"{outcome['runs']} runs{searched}: {outcome['skipped']} skipped as finished, {outcome['ran']} run, "
-          f"{len(outcome['failed'])} failed, {outcome['interrupted']} interrupted")
-    for name, error in outcome["failed"].items():
-        print(f"  failed: {name}: {error}")
-    for name, error in outcome.get("failed_trials", {}).items():
-        print(f"  failed trial (counted as the worst outcome of its search): {name}: {error}")
-    if report is None:
-        print(f"trials:  {out / 'trials' / 'report.html'}")
-    else:
-        print(f"summary: {out / 'summary.md'}")
-        print(f"report:  {report}")
-    if outcome["interrupted"]:  # the signal reached only the runs, which returned: the study is not finished
-        print(f"wganlab: interrupted; {_resume_hint(out)}", file=sys.stderr)
-        return 130
-    return EXIT_FAILED if outcome["failed"] else 0
-
-
-def _resume_hint(out: Path) -> str:
-    return (f"the running runs saved a checkpoint: run the same command again to resume (finished runs are kept "
-            f"in {out})")
-
-
-def _report(args: argparse.Namespace) -> int:
-    from wganlab.study.report import build_report
-
-    print(build_report(args.study_dir))
-    return 0
-
-
-def _reproduce(args: argparse.Namespace) -> int:
-    from wganlab.study.reproduction import reproduce
-
-    out, rows = reproduce(args.out, args.root)
-    for row in rows:
-        print(f"{row.verdict:>13}  {row.source}: {row.claim}")
-    print(out)
-    return 0
-
-
-def _classifier(args: argparse.Namespace) -> int:
-    import json
-
-    from wganlab.metrics import classifier
-
-    name, _, root = args.data.partition(":")
-    classifier.weights_name(name)
-    out = args.out or Path(classifier.__file__).parent / "weights"
-    record = classifier.train_and_save(name, root or None, out, epochs=args.epochs, seed=args.seed)
-    print(json.dumps(record, indent=2))
-    return 0
-
-
-def _check(args: argparse.Namespace) -> int:
-    from wganlab.rundir.checkpoints import (
-        CHECKPOINT_DIR,
-        best_checkpoint_path,
-        human_size,
-        inspect_checkpoint,
-        list_checkpoints,
-    )
-    from wganlab.rundir.layout import require_run_dir
-
-    run_dir = args.run_dir
-    require_run_dir(run_dir)
-    reports = [inspect_checkpoint(path) for _, path in list_checkpoints(run_dir)]
-    extra = [best_checkpoint_path(run_dir), *sorted((run_dir / CHECKPOINT_DIR).glob("*.damaged"))]
-    others = [inspect_checkpoint(path) for path in extra if path.is_file()]
-    print(f"checkpoints of {run_dir} (oldest first):")
-    print(f"  {'file':<26} {'step':>8} {'size':>10}  {'checksum':<12} weights")
-    for report in [*reports, *others]:
-        step = "?" if report.step is None else str(report.step)
-        print(f"  {report.path.name:<26} {step:>8} {human_size(report.size):>10}  {report.checksum:<12} "
-              f"{report.weights}" + (f"  ({report.problem})" if report.problem else ""))
-    if not reports:
-        print("no checkpoint yet: '--resume' starts the run from step 0")
-        return 0
-    newest = reports[-1]
-    if newest.ok:
-        print(f"newest (step {newest.step}) is good: '--resume' continues from it")
-        return 0
-    good = [r for r in reports if r.ok]
-    fallback = f"'--resume' would use step {good[-1].step}" if good else "no checkpoint is good"
-    print(f"newest ({newest.path.name}) is bad: {fallback}")
-    return EXIT_FAILED
-
-
-PRESET_GROUPS = (  # (heading, its presets in order, or a test of the name): a new user starts with the first
-    ("Start here: the GAN, DCGAN and the three WGANs on the same networks, sized for a good sample in minutes",
-     ("gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn")),
-    ("Other losses and penalties on the same networks", ("lsgan", "hinge-sn", "dragan", "rpgan-r1r2")),
-    ("The source studies' and papers' exact settings (hours on a CPU: the studies' budgets)",
-     lambda name: name.startswith(("dtu-", "guide-", "gulrajani-", "arjovsky-"))),
-    ("ResNet baselines and anything else (hours per run on a GPU)", lambda name: True),
-)
-
-
-def _presets(args: argparse.Namespace) -> int:
-    from wganlab.config import available_presets
-
-    presets = available_presets()
-    width = max(len(name) for name in presets)
-    shown: list[str] = []
-    for heading, members in PRESET_GROUPS:
-        names = [n for n in members if n in presets] if isinstance(members, tuple) else \
-            [n for n in presets if members(n)]
-        names = [n for n in names if n not in shown]
-        if names:
-            print(f"{chr(10) if shown else ''}# {heading}")
-            print("\n".join(f"{name:<{width}}  {presets[name]}" for name in names))
-            shown += names
-    return 0
-
-
 def _shipped_studies() -> list[str]:
     """The shipped study files' names, read from the package folder (without importing the study code)."""
     return sorted(path.stem for path in (Path(__file__).parent / "study" / "shipped").glob("*.yaml"))
-
-
-def _parts(args: argparse.Namespace) -> int:
-    for registry in REGISTRIES:
-        print(f"{registry.kind}s:")
-        width = max(len(part.name) for part in registry)
-        for part in registry:
-            can = f" [{', '.join(sorted(part.capabilities))}]" if part.capabilities else ""
-            print(f"  {part.name:<{width}}  {part.summary}{can}")
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,9 @@ must name the problem *and* the fix; a traceback is reserved for bugs in wganlab
 
 from __future__ import annotations
 
+EXIT_USAGE = 2  # the command line's exit code for a WganlabError: the user's input, to fix
+EXIT_FAILED = 1  # training diverged, a study's run failed, a checkpoint is bad
+
 
 class WganlabError(Exception):
     """Base class: a problem with the user's input, not a bug.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ class Part:
     target: str | None  # "module:attribute" that implements it; None: built in place by its registry's user
     summary: str  # one line, with the source it follows
     capabilities: frozenset[str]
+    settings: str | None = None  # "module:attribute" of its torch-free wganlab.sections.Section, if it has settings
 
 
 class Registry:
@@ -36,14 +38,18 @@ class Registry:
         self.capabilities = dict(capabilities)  # name -> what it means, the only capabilities an entry may declare
         self._parts: dict[str, Part] = {}
 
-    def register(self, name: str, target: str | None, summary: str, *capabilities: str) -> Part:
+    def register(self, name: str, target: str | None, summary: str, *capabilities: str,
+                 settings: str | None = None) -> Part:
         unknown = sorted(set(capabilities) - set(self.capabilities))
         if unknown:
             raise ValueError(f"{self.kind} {name!r} declares unknown capabilities {unknown}; "
                              f"known: {sorted(self.capabilities)}")
         if name in self._parts:
             raise ValueError(f"{self.kind} {name!r} is registered twice")
-        part = Part(name, target, summary, frozenset(capabilities))
+        if settings is not None and hasattr(sys.modules.get("wganlab.config"), "RunConfig"):
+            raise ValueError(f"{self.kind} {name!r} brings settings, but the config's sections were composed when "
+                             "wganlab.config was imported: register it before that import")
+        part = Part(name, target, summary, frozenset(capabilities), settings)
         self._parts[name] = part
         return part
 
@@ -82,8 +88,17 @@ class Registry:
         part = self.get(name)
         if part.target is None:
             raise ValueError(f"{self.kind} {name!r} is built in place, not loaded")
-        module, _, attribute = part.target.partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        return _resolve(part.target)
+
+    def settings(self, name: str) -> Any:
+        """The :class:`~wganlab.sections.Section` of ``name``'s settings (imported without torch), or None."""
+        part = self.get(name)
+        return None if part.settings is None else _resolve(part.settings)
+
+
+def _resolve(target: str) -> Any:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 OBJECTIVES = Registry("objective", {
@@ -141,35 +156,50 @@ ARCHITECTURES.register("arjovsky-dcgan64", "wganlab.nets.named:arjovsky_dcgan64"
 
 # The parts a training step is composed of besides the objective (wganlab.training.hooks), in the order they run:
 # within each phase of a step, e.g. after a critic update, weight clipping acts before historical averaging updates
-# its mean and before experience replay keeps a fake. Each class's from_config decides from the config whether it runs.
+# its mean and before experience replay keeps a fake. Each class's from_settings decides from its settings whether it
+# runs.
 HOOKS = Registry("hook", {
     "lipschitz": "keeps the critic (approximately) 1-Lipschitz or penalises its gradients",
     "trick": "a training technique: the practical guide's (Garrido et al.), Salimans et al.'s, DiffAugment, EMA",
     "stackable": "exact when seeds train stacked in one model (wganlab.stacking): per-sample or element-wise",
 })
-for _name, _target, _summary, *_kinds in (
-    ("weight-clipping", "lipschitz.clipping:WeightClipping", "Arjovsky et al. 2017, Algorithm 1: lipschitz.clip",
+for _name, _package, _target, _summary, *_kinds in (
+    ("weight-clipping", "lipschitz.clipping", "WeightClipping", "Arjovsky et al. 2017, Algorithm 1: lipschitz.clip",
      "lipschitz", "stackable"),
-    ("gradient-penalty", "lipschitz.penalty:GradientPenalty",
+    ("gradient-penalty", "lipschitz.penalty", "GradientPenalty",
      "Gulrajani et al. 2017, eq. 3: lipschitz.gradient_penalty", "lipschitz", "stackable"),
-    ("r1", "lipschitz.zero_centred:R1Penalty", "Mescheder et al. 2018, eq. 9: lipschitz.r1", "lipschitz",
+    ("r1", "lipschitz.zero_centred", "R1Penalty", "Mescheder et al. 2018, eq. 9: lipschitz.r1", "lipschitz",
      "stackable"),
-    ("r2", "lipschitz.zero_centred:R2Penalty", "R3GAN (Huang et al. 2024), eq. 4: lipschitz.r2", "lipschitz",
+    ("r2", "lipschitz.zero_centred", "R2Penalty", "R3GAN (Huang et al. 2024), eq. 4: lipschitz.r2", "lipschitz",
      "stackable"),
-    ("dragan", "lipschitz.dragan:DraganPenalty", "Kodali et al. 2017, eq. 9: lipschitz.dragan", "lipschitz"),
-    ("image-pool", "tricks.replay:ImagePoolHook", "Shrivastava et al. 2017: tricks.replay.mode=pool", "trick"),
-    ("label-targets", "tricks.labels:LabelTargetsHook",
+    ("dragan", "lipschitz.dragan", "DraganPenalty", "Kodali et al. 2017, eq. 9: lipschitz.dragan", "lipschitz"),
+    ("image-pool", "tricks.replay", "ImagePoolHook", "Shrivastava et al. 2017: tricks.replay.mode=pool", "trick"),
+    ("label-targets", "tricks.labels", "LabelTargetsHook",
      "Salimans et al. 2016 §3.4, the guide §4.1 and §4.5: tricks.labels", "trick"),
-    ("historical-averaging", "tricks.averaging:HistoricalAveraging",
+    ("historical-averaging", "tricks.averaging", "HistoricalAveraging",
      "Salimans et al. 2016 §3.3: tricks.historical_averaging", "trick"),
-    ("experience-replay", "tricks.replay:ExperienceReplay", "the practical guide §4.2: tricks.replay.mode=step",
+    ("experience-replay", "tricks.replay", "ExperienceReplay", "the practical guide §4.2: tricks.replay.mode=step",
      "trick"),
-    ("feature-matching", "tricks.matching:FeatureMatching", "Salimans et al. 2016 §3.1: tricks.feature_matching",
+    ("feature-matching", "tricks.matching", "FeatureMatching", "Salimans et al. 2016 §3.1: tricks.feature_matching",
      "trick"),
-    ("diffaugment", "tricks.diffaugment:DiffAugment", "Zhao et al. 2020: tricks.diffaugment", "trick"),
-    ("ema", "tricks.ema:GeneratorAverage", "Karras et al. 2018; Yazıcı et al. 2019: ema", "trick", "stackable"),
-):
-    HOOKS.register(_name, f"wganlab.{_target}", _summary, *_kinds)
+    ("diffaugment", "tricks.diffaugment", "DiffAugment", "Zhao et al. 2020: tricks.diffaugment", "trick"),
+    ("ema", "tricks.ema", "GeneratorAverage", "Karras et al. 2018; Yazıcı et al. 2019: ema", "trick", "stackable"),
+):  # each part is a package: its settings (wganlab.sections, no torch) in settings.py, the hook in hook.py
+    HOOKS.register(_name, f"wganlab.{_package}.hook:{_target}", _summary, *_kinds,
+                   settings=f"wganlab.{_package}.settings:SETTINGS")
+
+# Parts with settings of their own that are not hooks of the step: built into the networks, or a schedule the
+# penalties share. Their settings join the config's sections as the hooks' do.
+NETWORK_PARTS = Registry("network part", {})
+NETWORK_PARTS.register("spectral-norm", "wganlab.lipschitz.spectral.norm:apply_spectral_norm",
+                       "Miyato et al. 2018: lipschitz.spectral_norm",
+                       settings="wganlab.lipschitz.spectral.settings:SETTINGS")
+NETWORK_PARTS.register("minibatch-discrimination", "wganlab.tricks.minibatch.layer:MinibatchDiscrimination",
+                       "Salimans et al. 2016 §3.2: tricks.minibatch",
+                       settings="wganlab.tricks.minibatch.settings:SETTINGS")
+NETWORK_PARTS.register("lazy-regularization", "wganlab.lipschitz.lazy:Lazy",
+                       "Karras et al. 2020 §3.1: lipschitz.every, shared by the gradient penalties",
+                       settings="wganlab.lipschitz.lazy:SETTINGS")
 
 # What wganlab measures (wganlab.metrics.evaluate computes each one in place); "modes" applies to both kinds of
 # samples: the components of a 2D mixture, or the 1,000 digit triples of Stacked MNIST.
@@ -188,4 +218,4 @@ for _name, _summary, *_kinds in (
 ):
     METRICS.register(_name, None, _summary, *_kinds)
 
-REGISTRIES = (OBJECTIVES, ARCHITECTURES, HOOKS, METRICS)
+REGISTRIES = (OBJECTIVES, ARCHITECTURES, HOOKS, NETWORK_PARTS, METRICS)

@@ -21,7 +21,7 @@ from wganlab.data.images import to_uint8
 from wganlab.data.table import rows_in_units
 from wganlab.errors import CheckpointError, ConfigError, WganlabError
 from wganlab.fileio import atomic_output
-from wganlab.nets import build_networks, generate_chunks
+from wganlab.nets.build import build_networks, generate_chunks
 from wganlab.rundir.checkpoints import latest_checkpoint, load_checkpoint, sampling_weights
 from wganlab.rundir.layout import CONFIG_FILE, RUN_INFO_FILE, load_run_config
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import SystemCallPayload
 from wganlab.config import load_config
-from wganlab.data import load_images
+from wganlab.data.sources import load_images
 from wganlab.errors import DataError
 
 

@@ -7,8 +7,8 @@ from PIL import Image
 
 from tests.conftest import cli
 from wganlab.config import load_config
-from wganlab.data import load_images, make_source
 from wganlab.data.decode import crop_box
+from wganlab.data.sources import load_images, make_source
 from wganlab.errors import DataError
 
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from wganlab.config import load_config
-from wganlab.data import embedded_mnist, make_source
 from wganlab.data.images import InMemoryImages, to_float, to_uint8
+from wganlab.data.sources import embedded_mnist, make_source
 from wganlab.errors import DataError
 
 FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"

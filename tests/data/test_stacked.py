@@ -1,7 +1,7 @@
 import torch
 
 from wganlab.config import load_config
-from wganlab.data import embedded_mnist, make_source
+from wganlab.data.sources import embedded_mnist, make_source
 
 
 def test_stacked_mnist_channels_are_real_digits_with_1000_labels():

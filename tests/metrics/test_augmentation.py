@@ -11,7 +11,7 @@ import torch
 from tests.data.test_table import two_blobs
 from wganlab.cli import main
 from wganlab.config import load_config
-from wganlab.data import held_out_rows, training_rows
+from wganlab.data.sources import held_out_rows, training_rows
 from wganlab.errors import ConfigError, DataError
 from wganlab.metrics.augmentation import Recipe, _labels_like, augmentation_scores, build_classifier, real_rows
 
@@ -165,7 +165,7 @@ def test_augment_command_trains_a_preset_then_scores_it(tmp_path, capsys):
 
 
 def test_held_out_images_come_from_a_real_test_split_only_where_there_is_one():
-    from wganlab.data import has_test_split
+    from wganlab.data.sources import has_test_split
 
     def data(*overrides):
         return load_config("dcgan", list(overrides)).data

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from wganlab.config import DataConfig
-from wganlab.data import embedded_mnist, load_images
+from wganlab.data.sources import embedded_mnist, load_images
 from wganlab.metrics.classifier import accuracy, embedded_held_out, load_classifier, predict, training_split
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.scores import class_coverage
@@ -66,7 +66,7 @@ def test_digits_zero_to_four_cover_five_classes_and_score_worse(net, digits):
 
 def test_stacked_mnist_real_shows_990_modes_and_one_triple_shows_one(net):
     from wganlab.config import load_config
-    from wganlab.data import make_source
+    from wganlab.data.sources import make_source
 
     source = make_source(load_config(None, ["data=stacked-mnist"]).data, torch.device("cpu"))
     torch.manual_seed(0)

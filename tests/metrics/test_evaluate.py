@@ -8,7 +8,7 @@ import torch
 
 from tests.conftest import cli
 from wganlab.config import DataConfig
-from wganlab.data import embedded_mnist
+from wganlab.data.sources import embedded_mnist
 from wganlab.data.toy import eight_gaussians
 from wganlab.metrics import evaluate
 

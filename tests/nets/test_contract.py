@@ -8,7 +8,7 @@ import torch
 
 from wganlab.config import load_config
 from wganlab.errors import ConfigError
-from wganlab.nets import BUILD_STEPS, build_networks
+from wganlab.nets.build import BUILD_STEPS, build_networks
 from wganlab.registry import ARCHITECTURES
 
 IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]

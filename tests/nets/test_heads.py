@@ -7,7 +7,7 @@ import torch
 
 from wganlab.config import load_config
 from wganlab.errors import ConfigError
-from wganlab.nets import build_networks
+from wganlab.nets.build import build_networks
 from wganlab.nets.heads import HeadedDiscriminator
 
 

@@ -2,7 +2,7 @@ import torch
 from torch import nn
 
 from wganlab.config import load_config
-from wganlab.nets import build_networks
+from wganlab.nets.build import build_networks
 from wganlab.nets.init import raw_weight
 
 

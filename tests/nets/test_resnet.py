@@ -11,7 +11,7 @@ from torch import nn
 from tests.nets.test_shapes import build, check
 from wganlab.config import load_config
 from wganlab.errors import ConfigError
-from wganlab.nets import build_networks
+from wganlab.nets.build import build_networks
 from wganlab.nets.resnet import CriticBlock, GeneratorBlock, SpatialPool, conv, resnet_critic
 
 

@@ -6,7 +6,7 @@ from torch import nn
 
 from wganlab.config import load_config
 from wganlab.errors import ConfigError
-from wganlab.nets import build_networks
+from wganlab.nets.build import build_networks
 
 
 def build(*overrides, preset="dcgan", shape=(1, 28, 28)):

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from wganlab.config import load_config
-from wganlab.nets import build_networks
+from wganlab.nets.build import build_networks
 from wganlab.stacking.layers import NotStackable, stacked_shell, to_channel, to_seed
 from wganlab.stacking.state import join_states, split_state
 from wganlab.stacking.trainer import stack_network

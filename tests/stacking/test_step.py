@@ -14,7 +14,7 @@ import torch
 
 from tests.conftest import tiny_mnist, tiny_toy
 from wganlab.config import OptimizerConfig
-from wganlab.nets import build_networks
+from wganlab.nets.build import build_networks
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.trainer import StackedSource, stack_network
 from wganlab.training.distributed import Distributed

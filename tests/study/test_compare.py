@@ -129,7 +129,8 @@ def test_verdict_with_two_seeds_says_how_many_would_be_needed():
 def test_the_sentence_and_the_pairs_table_agree_on_two_seeds():
     """The issue's study: seeds 0 and 1 of wgan-gp against gan-plain said "cannot separate" in the sentence
     while the table said "different" (Welch p = 0.049 on 2 seeds)."""
-    from wganlab.study.aggregate import Comparison, comparison_table
+    from wganlab.study.aggregate import Comparison
+    from wganlab.study.tables import comparison_table
 
     for metric, values, total in (("modes_covered", {"wgan-gp": [7.0, 7.0], "gan-plain": [0.0, 1.0]}, 8),
                                   ("w1", {"wgan-gp": [0.20, 0.22], "gan-plain": [1.20, 1.28]}, None)):

@@ -7,20 +7,10 @@ from pathlib import Path
 import pytest
 
 from wganlab.study.aggregate import RunRecord, StudyResults
-from wganlab.study.reproduction import (
-    AGREES,
-    DISAGREES,
-    NOT_REPRODUCED,
-    UNMEASURED,
-    UNSEPARATED,
-    build_page,
-    judge,
-    load_claims,
-    real_floor,
-    reproduce,
-    study_directory,
-)
+from wganlab.study.reproduction import judge, load_claims, reproduce, study_directory
+from wganlab.study.reproduction_page import build_page
 from wganlab.study.spec import load_study
+from wganlab.study.verdicts import AGREES, DISAGREES, NOT_REPRODUCED, UNMEASURED, UNSEPARATED, real_floor
 
 AXES = ["variant", "data", "seed"]
 

@@ -7,7 +7,7 @@ import torch
 from torch.nn.utils.parametrizations import _SpectralNorm
 
 from tests.conftest import tiny_mnist, tiny_toy
-from wganlab.lipschitz import apply_spectral_norm
+from wganlab.lipschitz.spectral.norm import apply_spectral_norm
 from wganlab.training import execution as engine
 from wganlab.training.trainer import Trainer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from wganlab.tricks.averaging import HistoricalAverage
+from wganlab.tricks.averaging.hook import HistoricalAverage
 
 
 def test_mean_of_past_parameters_and_penalty_gradient():
@@ -28,7 +28,7 @@ def test_mean_of_past_parameters_and_penalty_gradient():
 def test_the_hook_adds_weighted_distances_and_updates_each_mean_after_its_step():
     from tests.conftest import FakeStep
     from wganlab.training.hooks import CriticBatch
-    from wganlab.tricks.averaging import HistoricalAveraging
+    from wganlab.tricks.averaging.hook import HistoricalAveraging
 
     context = FakeStep()
     hook = HistoricalAveraging(HistoricalAverage(context.generator, 0.5), HistoricalAverage(context.discriminator,

@@ -8,11 +8,11 @@ import torch
 
 from tests.conftest import tiny_mnist
 from wganlab.config import load_config
-from wganlab.data import make_source
+from wganlab.data.sources import make_source
 from wganlab.errors import ConfigError, DataError
 from wganlab.rundir.log import read_metrics
 from wganlab.training.start import start_run
-from wganlab.tricks.diffaugment import POLICIES, augment, brightness, contrast, cutout, saturation, translation
+from wganlab.tricks.diffaugment.hook import POLICIES, augment, brightness, contrast, cutout, saturation, translation
 
 
 def test_colour_transforms_by_hand():
@@ -75,5 +75,5 @@ def test_the_reference_of_a_limited_run_is_the_whole_dataset():
 def test_bad_policies_and_toy_data_are_refused():
     with pytest.raises(ConfigError, match="'blur' is none of them"):
         load_config("dcgan", ["data=mnist", "tricks.diffaugment.policy=color,blur"])
-    with pytest.raises(ConfigError, match="for image datasets"):
+    with pytest.raises(ConfigError, match="augments images; data=8gaussians is a 2D toy"):
         load_config("dcgan", ["data=8gaussians", "tricks.diffaugment.policy=color"])

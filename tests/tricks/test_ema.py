@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from tests.conftest import FakeStep
-from wganlab.tricks.ema import GeneratorAverage
+from wganlab.tricks.ema.hook import GeneratorAverage
 
 
 def test_the_average_warms_up_then_follows_the_configured_decay():

@@ -8,10 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wganlab.config import LabelsConfig, load_config
+from wganlab.config import load_config
 from wganlab.errors import ConfigError
 from wganlab.objectives import NonSaturating
-from wganlab.tricks.labels import LabelTargets
+from wganlab.tricks.labels.hook import LabelTargets
+from wganlab.tricks.labels.settings import LabelsConfig
 
 
 def test_one_and_two_sided_smoothing_targets():
@@ -58,7 +59,7 @@ def test_label_tricks_are_refused_for_a_wasserstein_critic():
 def test_the_hook_sets_both_targets_and_only_the_fake_one_for_fakes_alone():
     from tests.conftest import FakeStep
     from wganlab.training.hooks import CriticBatch
-    from wganlab.tricks.labels import LabelTargetsHook
+    from wganlab.tricks.labels.hook import LabelTargetsHook
 
     context = FakeStep()
     hook = LabelTargetsHook(LabelTargets(LabelsConfig(real=0.9, fake=0.1)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from wganlab.tricks.minibatch import MinibatchDiscrimination
+from wganlab.tricks.minibatch.layer import MinibatchDiscrimination
 
 
 def test_n_identical_samples_give_exactly_n_in_every_feature():

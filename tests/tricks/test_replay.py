@@ -6,7 +6,7 @@ import torch
 
 from tests.conftest import tiny_mnist
 from wganlab.training.trainer import Trainer
-from wganlab.tricks.replay import ImagePool, ReplayBuffer, default_replay_every
+from wganlab.tricks.replay.hook import ImagePool, ReplayBuffer, default_replay_every
 
 
 def test_default_every_is_one_kept_fake_per_batch_of_an_epoch():
@@ -61,7 +61,7 @@ def test_the_replay_hook_takes_one_extra_step_per_every_kept_fakes_and_refuses_t
     from tests.conftest import FakeStep
     from wganlab.errors import ConfigError
     from wganlab.training.hooks import CriticBatch
-    from wganlab.tricks.replay import ExperienceReplay, ImagePoolHook
+    from wganlab.tricks.replay.hook import ExperienceReplay, ImagePoolHook
 
     context = FakeStep()
     hook = ExperienceReplay(every=3)

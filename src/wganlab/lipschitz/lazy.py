@@ -3,7 +3,19 @@ weight multiplied by k, so its average pull is unchanged while most steps skip i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from wganlab.sections import Section, option
+
+
+@dataclass
+class LazySettings:
+    every: int = option(1, low=1, why="lazy regularization (Karras et al. 2020): the gradient penalties on every k-th "
+                        "critic step only, with their weight × k")
+
+
+SETTINGS = Section("lipschitz", LazySettings)
 
 
 class Lazy:

@@ -166,8 +166,8 @@ def _interval(values: list[float]) -> dict[str, float]:
 def real_rows(config: RunConfig) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """(train, held-out) real rows and labels of a run's data, as the networks see them (standardised table
     rows, images in the run's pixel range)."""
-    from wganlab.data import has_test_split, held_out_rows, load_images, training_rows
     from wganlab.data.images import to_float
+    from wganlab.data.sources import has_test_split, held_out_rows, load_images, training_rows
 
     data = config.data
     cpu = torch.device("cpu")
@@ -218,7 +218,7 @@ def augment_run(run_dir: Path, seeds: int = 5, ratios: tuple[float, ...] = RATIO
     into ``out`` (default ``RUN_DIR/augment``) and returns the result."""
     from wganlab import plots
     from wganlab.fileio import write_json_atomic
-    from wganlab.nets import generate_chunks
+    from wganlab.nets.build import generate_chunks
     from wganlab.sampling import load_generator
 
     loaded = load_generator(Path(run_dir))

@@ -128,7 +128,7 @@ def _shift(x: torch.Tensor, rng: torch.Generator, pixels: int = 2) -> torch.Tens
 def training_split(dataset: str, root: str | None) -> tuple[tuple, tuple]:
     """((train images, labels), (held-out images, labels)) as float tensors in [-1, 1] and long labels."""
     from wganlab.config import DataConfig
-    from wganlab.data import load_images
+    from wganlab.data.sources import load_images
 
     if dataset == "mnist" and not root:
         images, labels = load_images(DataConfig(name="mnist"))

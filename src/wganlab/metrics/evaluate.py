@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from wganlab.config import TABLE_DATASETS, VECTOR_DATASETS, DataConfig
-from wganlab.data import every_row, make_source
 from wganlab.data.images import to_float, to_uint8
+from wganlab.data.sources import every_row, make_source
 from wganlab.data.toy import MIXTURES
 from wganlab.errors import ConfigError, DataError
 from wganlab.fileio import atomic_output, isolated_rng

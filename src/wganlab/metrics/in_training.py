@@ -21,7 +21,7 @@ from wganlab.fileio import isolated_rng
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
 from wganlab.metrics.wasserstein import POOL_BATCHES, CriticVersusW1
-from wganlab.nets import eval_mode, generate_chunks
+from wganlab.nets.build import eval_mode, generate_chunks
 from wganlab.training.snapshots import fixed_real_batch
 
 TOY_REFERENCE = 1000

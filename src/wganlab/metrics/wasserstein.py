@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from wganlab.metrics.toy import wasserstein1_exact
-from wganlab.nets import eval_mode
+from wganlab.nets.build import eval_mode
 
 POOL_BATCHES = 8  # the mean and the centroids are fitted on this many batches of real samples
 

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wganlab.errors import ConfigError
-from wganlab.tricks.minibatch import MinibatchDiscrimination
+from wganlab.tricks.minibatch.layer import MinibatchDiscrimination
 
 
 class ConditionalGenerator(nn.Module):

@@ -33,6 +33,7 @@ from wganlab.rundir.layout import RUN_INFO_FILE
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.layers import NotStackable, stacked_shell
 from wganlab.stacking.state import join_optimizer_states, join_states, split_optimizer_state, split_state, split_tensor
+from wganlab.training.hooks import build_hook
 from wganlab.training.monitor import TrainingDiverged
 from wganlab.training.signals import stop_requests
 from wganlab.training.step import TrainingStep
@@ -64,7 +65,7 @@ def stacking_refusal(config: RunConfig) -> str | None:
                                 device=torch.device("cpu"), batch_size=1, processes=1, dataset_size=1)
         for name in HOOKS.names():
             try:
-                wanted = HOOKS.load(name).from_config(config, probe) is not None
+                wanted = build_hook(name, config, probe) is not None
             except Exception:  # a hook that needs more of a step than the probe has: it is switched on
                 wanted = True
             if wanted and not HOOKS.can(name, "stackable"):

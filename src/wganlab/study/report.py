@@ -26,20 +26,16 @@ from wganlab.study.aggregate import (
     RunRecord,
     StudyResults,
     collect,
-    comparison_table,
     comparisons,
     evaluation_card,
-    family_note,
     lower_is_better,
     primary_metric,
-    ranking_line,
     run_value,
     summarize,
-    tables_by_data,
     variants_by_dataset,
-    write_tables,
 )
 from wganlab.study.numbers import metric_info, value_text
+from wganlab.study.tables import comparison_table, family_note, ranking_line, tables_by_data, write_tables
 from wganlab.study.task import ERROR_FILE
 
 REPORT_FILE = "report.html"

@@ -12,8 +12,9 @@ the hooks' terms, one optimizer step, the hooks' after-step actions. A hook over
   averages, experience replay's extra step, the generator's moving average);
 - ``state_dict`` / ``load_state_dict``: whatever the hook must carry through a checkpoint.
 
-Hooks are registered in :data:`wganlab.registry.HOOKS`, in the order they run; each class's ``from_config``
-returns the hook when the config asks for it and None otherwise, so a new trick is its module plus one line.
+Hooks are registered in :data:`wganlab.registry.HOOKS`, in the order they run. Each is a package: its settings
+(:mod:`wganlab.sections`, no torch) and the hook, whose ``from_settings`` gets only its own settings and the run's
+shared facts and returns the hook when they ask for it, None otherwise; a new trick is its package plus one line.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from wganlab.registry import HOOKS
 
 if TYPE_CHECKING:
     from wganlab.config import RunConfig
+    from wganlab.sections import Facts
 
 T = TypeVar("T")
 
@@ -87,8 +89,8 @@ class Hook:
     replaces_generator_objective: ClassVar[bool] = False  # its generator terms are the generator's whole loss
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> Hook | None:
-        """The hook this config asks for, built for ``context``'s networks; None when it is switched off."""
+    def from_settings(cls, settings: Any, facts: Facts, context: StepContext) -> Hook | None:
+        """The hook its ``settings`` ask for, built for ``context``'s networks; None when it is switched off."""
         raise NotImplementedError
 
     def check(self, context: StepContext) -> None:
@@ -134,7 +136,7 @@ class Hooks:
     @classmethod
     def from_config(cls, config: RunConfig, context: StepContext) -> Hooks:
         """Every registered hook that ``config`` switches on, checked against ``context``."""
-        built = [HOOKS.load(name).from_config(config, context) for name in HOOKS.names()]
+        built = [build_hook(name, config, context) for name in HOOKS.names()]
         hooks = cls([hook for hook in built if hook is not None])
         for hook in hooks.hooks:
             hook.check(context)
@@ -177,6 +179,13 @@ class Hooks:
         for hook in self.hooks:
             if state.get(hook.name) is not None:
                 hook.load_state_dict(state[hook.name])
+
+
+def build_hook(name: str, config: RunConfig, context: StepContext) -> Hook | None:
+    """The registered hook ``name`` as ``config`` sets it up: given its own settings and the shared facts only."""
+    section = HOOKS.settings(name)
+    settings = None if section is None else config.settings_of(section)
+    return HOOKS.load(name).from_settings(settings, config.facts, context)
 
 
 def total_loss(first: torch.Tensor | None, terms: Sequence[Term]) -> torch.Tensor:

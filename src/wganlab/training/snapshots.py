@@ -17,7 +17,7 @@ from wganlab import plots
 from wganlab.config import RunConfig
 from wganlab.data.images import to_float, to_uint8
 from wganlab.fileio import isolated_rng
-from wganlab.nets import eval_mode
+from wganlab.nets.build import eval_mode
 from wganlab.training.health import sample_diversity
 
 GRID_SAMPLES = 64

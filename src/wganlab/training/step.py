@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from wganlab.config import RunConfig
-from wganlab.lipschitz import has_batch_coupling
+from wganlab.lipschitz.penalty.hook import has_batch_coupling
 from wganlab.objectives import make_objective
 from wganlab.registry import OBJECTIVES
 from wganlab.stacking.axis import SeedAxis

@@ -23,10 +23,10 @@ from tqdm import tqdm
 
 from wganlab import plots
 from wganlab.config import RunConfig
-from wganlab.data import DataSource, make_source
+from wganlab.data.sources import DataSource, make_source
 from wganlab.errors import ConfigError
 from wganlab.metrics.in_training import TrainingEvaluator
-from wganlab.nets import build_networks, check_image_size
+from wganlab.nets.build import build_networks, check_image_size
 from wganlab.rundir import rng_state as rng
 from wganlab.rundir.checkpoints import FORMAT, latest_checkpoint, save_checkpoint
 from wganlab.rundir.layout import append_event
@@ -117,13 +117,8 @@ class Trainer:
         """Average the accumulated losses (one host sync), add gradient norms and whatever evaluation is due,
         write and return the record."""
         training, monitor = self.training, self.monitor
-        record: dict[str, Any] = {"step": self.step, **monitor.averages()}
-        record["d_grad_norm"] = _grad_norm(self.discriminator)
-        record["g_grad_norm"] = _grad_norm(self.generator)
-        record["lr_g"] = training.g_optimizer.param_groups[0]["lr"]
-        record["lr_d"] = training.d_optimizer.param_groups[0]["lr"]
-        record["critic_updates"] = training.critic_updates
-        record["seconds"] = round(self.elapsed, 3)
+        record: dict[str, Any] = {"step": self.step, **monitor.averages(), **_optimisation_record(training),
+                                  "seconds": round(self.elapsed, 3)}
         monitor.check_finite(self.step, record)
         if not self.group.is_main:
             return record
@@ -301,6 +296,13 @@ def to_device(state: Any, device: torch.device) -> Any:
     if isinstance(state, list):
         return [to_device(v, device) for v in state]
     return state
+
+
+def _optimisation_record(training: TrainingStep) -> dict[str, Any]:
+    """What a log line says of the optimisation itself: gradient norms, learning rates, critic updates so far."""
+    return {"d_grad_norm": _grad_norm(training.discriminator), "g_grad_norm": _grad_norm(training.generator),
+            "lr_g": training.g_optimizer.param_groups[0]["lr"], "lr_d": training.d_optimizer.param_groups[0]["lr"],
+            "critic_updates": training.critic_updates}
 
 
 def _grad_norm(network: torch.nn.Module) -> float:

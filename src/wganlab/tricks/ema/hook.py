@@ -12,7 +12,8 @@ from torch import nn
 from wganlab.training.hooks import Hook, StepContext
 
 if TYPE_CHECKING:
-    from wganlab.config import RunConfig
+    from wganlab.sections import Facts
+    from wganlab.tricks.ema.settings import EmaSettings
 
 
 class GeneratorAverage(Hook):
@@ -25,8 +26,8 @@ class GeneratorAverage(Hook):
         self.network = copy.deepcopy(generator).eval().requires_grad_(False)
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> GeneratorAverage | None:
-        return cls(context.generator, config.ema) if config.ema > 0 else None
+    def from_settings(cls, settings: EmaSettings, facts: Facts, context: StepContext) -> GeneratorAverage | None:
+        return cls(context.generator, settings.ema) if settings.ema > 0 else None
 
     @torch.no_grad()
     def after_generator_step(self, context: StepContext) -> None:

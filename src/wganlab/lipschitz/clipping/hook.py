@@ -10,7 +10,8 @@ from torch import nn
 from wganlab.training.hooks import CriticBatch, Hook, StepContext
 
 if TYPE_CHECKING:
-    from wganlab.config import RunConfig
+    from wganlab.lipschitz.clipping.settings import ClippingSettings
+    from wganlab.sections import Facts
 
 
 @torch.no_grad()
@@ -35,9 +36,8 @@ class WeightClipping(Hook):
         clip_weights_(critic, clip)
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> WeightClipping | None:
-        clip = config.lipschitz.clip
-        return cls(context.discriminator, clip) if clip > 0 else None
+    def from_settings(cls, settings: ClippingSettings, facts: Facts, context: StepContext) -> WeightClipping | None:
+        return cls(context.discriminator, settings.clip) if settings.clip > 0 else None
 
     def after_critic_step(self, batch: CriticBatch, context: StepContext) -> None:
         clip_weights_(context.discriminator, self.clip)

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from wganlab.lipschitz.lazy import Lazy
-from wganlab.lipschitz.penalty import gradient_penalty, interpolation_weights
+from wganlab.lipschitz.penalty.hook import gradient_penalty, interpolation_weights
 from wganlab.training.hooks import CriticBatch, Hook, StepContext, Term
 
 if TYPE_CHECKING:
-    from wganlab.config import RunConfig
+    from wganlab.lipschitz.dragan.settings import DraganSettings
+    from wganlab.sections import Facts
 
 
 def perturbed(real: torch.Tensor, scale: float, noise: torch.Tensor) -> torch.Tensor:
@@ -30,9 +31,9 @@ class DraganPenalty(Hook):
         self.lazy = Lazy(every)
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> DraganPenalty | None:
-        dragan = config.lipschitz.dragan
-        return cls(dragan.weight, dragan.perturbation, config.lipschitz.every) if dragan.weight > 0 else None
+    def from_settings(cls, settings: DraganSettings, facts: Facts, context: StepContext) -> DraganPenalty | None:
+        dragan = settings.dragan
+        return cls(dragan.weight, dragan.perturbation, facts.penalty_every) if dragan.weight > 0 else None
 
     def critic_terms(self, batch: CriticBatch, context: StepContext) -> list[Term]:
         if batch.real is None or not self.lazy.due():

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
+from torch import nn
 
 from wganlab.lipschitz.lazy import Lazy
 from wganlab.training.hooks import CriticBatch, Hook, StepContext, Term
+from wganlab.tricks.minibatch.layer import MinibatchDiscrimination
 
 if TYPE_CHECKING:
-    from wganlab.config import RunConfig
+    from wganlab.lipschitz.penalty.settings import GradientPenaltySettings
+    from wganlab.sections import Facts
 
 
 def interpolation_weights(n: int, like: torch.Tensor) -> torch.Tensor:
@@ -74,9 +77,10 @@ class GradientPenalty(Hook):
         self.lazy = Lazy(every)
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> GradientPenalty | None:
-        gp = config.lipschitz.gradient_penalty
-        return cls(gp.weight, gp.target, gp.one_sided, config.lipschitz.every) if gp.weight > 0 else None
+    def from_settings(cls, settings: GradientPenaltySettings, facts: Facts,
+                      context: StepContext) -> GradientPenalty | None:
+        gp = settings.gradient_penalty
+        return cls(gp.weight, gp.target, gp.one_sided, facts.penalty_every) if gp.weight > 0 else None
 
     def critic_terms(self, batch: CriticBatch, context: StepContext) -> list[Term]:
         if batch.real is None or not self.lazy.due():  # a step on fakes alone has no interpolates
@@ -94,3 +98,10 @@ class GradientPenalty(Hook):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.lazy.load_state_dict(state)
+
+
+def has_batch_coupling(network: nn.Module) -> bool:
+    """True when a sample's output depends on the other samples in its batch (batch norm, minibatch
+    discrimination); virtual batch norm does not couple them. Such a critic scores real and fake batches in
+    separate passes, and the gradient penalty's interpolates in a third."""
+    return any(isinstance(m, (nn.modules.batchnorm._BatchNorm, MinibatchDiscrimination)) for m in network.modules())

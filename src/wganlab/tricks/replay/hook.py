@@ -18,7 +18,8 @@ from wganlab.errors import ConfigError
 from wganlab.training.hooks import CriticBatch, Hook, StepContext
 
 if TYPE_CHECKING:
-    from wganlab.config import RunConfig
+    from wganlab.sections import Facts
+    from wganlab.tricks.replay.settings import ReplaySettings
 
 
 def default_replay_every(dataset_size: int | None, batch_size: int) -> int:
@@ -100,11 +101,11 @@ class ExperienceReplay(Hook):
         self.steps = 0  # extra critic steps taken so far
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> ExperienceReplay | None:
-        replay = config.tricks.replay
+    def from_settings(cls, settings: ReplaySettings, facts: Facts, context: StepContext) -> ExperienceReplay | None:
+        replay = settings.replay
         if replay.mode != "step":
             return None
-        return cls(replay.every or default_replay_every(context.dataset_size, config.resolved_batch_size))
+        return cls(replay.every or default_replay_every(context.dataset_size, facts.batch_size))
 
     def check(self, context: StepContext) -> None:
         _single_process(context)
@@ -133,8 +134,8 @@ class ImagePoolHook(Hook):
         self.pool = ImagePool(size, share)
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> ImagePoolHook | None:
-        replay = config.tricks.replay
+    def from_settings(cls, settings: ReplaySettings, facts: Facts, context: StepContext) -> ImagePoolHook | None:
+        replay = settings.replay
         return cls(replay.pool_size, replay.pool_share) if replay.mode == "pool" else None
 
     def check(self, context: StepContext) -> None:

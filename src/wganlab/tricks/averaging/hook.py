@@ -14,7 +14,8 @@ from torch import nn
 from wganlab.training.hooks import CriticBatch, Hook, StepContext, Term
 
 if TYPE_CHECKING:
-    from wganlab.config import RunConfig
+    from wganlab.sections import Facts
+    from wganlab.tricks.averaging.settings import HistoricalAveragingSettings
 
 
 class HistoricalAverage:
@@ -56,8 +57,9 @@ class HistoricalAveraging(Hook):
         self.generator, self.discriminator = generator, discriminator
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> HistoricalAveraging | None:
-        weights = config.tricks.historical_averaging
+    def from_settings(cls, settings: HistoricalAveragingSettings, facts: Facts,
+                      context: StepContext) -> HistoricalAveraging | None:
+        weights = settings.historical_averaging
         if not (weights.generator or weights.discriminator):
             return None
         return cls(HistoricalAverage(context.generator, weights.generator) if weights.generator else None,

@@ -19,7 +19,8 @@ import torch
 from wganlab.training.hooks import Hook, StepContext
 
 if TYPE_CHECKING:
-    from wganlab.config import RunConfig
+    from wganlab.sections import Facts
+    from wganlab.tricks.diffaugment.settings import DiffAugmentSettings
 
 
 def brightness(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -91,11 +92,9 @@ class DiffAugment(Hook):
         self.policy, self.probability = policy, probability
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> DiffAugment | None:
-        settings = config.tricks.diffaugment
-        if settings.policy == "none":
-            return None
-        return cls(settings.policy.split(","), settings.probability)
+    def from_settings(cls, settings: DiffAugmentSettings, facts: Facts, context: StepContext) -> DiffAugment | None:
+        transforms = settings.diffaugment.transforms
+        return cls(transforms, settings.diffaugment.probability) if transforms else None
 
     def critic_view(self, x: torch.Tensor, context: StepContext) -> torch.Tensor:
         def draw(n: int, k: int) -> torch.Tensor:

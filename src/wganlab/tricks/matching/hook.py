@@ -10,7 +10,8 @@ import torch
 from wganlab.training.hooks import Hook, StepContext, Term
 
 if TYPE_CHECKING:
-    from wganlab.config import RunConfig
+    from wganlab.sections import Facts
+    from wganlab.tricks.matching.settings import FeatureMatchingSettings
 
 
 def feature_matching_loss(fake_features: torch.Tensor, real_mean: torch.Tensor) -> torch.Tensor:
@@ -29,8 +30,9 @@ class FeatureMatching(Hook):
         self.layer = layer
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> FeatureMatching | None:
-        layer = config.tricks.feature_matching
+    def from_settings(cls, settings: FeatureMatchingSettings, facts: Facts,
+                      context: StepContext) -> FeatureMatching | None:
+        layer = settings.feature_matching
         return None if layer == "none" else cls(layer)
 
     def generator_terms(self, fake: torch.Tensor, labels: torch.Tensor | None, context: StepContext) -> list[Term]:

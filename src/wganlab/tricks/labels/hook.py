@@ -9,11 +9,15 @@ Noisy labels swap a sample's real and fake targets with a small probability (§4
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import torch
 
-from wganlab.config import LabelsConfig, RunConfig
 from wganlab.training.hooks import CriticBatch, Hook, StepContext
+from wganlab.tricks.labels.settings import LabelsConfig, LabelSettings
+
+if TYPE_CHECKING:
+    from wganlab.sections import Facts
 
 
 class LabelTargets:
@@ -46,9 +50,8 @@ class LabelTargetsHook(Hook):
         self.targets = targets
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> LabelTargetsHook | None:
-        targets = LabelTargets(config.tricks.labels)
-        return None if targets.plain else cls(targets)
+    def from_settings(cls, settings: LabelSettings, facts: Facts, context: StepContext) -> LabelTargetsHook | None:
+        return None if settings.labels.plain else cls(LabelTargets(settings.labels))
 
     def adjust_critic_batch(self, batch: CriticBatch, context: StepContext) -> CriticBatch:
         if batch.real is None:

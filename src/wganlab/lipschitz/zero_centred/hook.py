@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from wganlab.lipschitz.lazy import Lazy
-from wganlab.lipschitz.penalty import gradient_penalty_per_sample
+from wganlab.lipschitz.penalty.hook import gradient_penalty_per_sample
 from wganlab.training.hooks import CriticBatch, Hook, StepContext, Term
 
 if TYPE_CHECKING:
-    from wganlab.config import RunConfig
+    from wganlab.lipschitz.zero_centred.settings import ZeroCentredSettings
+    from wganlab.sections import Facts
 
 
 def squared_gradient_norm(context: StepContext, samples: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -34,9 +35,9 @@ class R1Penalty(Hook):
         self.lazy = Lazy(every)
 
     @classmethod
-    def from_config(cls, config: RunConfig, context: StepContext) -> Hook | None:
-        gamma = config.lipschitz.r1 if cls.on_real else config.lipschitz.r2
-        return cls(gamma, config.lipschitz.every) if gamma > 0 else None
+    def from_settings(cls, settings: ZeroCentredSettings, facts: Facts, context: StepContext) -> Hook | None:
+        gamma = settings.r1 if cls.on_real else settings.r2
+        return cls(gamma, facts.penalty_every) if gamma > 0 else None
 
     def critic_terms(self, batch: CriticBatch, context: StepContext) -> list[Term]:
         if batch.real is None or not self.lazy.due():  # experience replay's step on fakes alone: none

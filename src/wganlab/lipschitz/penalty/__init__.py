@@ -1,0 +1,1 @@
+"""The gradient penalty (Gulrajani et al. 2017): its settings (:mod:`.settings`) and the hook (:mod:`.hook`)."""

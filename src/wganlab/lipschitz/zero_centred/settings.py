@@ -1,0 +1,16 @@
+"""R1's and R2's weights γ, each 0 (off) unless set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wganlab.sections import Section, option
+
+
+@dataclass
+class ZeroCentredSettings:
+    r1: float = option(0.0, low=0.0, why="γ of R1, (γ/2) E‖∇D(x)‖² on reals (Mescheder et al. 2018, eq. 9); 0: off")
+    r2: float = option(0.0, low=0.0, why="γ of R2, (γ/2) E‖∇D(G(z))‖² on fakes (R3GAN); 0: off")
+
+
+SETTINGS = Section("lipschitz", ZeroCentredSettings)

@@ -1,0 +1,29 @@
+"""The opt-in measurements' section of a config (``eval.*``) and its rules. Read without torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wganlab.errors import ConfigError
+from wganlab.sections import Facts, option
+
+# all lower-is-better; fid and w1 need eval_every; auto: fid for images, w1 for 2D toys, whichever is evaluated
+BEST_METRICS = ("fid", "w1", "wasserstein_estimate", "auto")
+
+
+@dataclass
+class EvalConfig:
+    """Opt-in measurements: at each in-training evaluation beside FID or the toy metrics, and after a study's run."""
+
+    wasserstein: bool = option(False, why="the exact W1 between a real and a generated batch in data space, next "
+                               "to the critic's estimate and three real baselines (Stanczuk et al. 2021)")
+    batch: int = option(256, low=2, high=4096, why="samples per batch of that W1 (an exact assignment: B x B costs)")
+    augment: int = option(0, low=0, why="in a study, score each conditional run's final generator as data "
+                          "augmentation (wganlab augment) with this many classifier seeds; 0: off")
+
+
+def check_eval(settings: EvalConfig, best_metric: str | None, facts: Facts) -> None:
+    if settings.wasserstein and not facts.eval_every:
+        raise ConfigError("eval.wasserstein=true measures at each evaluation during training: set eval_every > 0")
+    if best_metric in ("fid", "w1") and not facts.eval_every:
+        raise ConfigError(f"best_metric={best_metric} needs evaluations during training: set eval_every > 0")

@@ -1,0 +1,242 @@
+"""The verdict of each kind of claim test (``reaches``, ``beats``, ``worse_on``, ``alike``, ``improves``; see
+:mod:`wganlab.study.reproduction`), each read from a study's results for one dataset, with the sentence that says
+what it measured."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wganlab.errors import WganlabError
+from wganlab.fileio import read_json
+from wganlab.rundir.layout import RUN_INFO_FILE
+from wganlab.study.aggregate import TOTALS, StudyResults, run_value, t_interval
+from wganlab.study.compare import MIN_SEEDS, goal_share, goal_text, rank_variants
+from wganlab.study.numbers import metric_info, p_text, plus_minus, value_text
+
+AGREES, DISAGREES, UNSEPARATED, UNMEASURED = "agrees", "disagrees", "not separable", "not measured"
+NOT_REPRODUCED = "not reproduced"  # would disagree, but the runs were still improving when they stopped
+VERDICTS = (AGREES, DISAGREES, NOT_REPRODUCED, UNSEPARATED, UNMEASURED)
+
+
+def overall(verdicts: Iterable[str]) -> str:
+    """Several parts of one claim (datasets, variants, pairs): one disagreeing part decides, all must agree."""
+    verdicts = set(verdicts)
+    return DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
+
+
+def judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> tuple[str, str]:
+    metric = test["metric"]
+    info = metric_info(metric)
+    if "floor_multiple" in test:
+        floor = real_floor(dataset, metric, results.manifest.get("evaluation_samples", 2000))
+        threshold = float(test["floor_multiple"]) * floor
+        bound = (f"≤ {value_text(threshold, metric)} ({test['floor_multiple']} × real-vs-real "
+                 f"{value_text(floor, metric)})")
+    elif test.get("at_least") == "all":  # every mode (or class) of the dataset: the total its runs report
+        total = next((r.result["final"].get(TOTALS[metric]) for r in runs if r.labels["data"] == dataset), None)
+        if total is None:
+            raise WganlabError(f"'at_least: all' needs a count metric with a total (modes_covered), not {metric}")
+        threshold, bound = float(total), f"all {total}"
+    else:
+        threshold = float(test.get("at_most", test.get("at_least")))
+        bound = f"{'≤' if 'at_most' in test else '≥'} {value_text(threshold, metric)}"
+    parts, verdicts = [], []
+    for variant in test["variants"]:
+        values = [run_value(r, metric) for r in runs if r.labels["data"] == dataset and r.labels["variant"] == variant]
+        values = [v for v in values if v is not None]
+        if test.get("at_least") == "all" or (info.count and "at_least" in test):
+            # A bounded count is often bimodal over seeds (8, 8, 0), which a t-interval misdescribes: judged by
+            # how many seeds reach the goal, with the exact interval of that share. Every seed of at least 3
+            # agrees, none disagrees; some but not all: the claim holds on some seeds, not separable.
+            k, n, low, high = goal_share(values, threshold)
+            parts.append(f"{variant}: {k} of {n} seeds (95% exact interval {round(100 * low)}–{round(100 * high)}%)")
+            verdicts.append(AGREES if n >= MIN_SEEDS and k == n else
+                            DISAGREES if n >= MIN_SEEDS and k == 0 else UNSEPARATED)
+            continue
+        interval = t_interval(values)
+        parts.append(f"{variant} {interval.text(metric)}")
+        # the goal's own side, not the metric's direction: "an error of at least 0.2" is a lower-is-better metric
+        wants_low = "floor_multiple" in test or "at_most" in test
+        good_side = (interval.high <= threshold) if wants_low else (interval.low >= threshold)
+        bad_side = (interval.low > threshold) if wants_low else (interval.high < threshold)
+        if interval.n > 1 and good_side:
+            verdicts.append(AGREES)
+        elif interval.n > 1 and bad_side:
+            verdicts.append(DISAGREES)
+        else:
+            verdicts.append(UNSEPARATED)
+    verdict = overall(verdicts)
+    return f"{dataset} {info.label} (goal {bound}): {', '.join(parts)}", verdict
+
+
+def judge_beats(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, str]:
+    """Each ``better`` variant against each ``worse`` one (either may be a list: "WGAN-GP is slower" is WGAN-GP
+    worse than each of the others); agrees only when every pair separates the claimed way. The Holm family is
+    these pairs alone, not the study's other variants."""
+    metric = test["metric"]
+    info = metric_info(metric)
+    read = (lambda run: _logged_at(run, metric, test["at_step"])) if "at_step" in test else \
+        (lambda run: run_value(run, metric))
+    values = {variant: [v for v in (read(r) for r in runs
+                                    if r.labels["data"] == dataset and r.labels["variant"] == variant)
+                        if v is not None]
+              for variant in [*variant_names(test["better"]), *variant_names(test["worse"])]}
+    values = {k: v for k, v in values.items() if v}
+    total = next((((r.result or {}).get("final") or {}).get(TOTALS[metric]) for r in runs if metric in TOTALS), None)
+    claimed = [(b, w) for b in variant_names(test["better"]) for w in variant_names(test["worse"])]
+    ranking = rank_variants(dataset, metric, values, total, pairs=claimed)
+    means = {name: mean for name, mean, _ in ranking.order}
+    parts, verdicts = [], []
+    for better, worse in claimed:
+        pair = ranking.pair(better, worse)
+        if pair is None:
+            parts.append(f"{better} or {worse} has no {metric}")
+            verdicts.append(UNSEPARATED)
+            continue
+        goal = (f" ({goal_text(values[better], total, info.noun)}; {goal_text(values[worse], total, info.noun)})"
+                if total and info.count else "")
+        parts.append(f"{better} {value_text(means[better], metric)} vs {worse} {value_text(means[worse], metric)}, "
+                     f"difference {signed_text(pair, metric)}, {p_text(pair.p_holm)} ({_test_name(pair)}){goal}")
+        better_is_better = (pair.difference < 0) == info.lower_is_better
+        verdicts.append(UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES)
+    family = f" [Holm over the claim's {len(claimed)} pairs]" if len(claimed) > 1 else ""
+    where = f" at step {test['at_step']:,} (in-training evaluation)" if "at_step" in test else ""
+    return f"{dataset} {info.label}{where}: {'; '.join(parts)}{family}", overall(verdicts)
+
+
+def _logged_at(run: Any, metric: str, step: int) -> float | None:
+    """The run's in-training ``metric`` logged at ``step`` (finished or not), None if it never got there."""
+    found = [r[metric] for r in run.metrics if r.get("step") == step and isinstance(r.get(metric), (int, float))]
+    return float(found[-1]) if found else None
+
+
+def _test_name(pair: Any) -> str:
+    tested = "Welch" if pair.test == "welch" else "exact permutation test"
+    return f"{tested}, Holm" if pair.family > 1 else tested
+
+
+def judge_worse_on(test: dict[str, Any], runs: list, results: StudyResults) -> tuple[str, str]:
+    """One variant's metric relative to the sampling floor (the metric between two real samples) on ``better_on``
+    against ``worse_on``: the claim that the second dataset is learned less well. Welch over seeds."""
+    metric, variant = test["metric"], variant_names(test["variant"])[0]
+    samples = results.manifest.get("evaluation_samples", 2000)
+    ratios = {}
+    for dataset in (test["better_on"], test["worse_on"]):
+        floor = real_floor(dataset, metric, samples)
+        ratios[dataset] = [v / floor for v in (run_value(r, metric) for r in runs
+                                               if r.labels["data"] == dataset and r.labels["variant"] == variant)
+                           if v is not None]
+    ranking = rank_variants("", metric, ratios)
+    pair = ranking.pair(test["worse_on"], test["better_on"])
+    info = metric_info(metric)
+    if pair is None:
+        return f"{variant} has no {metric} on both datasets", UNSEPARATED
+    texts = ", ".join(f"{d} {t_interval(v).text()}" for d, v in ratios.items())
+    worse_is_worse = (pair.difference > 0) == info.lower_is_better
+    verdict = UNSEPARATED if not pair.significant else AGREES if worse_is_worse else DISAGREES
+    return (f"{variant}'s {info.label} as a multiple of two real samples' (the sampling floor): {texts}; "
+            f"difference {signed_text(pair, '')}, {p_text(pair.p_holm)} ({_test_name(pair)})"), verdict
+
+
+def train_seconds(run: Any) -> float:
+    """A run's share of the training time. A finished stacked seed's result holds its share already (beside
+    ``stack_train_seconds``); an unfinished run's is its last logged ``seconds``, which for a seed trained in a
+    stack of S (``stacked_seeds`` in its run.json) are the stack's, so its share is 1/S."""
+    result = run.result
+    if result is not None and ("stack_train_seconds" in result or "stacked_seeds" not in result):
+        return float(result.get("train_seconds", 0.0))
+    if result is not None:  # a stacked seed's result from before shares were written: the stack's seconds
+        return float(result.get("train_seconds", 0.0)) / int(result["stacked_seeds"])
+    logged = [r["seconds"] for r in run.metrics if isinstance(r.get("seconds"), (int, float))]
+    info = read_json(Path(run.run_dir) / RUN_INFO_FILE)
+    stacked = int(info.get("stacked_seeds", 1)) if isinstance(info, dict) else 1
+    return (float(logged[-1]) if logged else 0.0) / stacked
+
+
+def judge_alike(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, str]:
+    """The variants' logged ``metric`` at each of ``steps``: every pair compared over seeds (Welch, Holm over the
+    pairs of one step). Some pair separated at some step disagrees with "alike"; nothing separated is only
+    "not separable"."""
+    metric, info = test["metric"], metric_info(test["metric"])
+    parts, verdicts = [], []
+    for step in test["steps"]:
+        values = {variant: [record[metric] for run in runs
+                            if run.labels["data"] == dataset and run.labels["variant"] == variant
+                            for record in run.metrics
+                            if record.get("step") == step and isinstance(record.get(metric), (int, float))]
+                  for variant in test["variants"]}
+        ranking = rank_variants(dataset, metric, {k: v for k, v in values.items() if v})
+        if len(ranking.order) < 2:
+            parts.append(f"step {step}: fewer than two variants logged {metric}")
+            verdicts.append(UNSEPARATED)
+            continue
+        means = ", ".join(f"{name} {t_interval(values[name]).text(metric)}" for name, _, _ in ranking.order)
+        separated = [p for p in ranking.pairs if p.significant]
+        pairs = "; ".join(f"{p.first} vs {p.second} {p_text(p.p_holm)}" for p in separated)
+        parts.append(f"At step {step} ({ranking.order[0][2]} seeds): {means}; {len(separated)} of "
+                     f"{len(ranking.pairs)} pairs separate (Holm){': ' + pairs if pairs else ''}")
+        verdicts.append(DISAGREES if separated else UNSEPARATED)
+    return f"{dataset} {info.label} during training: {'. '.join(parts)}", overall(verdicts)
+
+
+def variant_names(value: str | list[str]) -> list[str]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def judge_improves(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, str]:
+    """``metric`` against ``baseline`` within each run (paired over seeds: e.g. a classifier's accuracy with
+    generated rows added against the same run's real-only accuracy): agrees when the 95% interval of the paired
+    differences lies wholly on the better side, disagrees when wholly on the worse side."""
+    metric, baseline = test["metric"], test["baseline"]
+    info = metric_info(metric)
+    parts, verdicts = [], []
+    for variant in test["variants"]:
+        pairs = [(run_value(r, metric), run_value(r, baseline)) for r in runs
+                 if r.labels["data"] == dataset and r.labels["variant"] == variant]
+        differences = [a - b for a, b in pairs if a is not None and b is not None]
+        interval = t_interval(differences)
+        better = -1.0 if info.lower_is_better else 1.0
+        if interval.n > 1 and min(better * interval.low, better * interval.high) > 0:
+            verdicts.append(AGREES)
+        elif interval.n > 1 and max(better * interval.low, better * interval.high) < 0:
+            verdicts.append(DISAGREES)
+        else:
+            verdicts.append(UNSEPARATED)
+        mean_metric = float(np.mean([a for a, _ in pairs if a is not None])) if pairs else float("nan")
+        mean_base = float(np.mean([b for _, b in pairs if b is not None])) if pairs else float("nan")
+        parts.append(f"{variant} {value_text(mean_metric, metric)} vs {value_text(mean_base, baseline)}, "
+                     f"paired difference {interval.text(metric, difference=True)}")
+    verdict = overall(verdicts)
+    return (f"{dataset} {info.label} against {metric_info(baseline).label}: {'; '.join(parts)}"), verdict
+
+
+@functools.cache  # a pure function of its arguments (fixed draws), asked again by every row on the dataset
+
+
+def real_floor(dataset: str, metric: str, samples: int) -> float:
+    """The metric between two independent real samples of the evaluation's size: what a perfect generator gets."""
+    if metric != "w1":
+        raise WganlabError(f"floor_multiple is defined for w1 only, not {metric}")
+    import torch
+
+    from wganlab.config import DataConfig
+    from wganlab.data.sources import make_source
+    from wganlab.fileio import isolated_rng
+    from wganlab.metrics.toy import wasserstein1_exact
+
+    source = make_source(DataConfig(name=dataset), torch.device("cpu"))
+    count = min(samples, 5000)  # as the evaluation does
+    with isolated_rng(0):
+        reference = source.sample(count)  # the same reference points the runs were measured against
+    with isolated_rng(1):
+        other = source.sample(count)
+    return wasserstein1_exact(other, reference)
+
+
+def signed_text(pair, metric: str) -> str:
+    return plus_minus(pair.difference, (pair.high - pair.low) / 2, metric)
