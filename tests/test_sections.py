@@ -73,6 +73,15 @@ def test_settings_registered_after_the_config_was_composed_are_refused():
     import sys
 
     sys.modules[__name__].LATE = Section("tricks", Late)
-    with pytest.raises(ValueError, match="register it before that import"):
+    with pytest.raises(ValueError, match=r"add its line to wganlab/registry\.py"):
         HOOKS.register("late-from-a-test", None, "a test's", settings=f"{__name__}:LATE")
     assert "late-from-a-test" not in HOOKS
+
+
+def test_the_parts_that_plug_in_after_the_convolutions_say_so_themselves():
+    assert not load_config("dcgan").headed_discriminator
+    assert load_config("dcgan", ["tricks.minibatch.kernels=8"]).headed_discriminator
+    assert load_config("dcgan", ["tricks.feature_matching=last"]).headed_discriminator
+    assert load_config("dcgan", ["model.d_dense=16"]).headed_discriminator
+    wanting = {section.settings.__name__ for section in registered_sections() if section.needs_head}
+    assert wanting == {"MinibatchSettings", "FeatureMatchingSettings"}

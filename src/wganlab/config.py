@@ -9,6 +9,7 @@ Lipschitz constraint + optimizers + critic schedule. Presets (``presets/*.yaml``
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,8 @@ ARCH_RENAMES = {"seed000": "dtu-dcgan"}
 # ------------------------------------------------------------------------ the sections, composed of the parts'
 
 
-def registered_sections() -> list[Section]:
+@functools.cache  # parts with settings cannot register once the sections are composed (wganlab.registry)
+def registered_sections() -> tuple[Section, ...]:
     """The settings of every registered part, once each, in registration order (R1 and R2 share theirs)."""
     sections: list[Section] = []
     for registry in (HOOKS, NETWORK_PARTS):
@@ -51,7 +53,7 @@ def registered_sections() -> list[Section]:
             section = registry.settings(name)
             if section is not None and section not in sections:
                 sections.append(section)
-    return sections
+    return tuple(sections)
 
 
 def _compose(name: str, path: str, doc: str, bases: tuple[type, ...] = ()) -> type:
@@ -66,8 +68,9 @@ def _compose(name: str, path: str, doc: str, bases: tuple[type, ...] = ()) -> ty
             if spec.name in taken:
                 raise ValueError(f"two parts declare the setting '{path}.{spec.name}'".replace("'.", "'"))
             taken.add(spec.name)
-            fields.append((spec.name, hints[spec.name], field(default=spec.default,
-                           default_factory=spec.default_factory, metadata=spec.metadata)))
+            fields.append((spec.name, hints[spec.name], field(
+                default=spec.default, default_factory=spec.default_factory, init=spec.init, repr=spec.repr,
+                hash=spec.hash, compare=spec.compare, metadata=spec.metadata, kw_only=spec.kw_only)))
     cls = dataclasses.make_dataclass(name, fields, bases=bases, namespace={"__doc__": doc})
     cls.__module__ = __name__  # pickled by name, as a class written here would be
     return cls
@@ -141,8 +144,8 @@ class RunSettings:
     def headed_discriminator(self) -> bool:
         """Whether the discriminator is rebuilt with a dense head (:mod:`wganlab.nets.heads`) for the tricks that
         plug in after its convolutions."""
-        return bool(self.conditioning.mode != "none" or self.tricks.minibatch.kernels or self.model.d_dense
-                    or self.tricks.feature_matching != "none")
+        return bool(self.conditioning.mode != "none" or self.model.d_dense
+                    or any(s.needs_head(self.settings_of(s)) for s in registered_sections() if s.needs_head))
 
     @property
     def resolved_batch_size(self) -> int:
@@ -154,7 +157,11 @@ class RunSettings:
     def facts(self) -> Facts:
         """What every part may know of this run besides its own settings."""
         return Facts(self.data.name, self.data.kind, self.objective, self.model.arch, self.resolved_batch_size,
-                     self.eval_every, self.lipschitz.every)
+                     self.eval_every, self.network_part("lazy-regularization").every)
+
+    def network_part(self, name: str) -> Any:
+        """The settings of the registered network part ``name`` (spectral norm, minibatch discrimination, ...)."""
+        return self.settings_of(NETWORK_PARTS.settings(name))
 
     def settings_of(self, section: Section) -> Any:
         """One part's settings, read from the section of this config that holds them."""

@@ -48,7 +48,8 @@ class Registry:
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         if settings is not None and hasattr(sys.modules.get("wganlab.config"), "RunConfig"):
             raise ValueError(f"{self.kind} {name!r} brings settings, but the config's sections were composed when "
-                             "wganlab.config was imported: register it before that import")
+                             "wganlab was imported: add its line to wganlab/registry.py, where every part with "
+                             "settings is registered")
         part = Part(name, target, summary, frozenset(capabilities), settings)
         self._parts[name] = part
         return part

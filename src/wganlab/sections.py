@@ -1,8 +1,9 @@
 """How a part of wganlab declares its settings: a dataclass of options, the section of the config they join, and the
 rules that check them against the few facts every part may know of a run.
 
-A trick, a Lipschitz method or a network part keeps its settings in its own package's ``__init__`` (which never
-imports torch, so reading a config stays fast) and names them in its registry line; :mod:`wganlab.config` composes
+A trick, a Lipschitz method or a network part keeps its settings in its package's ``settings.py`` (which never
+imports torch, so reading a config stays fast) beside the part itself (``hook.py``) and names them in its registry
+line; :mod:`wganlab.config` composes
 the registered settings into the config's sections, checks each with its own rules, and hands each part only its
 own settings when the run is built. Adding a trick therefore touches its package and one registry line.
 """
@@ -63,6 +64,7 @@ class Section:
     path: str
     settings: type
     check: Callable[[Any, Facts], None] = no_rules
+    needs_head: Callable[[Any], bool] | None = None  # these settings plug in after the critic's convolutions
 
     def fields(self) -> tuple[dataclasses.Field, ...]:
         return dataclasses.fields(self.settings)
@@ -203,10 +205,6 @@ def suggest(word: str, options: Any) -> str:
         return ""
     close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def _num(x: float) -> str:
-    return f"{x:g}"
 
 
 def _num(x: float) -> str:

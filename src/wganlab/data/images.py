@@ -10,7 +10,7 @@ import torch
 
 
 class InMemoryImages:
-    """A :class:`~wganlab.data.DataSource` over ``images`` (uint8 N x C x H x W) with epoch-wise shuffling.
+    """A :class:`~wganlab.data.sources.DataSource` over ``images`` (uint8 N x C x H x W) with epoch-wise shuffling.
 
     Batches walk a random permutation and draw a new one when it runs out, so every image is seen once per
     epoch. The permutation has its own generator, saved in checkpoints, so a resumed run sees the same order.

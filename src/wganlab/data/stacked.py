@@ -12,7 +12,8 @@ from wganlab.data.images import to_float
 
 
 class StackedDigits:
-    """A :class:`~wganlab.data.DataSource` over any single-channel digit set (uint8 N x 1 x H x W and labels)."""
+    """A :class:`~wganlab.data.sources.DataSource` over any single-channel digit set (uint8 N x 1 x H x W and
+    labels)."""
 
     is_vectors = False
     num_classes = 1000

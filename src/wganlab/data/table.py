@@ -189,8 +189,8 @@ class Standardisation:
 
 
 class TableSource:
-    """A :class:`~wganlab.data.DataSource` of standardised feature rows; draws rows with torch's global RNG, so a
-    checkpoint (which holds that RNG) resumes the same draws."""
+    """A :class:`~wganlab.data.sources.DataSource` of standardised feature rows; draws rows with torch's global RNG,
+    so a checkpoint (which holds that RNG) resumes the same draws."""
 
     is_vectors = True
     mixture = None

@@ -77,7 +77,7 @@ CURVES = {"swissroll": swiss_roll, "scurve": s_curve, "scurve-xt": s_curve_xt, "
 
 
 class ToySource:
-    """A :class:`~wganlab.data.DataSource` for a named 2D distribution; draws from torch's global RNG."""
+    """A :class:`~wganlab.data.sources.DataSource` for a named 2D distribution; draws from torch's global RNG."""
 
     shape = (2,)
     num_classes = None

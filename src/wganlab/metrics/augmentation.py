@@ -18,8 +18,8 @@ number is a mean over ``seeds`` classifier seeds (fresh generated rows, initial 
 with its 95% t-interval.
 
 Held-out rows: a feature table's test split; an image dataset's ``data.split=test`` where it has one
-(:func:`wganlab.data.has_test_split`); otherwise (the embedded MNIST, image folders) the images
-:func:`wganlab.data.held_out_rows` leaves out of training, at most :data:`TEST_ROWS` of them, chosen by a fixed
+(:func:`wganlab.data.sources.has_test_split`); otherwise (the embedded MNIST, image folders) the images
+:func:`wganlab.data.sources.held_out_rows` leaves out of training, at most :data:`TEST_ROWS` of them, chosen by a fixed
 permutation.
 """
 

@@ -75,7 +75,7 @@ def _head(build: Build) -> None:
     """The discriminator's conditioning, dense layer and minibatch features around its body (nets.heads)."""
     config = build.config
     if config.headed_discriminator:
-        minibatch = config.tricks.minibatch
+        minibatch = config.network_part("minibatch-discrimination").minibatch
         build.discriminator = HeadedDiscriminator(
             split_body(build.discriminator), build.sample_shape, build.num_classes, config.conditioning.mode,
             config.model.d_dense, minibatch.kernels, minibatch.kernel_dim, minibatch.dense_after,
@@ -90,7 +90,7 @@ def _init(build: Build) -> None:
 
 
 def _spectral_norm(build: Build) -> None:
-    if build.config.lipschitz.spectral_norm:
+    if build.config.network_part("spectral-norm").spectral_norm:
         apply_spectral_norm(build.discriminator)
 
 

@@ -1,4 +1,4 @@
-"""Hooks: what a training trick or a Lipschitz method adds to the step, each in its own module.
+"""Hooks: what a training trick or a Lipschitz method adds to the step, each in its own package.
 
 The step (:mod:`wganlab.training.step`) reads: draw a batch, let the hooks adjust it, the objective's loss plus
 the hooks' terms, one optimizer step, the hooks' after-step actions. A hook overrides only the phases it needs:

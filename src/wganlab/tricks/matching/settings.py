@@ -19,4 +19,5 @@ def check(settings: FeatureMatchingSettings, facts: Facts) -> None:
         require_composable(facts.arch, "tricks.feature_matching")
 
 
-SETTINGS = Section("tricks", FeatureMatchingSettings, check)
+SETTINGS = Section("tricks", FeatureMatchingSettings, check,
+                   needs_head=lambda settings: settings.feature_matching != "none")

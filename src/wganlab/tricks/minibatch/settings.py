@@ -26,4 +26,4 @@ def check(settings: MinibatchSettings, facts: Facts) -> None:
         require_composable(facts.arch, "tricks.minibatch")
 
 
-SETTINGS = Section("tricks", MinibatchSettings, check)
+SETTINGS = Section("tricks", MinibatchSettings, check, needs_head=lambda settings: bool(settings.minibatch.kernels))
