@@ -85,3 +85,14 @@ def test_the_parts_that_plug_in_after_the_convolutions_say_so_themselves():
     assert load_config("dcgan", ["model.d_dense=16"]).headed_discriminator
     wanting = {section.settings.__name__ for section in registered_sections() if section.needs_head}
     assert wanting == {"MinibatchSettings", "FeatureMatchingSettings"}
+
+
+def test_a_constraint_declares_the_range_a_search_draws_its_strength_from():
+    from wganlab.study.search import default_space
+
+    searched = {section.settings.__name__ for section in registered_sections() if section.search_space}
+    assert searched == {"ClippingSettings", "GradientPenaltySettings", "ZeroCentredSettings", "DraganSettings"}
+    r3gan = default_space(load_config("rpgan-r1r2"))
+    assert r3gan["lipschitz.r1+lipschitz.r2"].values == (0.01, 10.0)  # one γ for both, as R3GAN uses
+    assert "lipschitz.r1+lipschitz.r2" not in default_space(load_config("wgan-gp"))  # only what is switched on
+    assert default_space(load_config("wgan-wc"))["lipschitz.clip"].kind == "log_uniform"

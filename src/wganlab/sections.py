@@ -65,6 +65,9 @@ class Section:
     settings: type
     check: Callable[[Any, Facts], None] = no_rules
     needs_head: Callable[[Any], bool] | None = None  # these settings plug in after the critic's convolutions
+    # the range an equal-budget search draws this part's strength from while it is on, in a study file's syntax
+    # ({"lipschitz.clip": {"log_uniform": [0.003, 0.1]}}; keys joined by "+" share one draw): wganlab.study.search
+    search_space: Callable[[Any], dict[str, dict[str, list]]] | None = None
 
     def fields(self) -> tuple[dataclasses.Field, ...]:
         return dataclasses.fields(self.settings)

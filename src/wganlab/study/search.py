@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from wganlab.config import registered_sections
 from wganlab.errors import WganlabError
 from wganlab.study.numbers import METRIC_INFO, metric_info
 from wganlab.study.overrides import as_overrides, last_wins
@@ -152,29 +153,23 @@ def parse_dimension(key: str, spec: Any) -> Dimension:
 
 def default_space(config: Any) -> dict[str, Dimension]:
     """The space every variant of an objective family gets unless the study names one: the learning rate (one
-    value for both networks), discriminator steps (1, 2 or 5 for all) and Adam's betas for all; the constraint's
-    own strength (clipping bound, penalty weights) where the variant has one. Bounds span what the papers and
-    presets use."""
+    value for both networks), discriminator steps (1, 2 or 5 for all) and Adam's betas for all; then the strength
+    of each constraint the variant switches on (clipping bound, penalty weights), as that part declares it beside
+    its settings (``Section.search_space``). Bounds span what the papers and presets use."""
 
     def dim(key: str, kind: str, *values: Any) -> tuple[str, Dimension]:
         return key, Dimension(tuple(key.split("+")), kind, tuple(values))
 
-    lipschitz = config.lipschitz
     # the same choices for every objective: discriminator updates are compute, and an equal budget gives every
     # variant the same options (Lucic et al. searched 1 or 5 for all)
     space = dict([dim("g_optimizer.lr+d_optimizer.lr", "log_uniform", 1e-5, 3e-3),
                   dim("critic_steps", "choice", 1, 2, 5)])
     if config.g_optimizer.name == "adam" and config.d_optimizer.name == "adam":
         space.update([dim("g_optimizer.betas+d_optimizer.betas", "choice", [0.0, 0.9], [0.5, 0.9], [0.5, 0.999])])
-    if lipschitz.clip:
-        space.update([dim("lipschitz.clip", "log_uniform", 0.003, 0.1)])
-    if lipschitz.gradient_penalty.weight:
-        space.update([dim("lipschitz.gradient_penalty.weight", "log_uniform", 0.1, 100.0)])
-    if lipschitz.r1 or lipschitz.r2:
-        keys = "+".join(k for k, on in (("lipschitz.r1", lipschitz.r1), ("lipschitz.r2", lipschitz.r2)) if on)
-        space.update([dim(keys, "log_uniform", 0.01, 10.0)])
-    if lipschitz.dragan.weight:
-        space.update([dim("lipschitz.dragan.weight", "log_uniform", 0.1, 10.0)])
+    for section in registered_sections():
+        if section.search_space is not None:
+            for key, spec in section.search_space(config.settings_of(section)).items():
+                space[key] = parse_dimension(key, spec)
     return space
 
 

@@ -21,4 +21,8 @@ class DraganSettings:
     dragan: DraganConfig = field(default_factory=DraganConfig)
 
 
-SETTINGS = Section("lipschitz", DraganSettings)
+def search_space(settings: DraganSettings) -> dict[str, dict[str, list]]:
+    return {"lipschitz.dragan.weight": {"log_uniform": [0.1, 10.0]}} if settings.dragan.weight else {}
+
+
+SETTINGS = Section("lipschitz", DraganSettings, search_space=search_space)

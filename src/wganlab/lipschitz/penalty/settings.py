@@ -22,4 +22,9 @@ class GradientPenaltySettings:
     gradient_penalty: GradientPenaltyConfig = field(default_factory=GradientPenaltyConfig)
 
 
-SETTINGS = Section("lipschitz", GradientPenaltySettings)
+def search_space(settings: GradientPenaltySettings) -> dict[str, dict[str, list]]:
+    on = settings.gradient_penalty.weight  # λ = 10 in Gulrajani et al., 0.1-1 on the toys
+    return {"lipschitz.gradient_penalty.weight": {"log_uniform": [0.1, 100.0]}} if on else {}
+
+
+SETTINGS = Section("lipschitz", GradientPenaltySettings, search_space=search_space)

@@ -13,4 +13,10 @@ class ZeroCentredSettings:
     r2: float = option(0.0, low=0.0, why="γ of R2, (γ/2) E‖∇D(G(z))‖² on fakes (R3GAN); 0: off")
 
 
-SETTINGS = Section("lipschitz", ZeroCentredSettings)
+def search_space(settings: ZeroCentredSettings) -> dict[str, dict[str, list]]:
+    """One γ for the penalties switched on (R3GAN uses the same for R1 and R2)."""
+    keys = "+".join(key for key, on in (("lipschitz.r1", settings.r1), ("lipschitz.r2", settings.r2)) if on)
+    return {keys: {"log_uniform": [0.01, 10.0]}} if keys else {}
+
+
+SETTINGS = Section("lipschitz", ZeroCentredSettings, search_space=search_space)
