@@ -4,6 +4,11 @@ A GAN variant is not a class in wganlab but a composition named in a config: net
 Lipschitz constraint + optimizers + critic schedule. Presets (``presets/*.yaml``) are partial configs that may
 ``extends:`` another preset. Validation is strict (as StudioGAN's configs are) because a typo such as
 ``lipschitz.gradient_penlty.weight=10`` would otherwise silently train a different model than the one reported.
+
+The ``lipschitz`` and ``tricks`` sections, and the parts' keys of the run itself (``ema``), are composed here from
+the settings each registered part declares beside its code (:mod:`wganlab.sections`); the core sections (data,
+model, optimizers, eval) are imported from their packages' ``settings.py``. Each part's rules run on its own
+settings when a config is built.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ def _compose(name: str, path: str, doc: str, bases: tuple[type, ...] = ()) -> ty
         hints = get_type_hints(section.settings)
         for spec in section.fields():
             if spec.name in taken:
-                raise ValueError(f"two parts declare the setting '{path}.{spec.name}'".replace("'.", "'"))
+                raise ValueError(f"two parts declare the setting '{'.'.join(filter(None, (path, spec.name)))}'")
             taken.add(spec.name)
             fields.append((spec.name, hints[spec.name], field(
                 default=spec.default, default_factory=spec.default_factory, init=spec.init, repr=spec.repr,
