@@ -138,12 +138,12 @@ class RunSettings:
 
     @property
     def is_toy(self) -> bool:
-        return self.data.name in TOY_DATASETS
+        return self.data.kind == "points"
 
     @property
     def is_vectors(self) -> bool:
         """2D toys and feature tables: one vector per sample, MLP networks, W1 evaluation."""
-        return self.data.name in VECTOR_DATASETS
+        return self.data.kind != "images"
 
     @property
     def headed_discriminator(self) -> bool:
