@@ -3,9 +3,9 @@ rules that check them against the few facts every part may know of a run.
 
 A trick, a Lipschitz method or a network part keeps its settings in its package's ``settings.py`` (which never
 imports torch, so reading a config stays fast) beside the part itself (``hook.py``) and names them in its registry
-line; :mod:`wganlab.config` composes
-the registered settings into the config's sections, checks each with its own rules, and hands each part only its
-own settings when the run is built. Adding a trick therefore touches its package and one registry line.
+line; :mod:`wganlab.config` composes the registered settings into the config's sections, checks each with its own
+rules, and hands each part only its own settings when the run is built. Adding a trick therefore touches its
+package and one registry line.
 """
 
 from __future__ import annotations
