@@ -153,12 +153,17 @@ def test_ray_backend_runs_the_same_study(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_a_study_at_checkpoints_and_the_same_command_resumes(tmp_path):
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_resumes(tmp_path, stop):
+    """Ctrl-C reaches the whole process group; a SIGTERM (``kill``, ``timeout``, a scheduler) only the study, which
+    must pass it on: before, the study ended and its workers went on training, orphaned."""
     import os
     import signal
     import subprocess
     import sys
     import time
+
+    from wganlab.rundir.lock import read_holder
 
     text = TINY.replace("steps: 20", "steps: 300").replace("checkpoint_every: 10", "checkpoint_every: 100") \
         .replace("eval_every: 10", "eval_every: 100").replace("sample_every: 20", "sample_every: 100") \
@@ -173,10 +178,17 @@ def test_ctrl_c_stops_a_study_at_checkpoints_and_the_same_command_resumes(tmp_pa
     deadline = time.monotonic() + 120
     while not list(out.glob("runs/*/checkpoints/step_00000100.pt")) and time.monotonic() < deadline:
         time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    workers = {holder["pid"] for run in out.glob("runs/*") if (holder := read_holder(run))}
+    assert workers and process.pid not in workers
+    if stop == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    else:
+        process.send_signal(signal.SIGTERM)  # the study's process alone
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "run the same command again to resume" in stderr and "Traceback" not in stderr
+    time.sleep(1)  # the parent's exit reaped its workers; give the kernel a moment
+    assert [pid for pid in workers if _running(pid)] == []  # no worker outlives the study
     stopped = {d.name: run_state(d) for d in (out / "runs").iterdir()}
     assert "started" in stopped.values()
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
@@ -184,6 +196,17 @@ def test_ctrl_c_stops_a_study_at_checkpoints_and_the_same_command_resumes(tmp_pa
     for name in stopped:
         steps = [json.loads(line)["step"] for line in (out / "runs" / name / "metrics.jsonl").open()]
         assert steps == list(range(5, 301, 5))  # resumed, not restarted: every step logged once
+
+
+def _running(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:  # a zombie has ended; only its entry is left
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_longest_runs_start_first():

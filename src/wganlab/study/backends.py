@@ -112,7 +112,10 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
     ``concurrent.futures`` pool would instead break and end every run at once.)
 
     A run is handed out only when a worker is free, so on Ctrl-C nothing is queued behind the running runs: they
-    receive the same SIGINT (one process group), write a checkpoint and return, and no new run starts.
+    receive the same SIGINT (one process group), write a checkpoint and return, and no new run starts. A SIGTERM
+    sent to the study alone (``kill PID``, ``timeout``, a batch scheduler's end of time) is handled the same way:
+    the study passes it on to the running runs and waits for their checkpoints, so that no worker goes on
+    training without it.
     """
     context = multiprocessing.get_context("spawn")
     waiting = list(enumerate(jobs))
@@ -135,20 +138,21 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
         busy[worker] = job
 
     try:
-        while waiting and len(busy) < placement.workers:
-            hand_out()
-        while busy:
-            ready = set(connection.wait([handle for worker in busy for handle in worker.handles]))
-            for worker in [w for w in busy if ready & set(w.handles)]:
-                job = busy.pop(worker)
-                result = worker.take_result(job)
-                if reuse and worker.alive:
-                    idle.append(worker)
-                else:
-                    worker.stop()
-                yield from job.results(result)
-                if waiting:
-                    hand_out()
+        with _sigterm_stops_the_running_runs(busy):
+            while waiting and len(busy) < placement.workers:
+                hand_out()
+            while busy:
+                ready = set(connection.wait([handle for worker in busy for handle in worker.handles]))
+                for worker in [w for w in busy if ready & set(w.handles)]:
+                    job = busy.pop(worker)
+                    result = worker.take_result(job)
+                    if reuse and worker.alive:
+                        idle.append(worker)
+                    else:
+                        worker.stop()
+                    yield from job.results(result)
+                    if waiting:
+                        hand_out()
     except BaseException:
         waiting.clear()  # the running runs checkpoint on the same Ctrl-C: let them finish writing it
         for worker in busy:
@@ -157,6 +161,27 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
     finally:
         for worker in [*idle, *busy]:
             worker.stop()
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_running_runs(busy: dict[_Worker, Any]) -> Iterator[None]:
+    """While a study waits on its workers, a SIGTERM is passed on to the running runs and then raised here as a
+    Ctrl-C is: the default (the study process ends at once) would leave its workers training, orphaned."""
+
+    def handler(signum: int, frame: Any) -> None:
+        for worker in busy:
+            worker.signal(signal.SIGTERM)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: the signal stays with whoever owns it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Worker:
@@ -202,6 +227,11 @@ class _Worker:
                 record_failure(Path(member.run_dir), result["error"])
         return result
 
+    def signal(self, number: int) -> None:
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, number)
+
     def wait_quietly(self) -> None:
         try:
             if self.conn.poll(None):
@@ -221,7 +251,11 @@ class _Worker:
 
 
 def _worker_loop(conn: Any, reuse: bool) -> None:
-    """A worker's life: run what arrives until told to stop (None), the parent goes, or a Ctrl-C while idle."""
+    """A worker's life: run what arrives until told to stop (None), the parent goes, or a Ctrl-C while idle.
+
+    A SIGTERM is a Ctrl-C here: a run in training stops at a checkpoint (the trainer's own handler), one being
+    measured returns as interrupted, an idle worker ends."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while (task := conn.recv()) is not None:
             function, arguments = task
