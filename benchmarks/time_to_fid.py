@@ -9,7 +9,8 @@ slow. On a GPU the clock is read after a synchronize.
 Two modes:
 
 * ``--minutes 2 5 10`` (the table in docs/performance.md): each preset in turn trains until each mark has passed
-  and is evaluated there, so one run gives the whole row. The learning rate must not depend on ``steps``
+  and is evaluated there (FID, and on MNIST or Fashion-MNIST the classes its samples draw), so one run gives the
+  whole row. The learning rate must not depend on ``steps``
   (``lr_schedule=constant``, the image presets' default), since the length of the run is set by the clock.
 * ``--target 20``: evaluate every ``--eval-every`` steps and stop at the first FID at or below the target.
 
@@ -35,7 +36,10 @@ from typing import Any
 import torch
 
 from wganlab.config import load_config
+from wganlab.data.images import to_symmetric
 from wganlab.errors import ConfigError
+from wganlab.metrics.evaluate import evaluate_images
+from wganlab.nets.build import eval_mode, generate_chunks
 from wganlab.rundir.log import read_metrics
 from wganlab.training.start import start_run
 from wganlab.training.trainer import Trainer
@@ -91,7 +95,8 @@ def by_the_clock(preset: str, args: argparse.Namespace) -> dict[str, Any]:
             if elapsed >= marks[0]:
                 fid = trainer.evaluator(trainer.sampling_generator())["fid"]
                 points.append({"minutes": round(marks.pop(0) / 60, 2), "seconds": round(elapsed, 1),
-                               "step": trainer.step, "fid": round(fid, 2) if math.isfinite(fid) else None})
+                               "step": trainer.step, "fid": round(fid, 2) if math.isfinite(fid) else None,
+                               **class_coverage(trainer, config, args.eval_samples)})
                 print(json.dumps({"preset": preset, **points[-1]}), file=sys.stderr, flush=True)
         trainer.log.close()
     return {"benchmark": "time_to_fid", "preset": preset, "data": args.data, "settings": settings,
@@ -119,6 +124,21 @@ def to_target(preset: str, args: argparse.Namespace) -> dict[str, Any]:
             "settings": settings, **_machine(trainer), "reached": reached, "curve": curve}
 
 
+def class_coverage(trainer: Trainer, config: Any, count: int) -> dict[str, Any]:
+    """How many of the data's classes ``count`` samples of the sampling generator draw (a class counts when its
+    share is at least a tenth of its share among real images: ``wganlab.metrics``' rule, about 1 % of the samples
+    for ten balanced classes), for an unconditional model of data whose feature network is a classifier; {}
+    otherwise. Fixed latents from a private generator: training's random stream is untouched."""
+    if config.data.name not in ("mnist", "fashion-mnist") or config.conditioning.mode != "none":
+        return {}
+    latents = torch.randn(count, trainer.latent_dim, generator=torch.Generator().manual_seed(0)).to(trainer.device)
+    generator = trainer.sampling_generator()
+    with torch.no_grad(), eval_mode(generator):
+        fake = torch.cat(list(generate_chunks(generator, latents, None, 500))).float()
+    report = evaluate_images(to_symmetric(fake, config.data.pixel_range).cpu(), config.data, ("classes",))
+    return {"classes_covered": report["classes_covered"], "class_counts": report["class_counts"]}
+
+
 def _machine(trainer: Trainer) -> dict[str, Any]:
     device = torch.cuda.get_device_name() if trainer.device.type == "cuda" else platform.processor() or "cpu"
     return {"device": device, "threads": torch.get_num_threads(), "torch": torch.__version__}
@@ -130,7 +150,8 @@ def markdown(results: list[dict[str, Any]], minutes: list[float]) -> str:
     header = "| preset | " + " | ".join(f"FID after {m:g} min (steps)" for m in marks) + " |"
     lines = [header, "|---" * (len(marks) + 1) + "|"]
     for result in results:
-        cells = [f"{p['fid']:.1f} ({p['step']:,})" if p["fid"] is not None else f"not finite ({p['step']:,})"
+        cells = [(f"{p['fid']:.1f} ({p['step']:,})" if p["fid"] is not None else f"not finite ({p['step']:,})")
+                 + (f", {p['classes_covered']}/10 classes" if "classes_covered" in p else "")
                  for p in result["points"]]
         lines.append(f"| {result['preset']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
