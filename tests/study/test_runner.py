@@ -112,6 +112,17 @@ def test_a_changed_study_does_not_silently_reuse_a_different_run(tmp_path):
         run_study(changed, out, workers=1, log=io.StringIO())
 
 
+def test_a_reworded_preset_description_trains_nothing_different():
+    from wganlab.config import load_config
+    from wganlab.study.task import config_differences
+
+    saved = load_config("dcgan", ["data=mnist"]).to_dict()
+    reworded = {**saved, "description": "the same settings, described anew"}
+    assert config_differences(saved, reworded) == []
+    retuned = load_config("dcgan", ["data=mnist", "g_optimizer.lr=1e-3", "threads=2"]).to_dict()
+    assert config_differences(saved, {**retuned, "description": "new"}) == ["g_optimizer.lr"]
+
+
 def test_finished_runs_of_another_config_are_refused_then_retrained_on_request(tmp_path, capsys):
     """Issue: adding batch_size to a study's set and running it again reported "4 skipped as finished" and
     showed the new command beside results of the old config."""

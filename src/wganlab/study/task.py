@@ -240,14 +240,15 @@ def _applicable(loaded: Any) -> tuple[str, ...]:
 
 
 def config_differences(saved: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
-    """The top-level config keys on which a saved run and what a study now asks differ in what the run trains:
-    every key but the execution settings (threads, intervals, precision...), and ``steps`` too, which a finished
-    run cannot follow and which changes the result a study compares."""
+    """The config keys on which a saved run and what a study now asks differ in what the run trains: every key
+    but the execution settings (threads, intervals, precision...) and the preset's ``description`` (reworded
+    text trains nothing), and ``steps`` too, which a finished run cannot follow and which changes the result a
+    study compares."""
     from wganlab.config import EXECUTION_KEYS
 
     flat_saved, flat_wanted = _flattened(saved), _flattened(wanted)
     changed = sorted(k for k in set(flat_saved) | set(flat_wanted) if flat_saved.get(k) != flat_wanted.get(k))
-    return [key for key in changed if key not in EXECUTION_KEYS or key == "steps"]
+    return [key for key in changed if (key not in EXECUTION_KEYS or key == "steps") and key != "description"]
 
 
 def _flattened(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
