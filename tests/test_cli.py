@@ -40,6 +40,18 @@ def test_presets_lists_one_line_each_grouped_with_where_to_start_first():
     assert names.index("dtu-wgan-gp") > names.index("wgan-sn")
 
 
+def test_a_listing_read_only_in_part_ends_quietly():
+    """`wganlab presets | head -3`: the reader closes the pipe early; before, 'wganlab: error: Broken pipe'."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "wganlab", "presets"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # gone before the listing is written, as a reader that stopped early
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 0 and stderr == ""
+
+
 def test_parts_lists_every_registered_name_with_its_source():
     from wganlab.registry import REGISTRIES
 

@@ -185,7 +185,12 @@ def main(argv: list[str] | None = None) -> int:
                     "study": study_command, "report": report_command, "reproduce": reproduce_command,
                     "classifier": classifier_command, "presets": presets_command, "parts": parts_command,
                     "check": check_command}
-        return handlers[args.command](args)
+        code = handlers[args.command](args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return code
+    except BrokenPipeError:  # `wganlab presets | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush finds no pipe
+        return 0
     except WganlabError as err:
         from wganlab.training.trainer import TrainingDiverged
 
