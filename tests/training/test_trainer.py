@@ -118,7 +118,7 @@ def test_spectral_norm_keeps_sigma_one(tmp_path):
     as Miyato et al.) has caught up with the weights: tiny nets move their weights fast relative to their size."""
     trainer = train(tiny_mnist("steps=15", preset="wgan-sn"), tmp_path / "r")
     with torch.no_grad():
-        for _ in range(30):
+        for _ in range(100):
             trainer.discriminator(trainer.data.sample(8))
     trainer.discriminator.eval()
     layers = [m for m in trainer.discriminator.modules() if hasattr(m, "parametrizations")]
