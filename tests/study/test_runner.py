@@ -42,6 +42,15 @@ def test_placement_fills_cores_without_oversubscribing():
     assert plan_placement(16, cpus=16, gpus=4) == Placement(4, 4, 4)  # one run per GPU
 
 
+def test_placement_counts_only_the_cores_this_process_may_use(monkeypatch):
+    """Under ``taskset -c 1`` a machine of 2 cores gives a study 1: one worker, one thread, not two threads."""
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {1}, raising=False)
+    assert plan_placement(16, workers=1, gpus=0) == Placement(1, 1, 0)
+    assert plan_placement(16, gpus=0) == Placement(1, 1, 0)
+
+
 def test_local_study_runs_skips_finished_and_reports(tmp_path):
     study, out = tiny_study(tmp_path), tmp_path / "out"
     log = io.StringIO()

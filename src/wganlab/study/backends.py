@@ -83,12 +83,21 @@ class Placement:
 def plan_placement(jobs: int, workers: int | None = None, cpus: int | None = None,
                    gpus: int | None = None) -> Placement:
     """Processes x threads that fill ``cpus`` cores without oversubscribing; one run per GPU when there are GPUs."""
-    cpus = cpus or os.cpu_count() or 1
+    cpus = cpus or usable_cpus()
     if gpus is None:
         gpus = _visible_gpus()
     default = gpus if gpus else cpus
     count = max(1, min(workers or default, max(jobs, 1)))
     return Placement(count, max(1, cpus // count), gpus)
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on: under ``taskset`` or a batch scheduler's CPU set fewer than the machine
+    has (``os.cpu_count`` counts them all, and threads for cores one cannot use only contend)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity on this platform
+        return os.cpu_count() or 1
 
 
 def _visible_gpus() -> int:
