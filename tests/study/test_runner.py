@@ -211,6 +211,14 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
     assert [pid for pid in workers if _running(pid)] == []  # no worker outlives the study
     stopped = {d.name: run_state(d) for d in (out / "runs").iterdir()}
     assert "started" in stopped.values()
+    if stop == "sigterm":  # each stopped run wrote a checkpoint at its stop; resuming one is the Ctrl-C case's
+        from wganlab.rundir.checkpoints import list_checkpoints
+
+        for name, state in stopped.items():
+            steps = [step for step, _ in list_checkpoints(out / "runs" / name)]
+            last = json.loads((out / "runs" / name / "metrics.jsonl").read_text().splitlines()[-1])["step"]
+            assert state == "finished" or steps[-1] >= last > 100, (name, steps, last)  # logged every 5 steps
+        return
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     for name in stopped:

@@ -77,15 +77,16 @@ def test_image_pool_resumes_exactly(tmp_path):
 
 @pytest.mark.slow
 def test_a_conditional_model_makes_the_class_it_is_asked_for(tmp_path):
-    """After 300 steps a conditional DCGAN's --class K samples are K far above chance; an unconditional one's
-    per-class share averages exactly 1/10, because its samples do not depend on K."""
+    """After 100 steps a conditional DCGAN's --class K samples are K far above chance (0.58 and 0.60 on seeds 0
+    and 1 with the dcgan preset's searched settings; 0.2 is asked); an unconditional one's per-class share averages
+    exactly 1/10, because its samples do not depend on K."""
     from wganlab.metrics.conditional import class_accuracy
     from wganlab.sampling import load_generator
 
-    overrides = ["data=mnist", "steps=300", "model.width=16", "model.d_dense=64", "log_every=100", "eval_every=0",
+    overrides = ["data=mnist", "model.width=16", "model.d_dense=64", "log_every=100", "eval_every=0",
                  "sample_every=1000", "checkpoint_every=1000"]
     shares = {}
-    for mode, steps in (("projection", 300), ("none", 2)):  # the unconditional one ignores K at any step
+    for mode, steps in (("projection", 100), ("none", 2)):  # the unconditional one ignores K at any step
         train(load_config("dcgan", [*overrides, f"steps={steps}", f"conditioning.mode={mode}"]), tmp_path / mode)
         shares[mode] = class_accuracy(load_generator(tmp_path / mode), per_class=200)
     assert shares["projection"].conditional and not shares["none"].conditional
