@@ -38,7 +38,7 @@ import torch
 from wganlab.config import load_config
 from wganlab.data.images import to_symmetric
 from wganlab.errors import ConfigError
-from wganlab.metrics.evaluate import evaluate_images
+from wganlab.metrics.evaluate import evaluate_images, inapplicable
 from wganlab.nets.build import eval_mode, generate_chunks
 from wganlab.rundir.log import read_metrics
 from wganlab.training.start import start_run
@@ -127,16 +127,17 @@ def to_target(preset: str, args: argparse.Namespace) -> dict[str, Any]:
 def class_coverage(trainer: Trainer, config: Any, count: int) -> dict[str, Any]:
     """How many of the data's classes ``count`` samples of the sampling generator draw (a class counts when its
     share is at least a tenth of its share among real images: ``wganlab.metrics``' rule, about 1 % of the samples
-    for ten balanced classes), for an unconditional model of data whose feature network is a classifier; {}
-    otherwise. Fixed latents from a private generator: training's random stream is untouched."""
-    if config.data.name not in ("mnist", "fashion-mnist") or config.conditioning.mode != "none":
+    for ten balanced classes), for an unconditional model of data whose feature network is a classifier (the
+    metric's own rule, :func:`wganlab.metrics.evaluate.inapplicable`); {} otherwise. Fixed latents from a private
+    generator: training's random stream is untouched."""
+    if inapplicable(("classes",), config.data) or config.conditioning.mode != "none":
         return {}
     latents = torch.randn(count, trainer.latent_dim, generator=torch.Generator().manual_seed(0)).to(trainer.device)
     generator = trainer.sampling_generator()
     with torch.no_grad(), eval_mode(generator):
         fake = torch.cat(list(generate_chunks(generator, latents, None, 500))).float()
     report = evaluate_images(to_symmetric(fake, config.data.pixel_range).cpu(), config.data, ("classes",))
-    return {"classes_covered": report["classes_covered"], "class_counts": report["class_counts"]}
+    return {key: report[key] for key in ("classes_covered", "classes_total", "class_counts")}
 
 
 def _machine(trainer: Trainer) -> dict[str, Any]:
@@ -151,7 +152,7 @@ def markdown(results: list[dict[str, Any]], minutes: list[float]) -> str:
     lines = [header, "|---" * (len(marks) + 1) + "|"]
     for result in results:
         cells = [(f"{p['fid']:.1f} ({p['step']:,})" if p["fid"] is not None else f"not finite ({p['step']:,})")
-                 + (f", {p['classes_covered']}/10 classes" if "classes_covered" in p else "")
+                 + (f", {p['classes_covered']}/{p['classes_total']} classes" if "classes_covered" in p else "")
                  for p in result["points"]]
         lines.append(f"| {result['preset']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
