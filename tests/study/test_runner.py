@@ -217,7 +217,9 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
         for name, state in stopped.items():
             steps = [step for step, _ in list_checkpoints(out / "runs" / name)]
             last = json.loads((out / "runs" / name / "metrics.jsonl").read_text().splitlines()[-1])["step"]
-            assert state == "finished" or steps[-1] >= last > 100, (name, steps, last)  # logged every 5 steps
+            # the stop's checkpoint covers every logged step (logged every 5, checkpointed every 100); a stop one
+            # step after a periodic checkpoint is a stop like any other (found flaky at 'step 101, logged 100')
+            assert state == "finished" or steps[-1] >= last > 0, (name, steps, last)
         return
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
