@@ -55,6 +55,9 @@ def test_fid_matches_torch_fidelity_on_the_same_features(extractor):
     from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
     a, b = extractor(digits(20, 2)), extractor(digits(20, 3) // 2)
+    # the first 512 of the 2048 features: the same formula on covariances of rank 19 (the hard case), without
+    # torch-fidelity's eigenvalues of a 2048x2048 product, which cost most of this test on one thread
+    a, b = a[:, :512], b[:, :512]
     ours = frechet_distance(Gaussian.fit(a), Gaussian.fit(b))
     assert ours > 1e-3
     theirs = fid_statistics_to_metric(fid_features_to_statistics(a.double()), fid_features_to_statistics(b.double()),
