@@ -27,6 +27,13 @@ def digits():
     return torch.from_numpy(images[:, None]).float() / 127.5 - 1, torch.from_numpy(labels.astype(np.int64))
 
 
+@pytest.fixture(scope="module")
+def digit_predictions(net, digits):
+    """Features and class probabilities of all 10,000 embedded digits, computed once: the tests below read
+    subsets of them (the network is in eval mode, so a digit's features do not depend on its batch)."""
+    return predict(net, digits[0])
+
+
 def test_mnist_classifier_held_out_accuracy(net):
     _, (x, y) = training_split("mnist", None)
     assert len(x) == 2000 and len(set(y.tolist())) == 10
@@ -40,25 +47,23 @@ def test_fashion_classifier_test_accuracy():
     assert accuracy(load_classifier("fashion-mnist"), x, torch.from_numpy(labels.astype(np.int64))) >= 0.90
 
 
-def test_fid_of_two_halves_is_tiny_next_to_noise(net, digits):
-    x, _ = digits
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
-    half_a, half_b = predict(net, x[order[:5000]])[0], predict(net, x[order[5000:]])[0]
+def test_fid_of_two_halves_is_tiny_next_to_noise(net, digit_predictions):
+    features, _ = digit_predictions
+    order = torch.randperm(len(features), generator=torch.Generator().manual_seed(0))
+    half_a, half_b = features[order[:5000]], features[order[5000:]]
     noise = predict(net, torch.rand(5000, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1)[0]
     halves = frechet_distance(Gaussian.fit(half_a), Gaussian.fit(half_b))
     to_noise = frechet_distance(Gaussian.fit(half_a), Gaussian.fit(noise))
     assert halves < 0.01 * to_noise
 
 
-def test_digits_zero_to_four_cover_five_classes_and_score_worse(net, digits):
-    x, y = digits
-    real_features, _ = predict(net, x)
+def test_digits_zero_to_four_cover_five_classes_and_score_worse(digits, digit_predictions):
+    _, y = digits
+    real_features, probs = digit_predictions
     real_mix = torch.bincount(y, minlength=10).double()
-    low = x[y < 5]
-    low_features, low_probs = predict(net, low)
+    low_features, low_probs = real_features[y < 5], probs[y < 5]
     assert class_coverage(low_probs, real_mix).covered == 5
-    held = embedded_held_out()
-    all_features = predict(net, x[held])[0]
+    all_features = real_features[embedded_held_out()]
     reference = Gaussian.fit(real_features)
     assert frechet_distance(reference, Gaussian.fit(low_features)) > frechet_distance(reference,
                                                                                     Gaussian.fit(all_features))

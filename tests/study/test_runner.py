@@ -154,7 +154,7 @@ def test_finished_runs_of_another_config_are_refused_then_retrained_on_request(t
 
     one_seed = tiny_study(tmp_path, text.replace("seed: [0, 1]", "seed: [0]"))
     log = io.StringIO()
-    outcome = run_study(one_seed, out, workers=2, log=log, rerun_changed=True)
+    outcome = run_study(one_seed, out, workers=1, log=log, rerun_changed=True)
     assert (outcome["replaced"], outcome["ran"]) == (2, 2)
     assert "retraining gan__seed0: batch_size, evaluation.samples changed" in log.getvalue()
     assert sorted(p.name.rsplit("-", 2)[0] for p in (out / "replaced").iterdir()) == ["gan__seed0", "wgan-gp__seed0"]

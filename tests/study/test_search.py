@@ -148,7 +148,7 @@ def test_trials_run_at_the_budget_then_the_best_on_fresh_seeds_and_the_report_sa
     before = read_result(lost_trial.parent)
     lost_trial.unlink()
     (out / "runs" / "gan__seed2" / "result.json").unlink()
-    again = run_study(study, out, workers=2, log=io.StringIO())
+    again = run_study(study, out, workers=1, log=io.StringIO())  # one process: 2 runs of 20 steps
     assert (again["ran"], again["skipped"]) == (2, 10)
     assert read_result(lost_trial.parent)["final"] == before["final"]
     assert json.loads((out / "search.json").read_text()) == record
@@ -211,7 +211,7 @@ def test_a_diverged_trial_is_an_outcome_of_the_search_not_a_wait(tmp_path):
                             "[1.0e+5, 1.0e+6]}, critic_steps: {choice: [1, 2]}").replace("gan, wgan-gp]", "gan]")
     text = text[:text.index("        wgan-gp:")]
     study, out = searched(tmp_path, text), tmp_path / "out"
-    outcome = run_study(study, out, workers=2, log=io.StringIO())
+    outcome = run_study(study, out, workers=1, log=io.StringIO())  # one process: runs of 20 steps
     assert sorted(outcome["failed_trials"]) == ["gan__trial01", "gan__trial02"] and outcome["failed"] == {}
     assert all("became" in error for error in outcome["failed_trials"].values())
     record = json.loads((out / "search.json").read_text())
