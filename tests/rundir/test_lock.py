@@ -58,3 +58,15 @@ def test_without_flock_the_record_decides_a_live_holder_blocks_a_dead_one_does_n
     path.write_text(json.dumps(gone_record), encoding="utf-8")
     with DirectoryLock(tmp_path, "the next writer"):
         assert read_holder(tmp_path)["purpose"] == "the next writer"
+
+
+def test_a_zombie_holder_counts_as_gone_and_a_running_one_as_alive():
+    """An exited child not yet reaped (a study's worker killed a moment ago) answers kill(pid, 0) but holds nothing."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # it has exited; WNOWAIT leaves it a zombie
+        assert runlock._pid_alive(child.pid) is False
+    finally:
+        child.wait()
+    assert runlock._pid_alive(os.getpid()) is True
+    assert runlock._pid_alive(child.pid) is False  # reaped: no such process

@@ -165,6 +165,8 @@ def _write_record(fd: int, record: dict[str, Any]) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process. A zombie (exited, not yet reaped by its parent: a study's worker
+    killed a moment ago) still answers ``kill(pid, 0)`` but holds nothing, so it counts as gone."""
     if pid <= 0:
         return False
     try:
@@ -173,4 +175,12 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:  # alive, another user's
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:  # Linux: the state follows the parenthesized command name, which may itself hold ") "
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:  # no /proc (macOS) or the process just went: kill(pid, 0) decided
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
