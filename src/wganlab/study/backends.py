@@ -11,13 +11,15 @@ import contextlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing import connection
 from pathlib import Path
 from typing import Any
 
 from wganlab.study.task import execute_run, execute_stack, record_failure
+
+RAY_STOP_TIMEOUT_S = 60  # how long a stopped study waits for its cancelled Ray runs to write their checkpoints
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
         busy[worker] = job
 
     try:
-        with _sigterm_stops_the_running_runs(busy):
+        with _sigterm_as_ctrl_c(lambda: [worker.signal(signal.SIGTERM) for worker in busy]):
             while waiting and len(busy) < placement.workers:
                 hand_out()
             while busy:
@@ -173,13 +175,13 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
 
 
 @contextlib.contextmanager
-def _sigterm_stops_the_running_runs(busy: dict[_Worker, Any]) -> Iterator[None]:
-    """While a study waits on its workers, a SIGTERM is passed on to the running runs and then raised here as a
-    Ctrl-C is: the default (the study process ends at once) would leave its workers training, orphaned."""
+def _sigterm_as_ctrl_c(pass_on: Callable[[], Any]) -> Iterator[None]:
+    """While a study waits on its runs, a SIGTERM is passed on to them (``pass_on``) and then raised here as a
+    Ctrl-C is, so that the backend stops its runs at a checkpoint: the default (the study process ends at once)
+    would leave local workers training, orphaned, and Ray's runs ended without their checkpoint."""
 
     def handler(signum: int, frame: Any) -> None:
-        for worker in busy:
-            worker.signal(signal.SIGTERM)
+        pass_on()
         raise KeyboardInterrupt
 
     try:
@@ -326,17 +328,20 @@ def run_ray(jobs: list[Job | StackJob], placement: Placement,
         task = ray.remote(num_cpus=placement.threads, num_gpus=1 if gpus_in_cluster else 0, max_retries=0)(_ray_run)
         # Ray sets CUDA_VISIBLE_DEVICES to the task's GPU itself, so no GPU index is passed on.
         pending = {task.remote(*job.task(placement.threads, None)): job for job in jobs}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            job = pending.pop(done[0])
-            try:
-                result = ray.get(done[0])
-            except Exception as err:  # a task whose worker died
-                result = {"status": "failed", "error": f"Ray task failed: {type(err).__name__}: {err}"}
-            yield from job.results(result)
+        with _sigterm_as_ctrl_c(lambda: None):  # the cancellation below is what passes it on
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                job = pending.pop(done[0])
+                try:
+                    result = ray.get(done[0])
+                except Exception as err:  # a task whose worker died
+                    result = {"status": "failed", "error": f"Ray task failed: {type(err).__name__}: {err}"}
+                yield from job.results(result)
     except BaseException:
-        for ref in pending:  # a cancelled run stops inside its step; its last periodic checkpoint is intact
+        for ref in pending:  # a KeyboardInterrupt inside each running run: it checkpoints at its step, as on Ctrl-C
             ray.cancel(ref)
+        with contextlib.suppress(Exception):  # and has the time to write it before the shutdown below ends it
+            ray.wait(list(pending), num_returns=len(pending), timeout=RAY_STOP_TIMEOUT_S)
         raise
     finally:
         if started_here:
