@@ -51,6 +51,15 @@ def test_beats_agrees_disagrees_or_cannot_separate():
     assert judge(BEATS, noisy, Path("x")).verdict == UNSEPARATED
 
 
+def test_a_searched_studys_time_adds_its_trials_of_the_claims_variants():
+    reruns = results({("GP", "8gaussians"): [8, 8, 7, 8, 8], ("GAN", "8gaussians"): [3, 4, 2, 3, 4]},
+                     "modes_covered")  # 10 re-runs of 30 s
+    trials = results({("GP", "8gaussians"): [8] * 16, ("GAN", "8gaussians"): [3] * 16,  # 32 trials of 30 s
+                      ("SN", "8gaussians"): [8] * 16, ("GP", "moons"): [8] * 16}, "modes_covered")  # not this claim's
+    assert judge(BEATS, reruns, Path("x"), trials).cpu_time == "5.0 min + 16 min of search"
+    assert judge(BEATS, reruns, Path("x")).cpu_time == "5.0 min"
+
+
 def test_beats_against_several_variants_and_on_time_per_step():
     # "WGAN-GP is the slowest per step": slower than each of the others, on a metric that is not one of the
     # ranked quality metrics (seconds_per_step sits at the top of result.json, beside train_seconds).

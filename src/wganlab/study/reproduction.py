@@ -67,6 +67,7 @@ from wganlab.study.reproduction_page import (
     measured_rows,
     minutes_text,
 )
+from wganlab.study.search import TRIALS_DIR
 from wganlab.study.task import saved_config
 from wganlab.study.verdicts import (
     DISAGREES,
@@ -127,8 +128,10 @@ def study_command(claim: dict[str, Any], where: Path) -> str:
     return f"wganlab study {study_label(claim)} --out {where}"
 
 
-def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> ClaimRow:
-    """One row of the page: what was measured for this claim, with both budgets, and whether it agrees."""
+def judge(claim: dict[str, Any], results: StudyResults | None, where: Path,
+          trials: StudyResults | None = None) -> ClaimRow:
+    """One row of the page: what was measured for this claim, with both budgets, and whether it agrees. A
+    searched study's ``trials`` count in its time: the search is part of what the verdict cost."""
     test = claim["test"]
     row = ClaimRow(claim["source"], " ".join(str(claim["claim"]).split()), study_label(claim), "–", "–", "–",
                    UNMEASURED, section=claim.get("section", "studies"), where=str(claim.get("where", "")),
@@ -157,6 +160,10 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path) -> C
                     for d in datasets for v in variants} - {0})
     row.seeds = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
     row.cpu_time = minutes_text(sum(train_seconds(r) for r in runs))
+    searched = [r for r in (trials.runs if trials else []) if r.labels.get("data") in datasets
+                and r.labels.get("variant") in variants]
+    if searched:
+        row.cpu_time += f" + {minutes_text(sum(train_seconds(r) for r in searched))} of search"
     row.measured_on = date.today().isoformat()
     row.budget, row.budget_class, ratio = budget_text(claim, runs)
     judges = {"reaches": lambda t, d: judge_reaches(t, d, runs, results),
@@ -320,9 +327,10 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
     rows, cache, earlier = [], {}, measured_rows(out)
     for claim in load_claims(claims_file):
         where = study_directory(claim, root)
-        if where not in cache:
-            cache[where] = collect(where) if (where / MANIFEST_FILE).is_file() else None
-        row = judge(claim, cache[where], where)
+        for directory in (where, where / TRIALS_DIR):
+            if directory not in cache:
+                cache[directory] = collect(directory) if (directory / MANIFEST_FILE).is_file() else None
+        row = judge(claim, cache[where], where, cache[where / TRIALS_DIR])
         kept = earlier.get(row.key)
         if cache[where] is None and claim["test"]["kind"] != "unmeasured" and kept and kept.study == row.study:
             # what the claims file says now (its table, section, quote); what was measured, from the page before
