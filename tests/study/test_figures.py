@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import numpy as np
 
 from wganlab.study.aggregate import RunRecord, StudyResults
 from wganlab.study.figures import augmentation_figure, critic_vs_w1_figure
@@ -30,3 +33,19 @@ def test_augmentation_figure_reads_each_runs_accuracies():
     final = {"accuracy_real": 0.9, "accuracy_generated": 0.8, "accuracy_x1": 0.91, "accuracy_x4": 0.92}
     assert augmentation_figure(study([record("cGAN", i, final=final) for i in range(3)])).startswith(PNG)
     assert augmentation_figure(study([record("cGAN", 0, final={"fid": 3.0})])) is None
+
+
+def test_a_search_whose_trials_span_decades_is_drawn_on_a_log_axis(tmp_path):
+    """FIDs of 50 for the trials that trained and 3,000 for those that did not: on a linear axis the variants that
+    trained are one flat line at the bottom. The figure goes on the reproduction page for a searched study's row."""
+    from wganlab.study.figures import _spans_decades
+    from wganlab.study.reproduction_page import FIGURES
+
+    assert _spans_decades(np.array([50.0, 3000.0, np.nan])) and not _spans_decades(np.array([50.0, 900.0]))
+    assert not _spans_decades(np.array([-1.0, 100.0])) and not _spans_decades(np.array([np.nan]))
+    experiments = {f"{v}__mnist": {"labels": {"variant": v, "data": "mnist"}, "metric": "fid", "lower_is_better": True,
+                                   "values": [{"trial": t, "value": value} for t, value in enumerate(values)]}
+                   for v, values in (("gan", [300, 3000, 50, None]), ("wgan-gp", [800, 120, 2500, 110]))}
+    (tmp_path / "search.json").write_text(json.dumps({"experiments": experiments}), encoding="utf-8")
+    assert FIGURES["search"](StudyResults(tmp_path, {"axes": ["variant", "data"]}, [])).startswith(PNG)
+    assert FIGURES["search"](StudyResults(tmp_path / "elsewhere", {"axes": ["variant", "data"]}, [])) is None

@@ -50,14 +50,25 @@ class ClaimRow:
 ROWS_MARK = "wganlab reproduce rows"
 
 
+def _search_figure(results: StudyResults) -> bytes | None:
+    """A searched study's "best metric after k trials" curves, from its ``search.json`` (None without one)."""
+    from wganlab.study.search import SEARCH_FILE
+
+    path = results.out / SEARCH_FILE
+    return figures.search_figure(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+
+
 # A claim's ``figure:`` names one of these; each draws from the study's results, or returns None.
-FIGURES = {"critic-vs-w1": figures.critic_vs_w1_figure, "augment": figures.augmentation_figure}
+FIGURES = {"critic-vs-w1": figures.critic_vs_w1_figure, "augment": figures.augmentation_figure,
+           "search": _search_figure}
 
 
 FIGURE_CAPTIONS = {"critic-vs-w1": "the exact batch W1 (solid) and each critic's estimate of it (dashed), means "
                    "over seeds with 95% bands",
                    "augment": "held-out accuracy against generated rows per real row (0: real rows only), with "
-                   "generated rows only (GAN-train) dashed; means over seeds with 95% error bars"}
+                   "generated rows only (GAN-train) dashed; means over seeds with 95% error bars",
+                   "search": "the best metric a search of k trials finds for each variant (Lucic et al. 2018): the "
+                   "median of a bootstrap of its trials with the 95% band; trial 0 is each preset's own settings"}
 
 
 _ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"\n(.*?)\n-->", re.DOTALL)
