@@ -78,8 +78,11 @@ def test_sigkill_at_eight_random_moments_then_resume_matches_uninterrupted(tmp_p
     assert step_a == step_b == 1000
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [r["step"] for r in read_metrics(killed)] == [r["step"] for r in read_metrics(straight)]
-    # and the uninterrupted run is the end-to-end criterion: the wgan-gp preset (its own toy networks and batch)
-    # learns all 8 gaussians from the command line in 1,000 steps (one training serves both checks)
+    # and the uninterrupted run is the end-to-end criterion: the wgan-gp preset (its own toy networks and batch,
+    # checked below so that a changed preset is not tested by proxy) learns all 8 gaussians from the command line
+    # in 1,000 steps (one training serves both checks)
+    preset = load_config("wgan-gp", ["data=8gaussians"])
+    assert (preset.model.width, preset.batch_size) == (128, 256), "KILL_RUN must train the preset's own networks"
     out = tmp_path / "samples.npz"
     assert cli("sample", str(straight), "--n", "2000", "--seed", "0", "--out", str(out)).returncode == 0
     report = mode_coverage(torch.from_numpy(np.load(out)["points"]), eight_gaussians())

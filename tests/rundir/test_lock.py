@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,13 +61,23 @@ def test_without_flock_the_record_decides_a_live_holder_blocks_a_dead_one_does_n
         assert read_holder(tmp_path)["purpose"] == "the next writer"
 
 
-def test_a_zombie_holder_counts_as_gone_and_a_running_one_as_alive():
-    """An exited child not yet reaped (a study's worker killed a moment ago) answers kill(pid, 0) but holds nothing."""
+@pytest.mark.skipif(not Path("/proc/self/stat").exists() or not hasattr(os, "waitid"),
+                    reason="reads process states from Linux's /proc")
+def test_without_flock_a_zombie_holder_counts_as_gone(tmp_path, monkeypatch):
+    """An exited child not yet reaped (a study's worker killed a moment ago) answers kill(pid, 0) but holds
+    nothing: where the lock record decides (no flock), its directory is free."""
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(runlock.fcntl, "flock", no_flock)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # it has exited; WNOWAIT leaves it a zombie
-        assert runlock._pid_alive(child.pid) is False
+        assert runlock._pid_alive(child.pid) is False and runlock._pid_alive(os.getpid()) is True
+        record = {"pid": child.pid, "host": socket.gethostname(), "purpose": "a killed worker"}
+        (tmp_path / runlock.LOCK_FILE).write_text(json.dumps(record), encoding="utf-8")
+        with DirectoryLock(tmp_path, "the next writer"):
+            assert read_holder(tmp_path)["purpose"] == "the next writer"
     finally:
         child.wait()
-    assert runlock._pid_alive(os.getpid()) is True
     assert runlock._pid_alive(child.pid) is False  # reaped: no such process

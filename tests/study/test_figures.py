@@ -35,17 +35,22 @@ def test_augmentation_figure_reads_each_runs_accuracies():
     assert augmentation_figure(study([record("cGAN", 0, final={"fid": 3.0})])) is None
 
 
-def test_a_search_whose_trials_span_decades_is_drawn_on_a_log_axis(tmp_path):
+def test_a_search_whose_trials_span_decades_is_drawn_on_a_log_axis(tmp_path, monkeypatch):
     """FIDs of 50 for the trials that trained and 3,000 for those that did not: on a linear axis the variants that
     trained are one flat line at the bottom. The figure goes on the reproduction page for a searched study's row."""
-    from wganlab.study.figures import _spans_decades
+    import matplotlib.axes
+
+    from wganlab.study.figures import _wants_log_axis
     from wganlab.study.reproduction_page import FIGURES
 
-    assert _spans_decades(np.array([50.0, 3000.0, np.nan])) and not _spans_decades(np.array([50.0, 900.0]))
-    assert not _spans_decades(np.array([-1.0, 100.0])) and not _spans_decades(np.array([np.nan]))
+    assert _wants_log_axis(np.array([50.0, 3000.0, np.nan])) and not _wants_log_axis(np.array([50.0, 900.0]))
+    assert not _wants_log_axis(np.array([-1.0, 100.0])) and not _wants_log_axis(np.array([np.nan]))
+    scales = []
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_yscale", lambda ax, value, **kw: scales.append(value))
     experiments = {f"{v}__mnist": {"labels": {"variant": v, "data": "mnist"}, "metric": "fid", "lower_is_better": True,
                                    "values": [{"trial": t, "value": value} for t, value in enumerate(values)]}
                    for v, values in (("gan", [300, 3000, 50, None]), ("wgan-gp", [800, 120, 2500, 110]))}
     (tmp_path / "search.json").write_text(json.dumps({"experiments": experiments}), encoding="utf-8")
     assert FIGURES["search"](StudyResults(tmp_path, {"axes": ["variant", "data"]}, [])).startswith(PNG)
+    assert scales == ["log"]
     assert FIGURES["search"](StudyResults(tmp_path / "elsewhere", {"axes": ["variant", "data"]}, [])) is None

@@ -184,11 +184,13 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
     import sys
     import time
 
-    from wganlab.rundir.lock import read_holder
+    from wganlab.rundir.lock import _pid_alive, read_holder
 
+    if stop.endswith("ray"):
+        pytest.importorskip("ray", reason="the Ray backend is an extra: pip install 'wganlab[ray]'")
     text = TINY.replace("steps: 20", "steps: 300").replace("checkpoint_every: 10", "checkpoint_every: 100") \
         .replace("eval_every: 10", "eval_every: 100").replace("sample_every: 20", "sample_every: 100") \
-        .replace("variant: [gan, wgan-gp]", "variant: [wgan-gp]")
+        .replace("variant: [gan, wgan-gp]", "variant: [wgan-gp]").replace("log_every: 5", "log_every: 1")
     path = tmp_path / "long.yaml"
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     out = tmp_path / "out"
@@ -210,7 +212,7 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
     assert process.returncode == 130, stderr
     assert "run the same command again to resume" in stderr and "Traceback" not in stderr
     time.sleep(1)  # the parent's exit reaped its workers; give the kernel a moment
-    assert [pid for pid in workers if _running(pid)] == []  # no worker outlives the study
+    assert [pid for pid in workers if _pid_alive(pid)] == []  # no worker outlives the study (a zombie has ended)
     stopped = {d.name: run_state(d) for d in (out / "runs").iterdir()}
     assert "started" in stopped.values()
     if stop != "ctrl-c":  # each stopped run wrote a checkpoint at its stop; resuming one is the Ctrl-C case's
@@ -219,26 +221,16 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
         for name, state in stopped.items():
             steps = [step for step, _ in list_checkpoints(out / "runs" / name)]
             last = json.loads((out / "runs" / name / "metrics.jsonl").read_text().splitlines()[-1])["step"]
-            # the stop's checkpoint covers every logged step (logged every 5, checkpointed every 100); a stop one
-            # step after a periodic checkpoint is a stop like any other (found flaky at 'step 101, logged 100')
-            assert state == "finished" or steps[-1] >= last > 0, (name, steps, last)
+            # logged every step, checkpointed every 100: the newest checkpoint is the step the run stopped at (a
+            # run ended without its stop's checkpoint has logged past its last one). A stop at a multiple of 100
+            # is common, not a fluke: the evaluation and the samples there are the slowest part of the loop.
+            assert state == "finished" or steps[-1] == last > 0, (name, steps, last)
         return
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     for name in stopped:
         steps = [json.loads(line)["step"] for line in (out / "runs" / name / "metrics.jsonl").open()]
-        assert steps == list(range(5, 301, 5))  # resumed, not restarted: every step logged once
-
-
-def _running(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:  # a zombie has ended; only its entry is left
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        assert steps == list(range(1, 301))  # resumed, not restarted: every step logged once
 
 
 def test_longest_runs_start_first():

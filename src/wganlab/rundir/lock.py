@@ -179,8 +179,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _is_zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited but is still listed (Linux's /proc; False where there is none)."""
     try:  # Linux: the state follows the parenthesized command name, which may itself hold ") "
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     except OSError:  # no /proc (macOS) or the process just went: kill(pid, 0) decided
         return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])  # zombie, or dead and being removed

@@ -340,8 +340,10 @@ def run_ray(jobs: list[Job | StackJob], placement: Placement,
     except BaseException:
         for ref in pending:  # a KeyboardInterrupt inside each running run: it checkpoints at its step, as on Ctrl-C
             ray.cancel(ref)
-        with contextlib.suppress(Exception):  # and has the time to write it before the shutdown below ends it
-            ray.wait(list(pending), num_returns=len(pending), timeout=RAY_STOP_TIMEOUT_S)
+        if pending:  # and has the time to write it before the shutdown below ends it (a second SIGTERM, no
+            # longer ours, goes to Ray's own handler and ends the wait)
+            with contextlib.suppress(ray.exceptions.RayError):
+                ray.wait(list(pending), num_returns=len(pending), timeout=RAY_STOP_TIMEOUT_S)
         raise
     finally:
         if started_here:

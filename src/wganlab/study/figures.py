@@ -278,14 +278,14 @@ def search_figure(record: dict) -> bytes | None:
             ax.fill_between(found["k"], _clip(metric, found["low"]), _clip(metric, found["high"]), alpha=0.2)
             drawn += [found["low"], found["high"]]
         ax.set(title=panel, xlabel="trials", ylabel=f"best {metric_info(metric).label} so far")
-        if _spans_decades(np.concatenate(drawn)):  # trials that never trained would flatten the ones that did
+        if _wants_log_axis(np.concatenate(drawn)):  # trials that never trained would flatten the ones that did
             ax.set_yscale("log")
         ax.legend(fontsize=7)
     return _png(fig)
 
 
-def _spans_decades(values: np.ndarray, ratio: float = 20.0) -> bool:
-    """Whether positive ``values`` span more than ``ratio`` (a search's FIDs: 50 for a trial that trained, 3,000
-    for one that did not), so that a log axis shows the differences that matter."""
+def _wants_log_axis(values: np.ndarray, ratio: float = 20.0) -> bool:
+    """Whether positive ``values`` span a factor of more than ``ratio`` (a search's FIDs: 50 for a trial that
+    trained, 3,000 for one that did not), so that a log axis shows the differences that matter."""
     finite = values[np.isfinite(values)]
     return bool(finite.size) and finite.min() > 0 and finite.max() / finite.min() > ratio

@@ -327,9 +327,10 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
     rows, cache, earlier = [], {}, measured_rows(out)
     for claim in load_claims(claims_file):
         where = study_directory(claim, root)
-        for directory in (where, where / TRIALS_DIR):
+        for directory in (where, where / TRIALS_DIR):  # a searched study's trials: only beside its study
             if directory not in cache:
-                cache[directory] = collect(directory) if (directory / MANIFEST_FILE).is_file() else None
+                found = (directory / MANIFEST_FILE).is_file() and (directory == where or cache[where] is not None)
+                cache[directory] = collect(directory) if found else None
         row = judge(claim, cache[where], where, cache[where / TRIALS_DIR])
         kept = earlier.get(row.key)
         if cache[where] is None and claim["test"]["kind"] != "unmeasured" and kept and kept.study == row.study:

@@ -14,6 +14,7 @@ from wganlab.errors import WganlabError
 from wganlab.study import figures
 from wganlab.study.aggregate import StudyResults, run_value, t_interval
 from wganlab.study.numbers import plus_minus
+from wganlab.study.search import SEARCH_FILE
 from wganlab.study.verdicts import AGREES, DISAGREES, NOT_REPRODUCED, UNMEASURED, UNSEPARATED, VERDICTS
 
 SECTIONS = {"studies": "The five source studies", "other": "Other results wganlab measures"}
@@ -52,8 +53,6 @@ ROWS_MARK = "wganlab reproduce rows"
 
 def _search_figure(results: StudyResults) -> bytes | None:
     """A searched study's "best metric after k trials" curves, from its ``search.json`` (None without one)."""
-    from wganlab.study.search import SEARCH_FILE
-
     path = results.out / SEARCH_FILE
     return figures.search_figure(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
 
@@ -68,7 +67,7 @@ FIGURE_CAPTIONS = {"critic-vs-w1": "the exact batch W1 (solid) and each critic's
                    "augment": "held-out accuracy against generated rows per real row (0: real rows only), with "
                    "generated rows only (GAN-train) dashed; means over seeds with 95% error bars",
                    "search": "the best metric a search of k trials finds for each variant (Lucic et al. 2018): the "
-                   "median of a bootstrap of its trials with the 95% band; trial 0 is each preset's own settings"}
+                   "median of a bootstrap of its trials with the 95% band"}
 
 
 _ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"\n(.*?)\n-->", re.DOTALL)

@@ -6,6 +6,7 @@ file), ``runs/<name>/`` per run, ``summary.csv`` / ``summary.md`` and ``report.h
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import asdict
@@ -163,14 +164,17 @@ def _run_unfinished(study: Study, out: Path, backend: str, workers: int | None, 
     failed: dict[str, str] = {}
     interrupted = 0
     started = time.perf_counter()
-    for count, (job, result) in enumerate(runs, start=1):
-        status = result.get("status")
-        if status == "failed":
-            failed[job.name] = result.get("error", "unknown error")
-        interrupted += status == "interrupted"
-        detail = _headline(result) if status == "finished" else result.get("error", "")
-        print(f"[{count}/{total}] {job.name}: {status} {detail}".rstrip() +
-              f"  ({time.perf_counter() - started:.0f} s)", file=log, flush=True)
+    # closing: a Ctrl-C or SIGTERM raised here, between two results, stops the backend's runs at their
+    # checkpoints now (the generator's own cleanup), not whenever the interpreter collects the generator
+    with contextlib.closing(runs):
+        for count, (job, result) in enumerate(runs, start=1):
+            status = result.get("status")
+            if status == "failed":
+                failed[job.name] = result.get("error", "unknown error")
+            interrupted += status == "interrupted"
+            detail = _headline(result) if status == "finished" else result.get("error", "")
+            print(f"[{count}/{total}] {job.name}: {status} {detail}".rstrip() +
+                  f"  ({time.perf_counter() - started:.0f} s)", file=log, flush=True)
     return {"runs": len(study.runs), "skipped": skipped, "ran": total, "failed": failed,
             "interrupted": interrupted}
 
