@@ -217,6 +217,7 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
     assert "started" in stopped.values()
     if stop != "ctrl-c":  # each stopped run wrote a checkpoint at its stop; resuming one is the Ctrl-C case's
         from wganlab.rundir.checkpoints import list_checkpoints
+        from wganlab.rundir.layout import read_events
 
         for name, state in stopped.items():
             steps = [step for step, _ in list_checkpoints(out / "runs" / name)]
@@ -225,6 +226,9 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
             # run ended without its stop's checkpoint has logged past its last one). A stop at a multiple of 100
             # is common, not a fluke: the evaluation and the samples there are the slowest part of the loop.
             assert state == "finished" or steps[-1] == last > 0, (name, steps, last)
+            stops = [e for e in read_events(out / "runs" / name) if e["event"] == "stopped"]
+            assert state == "finished" or stops[-1]["checkpoint"] == steps[-1], (name, stops, steps)
+            assert stop.endswith("ray") or state == "finished" or stops[-1]["signal"] == "SIGTERM", stops
         return
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr

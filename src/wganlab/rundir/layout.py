@@ -6,7 +6,7 @@ reports read runs without importing the training loop.
     RUN_DIR/config.yaml      the resolved config (execution settings updated by resumes)
     RUN_DIR/run.json         versions, device, shapes and parameter counts
     RUN_DIR/metrics.jsonl    one record per log_every steps
-    RUN_DIR/events.jsonl     rollbacks, damaged checkpoints, resumes with other settings
+    RUN_DIR/events.jsonl     stops by a signal, rollbacks, damaged checkpoints, resumes with other settings
     RUN_DIR/checkpoints/     step_N.pt + step_N.pt.sha256, best.pt
     RUN_DIR/samples/, tensorboard/, loss_curves.png, critic_vs_w1.png (eval.wasserstein), best.json, health.json
 """

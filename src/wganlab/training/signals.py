@@ -9,9 +9,11 @@ from typing import Any
 
 
 class StopFlag:
-    """Set by the first SIGINT or SIGTERM; the loop reads it between steps."""
+    """Set by the first SIGINT or SIGTERM; the loop reads it between steps. ``signal`` names the one that asked
+    (for the run's event log)."""
 
     requested = False
+    signal: str | None = None
 
 
 @contextmanager
@@ -24,6 +26,7 @@ def stop_requests(second_sigint_aborts: bool = True) -> Iterator[StopFlag]:
         if flag.requested and signum == signal.SIGINT and second_sigint_aborts:
             raise KeyboardInterrupt
         flag.requested = True
+        flag.signal = flag.signal or signal.Signals(signum).name
 
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):

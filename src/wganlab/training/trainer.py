@@ -220,6 +220,11 @@ class Trainer:
         interrupted = self.step < config.steps
         if interrupted and saved_at != self.step:
             self.checkpoint()
+        # every process takes part in ``any`` (a collective); rank 0 writes what stopped the run and where it can
+        # resume from: a stop is part of the run's history, as a rollback is
+        if interrupted and self.group.any(stop.requested, self.device) and self.group.is_main:
+            append_event(self.run_dir, {"step": self.step, "event": "stopped", "checkpoint": self.step,
+                                        "signal": stop.signal or "another process's"})
         self.finish()
         return TrainResult(self.run_dir, self.step, interrupted)
 
