@@ -137,3 +137,27 @@ def test_a_stacked_two_seed_toy_study_covers_all_eight_modes_on_both_seeds(tmp_p
         assert result["stacked_seeds"] == 2 and result["steps"] == 700
         assert result["train_seconds"] == pytest.approx(result["stack_train_seconds"] / 2, abs=1e-3)  # its share
         assert result["final"]["modes_covered"] == 8, (seed, result["final"])
+
+
+def test_a_stack_stopped_by_a_signal_checkpoints_and_records_the_stop_in_each_seeds_run(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from wganlab.rundir.layout import read_events
+
+    stack = start_stack(configs(), [tmp_path / "s0", tmp_path / "s1"], tensorboard=False)
+    step_once = StackedTrainer._step_and_bookkeeping
+
+    def step_then_sigterm(self, bar):
+        saved = step_once(self, bar)
+        if self.step == 7:  # as `kill` does, while the stack's handler is installed
+            os.kill(os.getpid(), signal.SIGTERM)
+        return saved
+
+    monkeypatch.setattr(StackedTrainer, "_step_and_bookkeeping", step_then_sigterm)
+    outcomes = stack.run(progress=False)
+    assert all(o.interrupted and o.step == 7 for o in outcomes.values())
+    for seed in range(2):
+        assert latest_checkpoint(tmp_path / f"s{seed}")[0] == 7  # off the 10-step grid: the stop's own
+        assert read_events(tmp_path / f"s{seed}") == [{"step": 7, "event": "stopped", "checkpoint": 7,
+                                                        "signal": "SIGTERM"}]

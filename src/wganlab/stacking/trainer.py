@@ -29,7 +29,7 @@ from tqdm import tqdm
 from wganlab.config import RunConfig
 from wganlab.fileio import read_json, write_json_atomic
 from wganlab.registry import ARCHITECTURES, HOOKS
-from wganlab.rundir.layout import RUN_INFO_FILE
+from wganlab.rundir.layout import RUN_INFO_FILE, append_event
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.layers import NotStackable, stacked_shell
 from wganlab.stacking.state import join_optimizer_states, join_states, split_optimizer_state, split_state, split_tensor
@@ -203,6 +203,9 @@ class StackedTrainer:
         if self.live and self.step < config.steps and saved_at != self.step:
             self.checkpoint()
         for seed in self.live:
+            if self.step < config.steps and stop.requested:  # each seed's run records the stop, as one run does
+                append_event(self.trainers[seed].run_dir, {"step": self.step, "event": "stopped",
+                                                           "checkpoint": self.step, "signal": stop.signal})
             self.trainers[seed].finish()
             self.outcomes[seed] = TrainResult(self.trainers[seed].run_dir, self.step, self.step < config.steps)
         return dict(sorted(self.outcomes.items()))
