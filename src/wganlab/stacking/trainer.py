@@ -35,7 +35,7 @@ from wganlab.stacking.layers import NotStackable, stacked_shell
 from wganlab.stacking.state import join_optimizer_states, join_states, split_optimizer_state, split_state, split_tensor
 from wganlab.training.hooks import build_hook
 from wganlab.training.monitor import TrainingDiverged
-from wganlab.training.signals import stop_requests
+from wganlab.training.signals import stop_event, stop_requests
 from wganlab.training.step import TrainingStep
 from wganlab.training.trainer import Trainer, TrainResult
 
@@ -204,8 +204,7 @@ class StackedTrainer:
             self.checkpoint()
         for seed in self.live:
             if self.step < config.steps and stop.requested:  # each seed's run records the stop, as one run does
-                append_event(self.trainers[seed].run_dir, {"step": self.step, "event": "stopped",
-                                                           "checkpoint": self.step, "signal": stop.signal})
+                append_event(self.trainers[seed].run_dir, stop_event(self.step, stop))
             self.trainers[seed].finish()
             self.outcomes[seed] = TrainResult(self.trainers[seed].run_dir, self.step, self.step < config.steps)
         return dict(sorted(self.outcomes.items()))

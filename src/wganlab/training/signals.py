@@ -16,6 +16,12 @@ class StopFlag:
     signal: str | None = None
 
 
+def stop_event(step: int, flag: StopFlag) -> dict[str, Any]:
+    """The run's ``events.jsonl`` line for a stop at ``step`` (its checkpoint is there): a stop is part of the run's
+    history, as a rollback is, so that it is not taken for a crash. No signal here: another process's stopped it."""
+    return {"step": step, "event": "stopped", "checkpoint": step, "signal": flag.signal or "another process's"}
+
+
 @contextmanager
 def stop_requests(second_sigint_aborts: bool = True) -> Iterator[StopFlag]:
     """Turn the first SIGINT/SIGTERM into a request to stop after the current step; a second SIGINT aborts."""

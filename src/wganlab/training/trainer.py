@@ -34,7 +34,7 @@ from wganlab.rundir.lock import DirectoryLock
 from wganlab.rundir.log import RunLog, read_metrics, truncate_metrics
 from wganlab.training.distributed import Distributed, ShardedSource, from_environment
 from wganlab.training.monitor import Monitor, TrainingDiverged
-from wganlab.training.signals import stop_requests
+from wganlab.training.signals import stop_event, stop_requests
 from wganlab.training.snapshots import Snapshots, fixed_real_batch
 from wganlab.training.step import TrainingStep
 
@@ -220,11 +220,8 @@ class Trainer:
         interrupted = self.step < config.steps
         if interrupted and saved_at != self.step:
             self.checkpoint()
-        # every process takes part in ``any`` (a collective); rank 0 writes what stopped the run and where it can
-        # resume from: a stop is part of the run's history, as a rollback is
-        if interrupted and self.group.any(stop.requested, self.device) and self.group.is_main:
-            append_event(self.run_dir, {"step": self.step, "event": "stopped", "checkpoint": self.step,
-                                        "signal": stop.signal or "another process's"})
+        if interrupted and self.group.any(stop.requested, self.device) and self.group.is_main:  # all join `any`
+            append_event(self.run_dir, stop_event(self.step, stop))
         self.finish()
         return TrainResult(self.run_dir, self.step, interrupted)
 
