@@ -220,7 +220,7 @@ class Trainer:
         interrupted = self.step < config.steps
         if interrupted and saved_at != self.step:
             self.checkpoint()
-        if interrupted and self.group.any(stop.requested, self.device) and self.group.is_main:  # all join `any`
+        if self.step < target and self.group.is_main:  # the loop ended early only on a stop request (any rank's)
             append_event(self.run_dir, stop_event(self.step, stop))
         self.finish()
         return TrainResult(self.run_dir, self.step, interrupted)
