@@ -320,6 +320,10 @@ def _percent(ratio: float) -> str:
     return f"{value:.0f} %" if value >= 10 else f"{value:.1g} %" if value >= 0.1 else "under 0.1 %"
 
 
+def _collect_if_written(directory: Path) -> StudyResults | None:
+    return collect(directory) if (directory / MANIFEST_FILE).is_file() else None
+
+
 def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_FILE) -> tuple[Path, list[ClaimRow]]:
     """Judge every claim against the study outputs under ``root`` (and ``runs/demo``) and write the page; a claim
     whose study is not there keeps its row from the page at ``out``, if that page measured it."""
@@ -327,10 +331,9 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
     rows, cache, earlier = [], {}, measured_rows(out)
     for claim in load_claims(claims_file):
         where = study_directory(claim, root)
-        for directory in (where, where / TRIALS_DIR):  # a searched study's trials: only beside its study
-            if directory not in cache:
-                found = (directory / MANIFEST_FILE).is_file() and (directory == where or cache[where] is not None)
-                cache[directory] = collect(directory) if found else None
+        if where not in cache:  # the study, and a searched study's trials beside it
+            cache[where] = _collect_if_written(where)
+            cache[where / TRIALS_DIR] = _collect_if_written(where / TRIALS_DIR) if cache[where] is not None else None
         row = judge(claim, cache[where], where, cache[where / TRIALS_DIR])
         kept = earlier.get(row.key)
         if cache[where] is None and claim["test"]["kind"] != "unmeasured" and kept and kept.study == row.study:
