@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import cli, run_cli
 from tests.data.test_idx import write_idx
+from wganlab.rundir.layout import read_events
 
 TINY = ["model.width=16", "model.mlp_depth=2", "batch_size=32", "log_every=10"]
 
@@ -143,9 +144,8 @@ def test_ctrl_c_writes_checkpoint_exits_zero_and_resumes(tmp_path, signum):
     checkpoints = sorted((run_dir / "checkpoints").glob("step_*.pt"))
     assert checkpoints
     stopped_at = int(checkpoints[-1].stem.split("_")[1])
-    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
-    assert events == [{"step": stopped_at, "event": "stopped", "checkpoint": stopped_at,
-                       "signal": signal.Signals(signum).name}]  # the stop, in the run's history
+    assert read_events(run_dir) == [{"step": stopped_at, "event": "stopped", "checkpoint": stopped_at,
+                                     "signal": signal.Signals(signum).name}]  # the stop, in the run's history
     result = cli("train", "--resume", str(run_dir), f"steps={stopped_at + 5}", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (run_dir / "checkpoints" / f"step_{stopped_at + 5:08d}.pt").is_file()

@@ -44,11 +44,16 @@ def test_a_lock_left_by_a_killed_process_is_taken_over_with_a_warning(tmp_path, 
     assert "no longer running; taking the lock over" in warning
 
 
-def test_without_flock_the_record_decides_a_live_holder_blocks_a_dead_one_does_not(tmp_path, monkeypatch):
-    def no_flock(fd, operation):
+@pytest.fixture
+def no_flock(monkeypatch):
+    """A file system without flock (some network mounts): the lock record alone decides."""
+    def refuse(fd, operation):
         raise OSError(errno.ENOLCK, "No locks available")
 
-    monkeypatch.setattr(runlock.fcntl, "flock", no_flock)
+    monkeypatch.setattr(runlock.fcntl, "flock", refuse)
+
+
+def test_without_flock_the_record_decides_a_live_holder_blocks_a_dead_one_does_not(tmp_path, no_flock):
     path = tmp_path / runlock.LOCK_FILE
     alive = {"pid": os.getpid(), "host": socket.gethostname(), "purpose": "a live writer"}
     path.write_text(json.dumps(alive), encoding="utf-8")
@@ -63,13 +68,9 @@ def test_without_flock_the_record_decides_a_live_holder_blocks_a_dead_one_does_n
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists() or not hasattr(os, "waitid"),
                     reason="reads process states from Linux's /proc")
-def test_without_flock_a_zombie_holder_counts_as_gone(tmp_path, monkeypatch):
+def test_without_flock_a_zombie_holder_counts_as_gone(tmp_path, no_flock):
     """An exited child not yet reaped (a study's worker killed a moment ago) answers kill(pid, 0) but holds
     nothing: where the lock record decides (no flock), its directory is free."""
-    def no_flock(fd, operation):
-        raise OSError(errno.ENOLCK, "No locks available")
-
-    monkeypatch.setattr(runlock.fcntl, "flock", no_flock)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # it has exited; WNOWAIT leaves it a zombie

@@ -13,6 +13,7 @@ import torch
 
 from tests.conftest import cli
 from wganlab.errors import ConfigError
+from wganlab.rundir.layout import read_events
 from wganlab.training.distributed import Distributed, ShardedSource
 
 RUN = ["data=8gaussians", "seed=3", "batch_size=64", "eval_every=0", "sample_every=1000", "checkpoint_every=10",
@@ -175,8 +176,8 @@ def test_ctrl_c_stops_every_process_at_the_same_step_with_a_checkpoint(tmp_path:
     assert "stopped at step" in stderr, stderr[-3000:]
     stopped_at = int(stderr.split("stopped at step ")[1].split(";")[0])
     assert list_checkpoints(run_dir)[-1][0] == stopped_at > 0
-    events = [json.loads(line) for line in _read_lines(run_dir / "events.jsonl")]
-    assert [(e["event"], e["checkpoint"]) for e in events] == [("stopped", stopped_at)]  # rank 0 writes it, once
+    # rank 0 writes the stop, once
+    assert [(e["event"], e["checkpoint"]) for e in read_events(run_dir)] == [("stopped", stopped_at)]
 
 
 def _read_lines(path: Path) -> list[str]:
