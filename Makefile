@@ -7,19 +7,26 @@ PYTHON ?= python3
 TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
+# The demo needs only the package; the tests add the extras (pytest, Ray, Playwright, torch-fidelity...), which
+# take most of the install's time and are installed on top when `make test` first runs.
+CORE := $(VENV)/.installed-core
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint clean chromium
 
-$(STAMP): pyproject.toml
+$(CORE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
+	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt -e .
+	touch $(CORE)
+
+$(STAMP): $(CORE)
 	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt -e ".[dev,inception]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/python -m wganlab.demo
 
 # The report's browser test drives Debian's Chromium (no browser download: Playwright is pointed at it).
