@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from wganlab.data.images import to_symmetric
 from wganlab.metrics.classifier import load_classifier, predict
 from wganlab.sampling import LoadedGenerator, generate
@@ -30,17 +32,14 @@ def class_accuracy(loaded: LoadedGenerator, dataset: str = "mnist", per_class: i
                    seed: int = 0) -> ClassAccuracy:
     classifier = load_classifier(dataset)
     classes = loaded.num_classes or 10
-    shares = []
-    unconditional = None
-    for label in range(classes):
-        if loaded.num_classes:
-            samples = generate(loaded, per_class, seed=seed + label, label=label)
-        elif unconditional is None:
-            samples = unconditional = generate(loaded, per_class * classes, seed=seed)
-        else:
-            samples = unconditional
-        predicted = predict(classifier, to_symmetric(samples, loaded.config.data.pixel_range))[1].argmax(1)
-        shares.append(float((predicted == label).float().mean()))
+
+    def classified(samples: torch.Tensor) -> torch.Tensor:
+        return predict(classifier, to_symmetric(samples, loaded.config.data.pixel_range))[1].argmax(1)
+
+    if loaded.num_classes:
+        predicted = [classified(generate(loaded, per_class, seed=seed + label, label=label))
+                     for label in range(classes)]
+    else:  # the same samples whatever K is asked: classified once, not once per class
+        predicted = [classified(generate(loaded, per_class * classes, seed=seed))] * classes
+    shares = [float((labels == label).float().mean()) for label, labels in enumerate(predicted)]
     return ClassAccuracy(shares, per_class, bool(loaded.num_classes))
-
-
