@@ -26,13 +26,13 @@ def test_buffer_fills_one_fake_per_batch_and_drains():
 
 
 def test_replay_steps_per_epoch_in_training(tmp_path):
-    # 10,000 embedded digits at batch 100: every = 100 kept fakes, one per critic step; 2 critic steps per
-    # generator step over 150 steps = 300 critic steps = 3 replay steps, i.e. one per epoch of 100 batches.
-    config = tiny_mnist("batch_size=100", "steps=150", "critic_steps=2", "tricks.replay.mode=step",
-                        "log_every=50", preset="dcgan")
+    # 1,000 of the embedded digits at batch 100: every = 10 kept fakes, one per critic step; 2 critic steps per
+    # generator step over 15 steps = 30 critic steps = 3 replay steps, i.e. one per epoch of 10 batches.
+    config = tiny_mnist("data.limit=1000", "batch_size=100", "steps=15", "critic_steps=2", "tricks.replay.mode=step",
+                        "log_every=5", preset="dcgan")
     trainer = Trainer(config, tmp_path, tensorboard=False)
     replay = trainer.training.hooks.hooks[-1]
-    assert replay.name == "experience-replay" and replay.buffer.every == 100
+    assert replay.name == "experience-replay" and replay.buffer.every == 10
     # A stray SIGINT/SIGTERM reaching the pytest process ends run() early at a checkpoint (seen once in a full
     # suite, source not found); continuing is what a user's resume does, and the replay count is unaffected.
     for _ in range(3):
@@ -40,7 +40,7 @@ def test_replay_steps_per_epoch_in_training(tmp_path):
             break
     assert trainer.step == config.steps
     assert replay.steps == 3
-    assert trainer.training.critic_updates == 300 + 3
+    assert trainer.training.critic_updates == 30 + 3
 
 
 def test_image_pool_fills_then_swaps_at_the_configured_share():
