@@ -45,11 +45,12 @@ def test_a_conditional_run_samples_the_class_asked_for(tmp_path):
 
 
 def test_evaluate_takes_the_feature_network_and_data_options_as_eval_does(tmp_path):
-    run = wganlab.train("dcgan", "data=mnist", "model.width=4", "batch_size=8", "steps=2", run_dir=tmp_path / "run",
-                        progress=False)
+    run = wganlab.train("dcgan", "data=mnist", "model.width=4", "batch_size=8", "steps=2", "eval_every=0",
+                        run_dir=tmp_path / "run", progress=False)
     scores = run.evaluate(n=200, metrics=("fid",), features="fashion-mnist", data_options=("data.limit=500",))
     assert scores["features"] == "fashion-mnist" and scores["fid"] > 0
-    assert run.evaluate(n=200, metrics=("fid",))["features"] == "mnist"  # the default for 28x28 digits
+    default = run.evaluate(n=200, metrics=("fid",), data_options=("data.limit=500",))
+    assert default["features"] == "mnist"  # the default for 28x28 digits
     with pytest.raises(ConfigError, match="'limit=5' is not a data option"):
         run.evaluate(n=10, data_options=("limit=5",))
 
