@@ -296,35 +296,6 @@ def test_worker_exits_are_described_in_words():
     assert describe_exit(3) == "its worker process exited with code 3"
 
 
-def test_a_cpu_worker_starts_with_the_run_code_imported_and_the_studys_environment_and_directory_of_now(
-        tmp_path, monkeypatch):
-    """Workers fork from a server that imported torch and wganlab once; what the study process changed since the
-    server started (an environment variable, the working directory) still reaches the next worker, as it would
-    reach a spawned one."""
-    import os
-
-    from wganlab.study.backends import WORKER_IMPORTS, _Worker, worker_context
-
-    assert worker_context(gpus=1).get_start_method() == "spawn"  # a GPU worker sets its device before CUDA starts
-    context = worker_context(gpus=0)
-    assert context.get_start_method() == "forkserver"
-    first = _Worker(context, reuse=True)  # starts the server (if no earlier test did)
-    assert first.give((os.getpid, ())) and first.conn.recv() != os.getpid()
-    first.stop()
-    monkeypatch.setenv("WGANLAB_WORKER_CHECK", "set after the server started")
-    monkeypatch.chdir(tmp_path)
-    worker = _Worker(context, reuse=True)
-    # evaluated in the worker before it has run anything: what a run needs is imported already
-    not_imported = f"[name for name in {WORKER_IMPORTS!r} if name not in __import__('sys').modules]"
-    try:
-        for question, answer in [((eval, (not_imported,)), []),
-                                 ((os.getenv, ("WGANLAB_WORKER_CHECK",)), "set after the server started"),
-                                 ((os.getcwd, ()), str(tmp_path))]:
-            assert worker.give(question) and worker.conn.recv() == answer, question
-    finally:
-        worker.stop()
-
-
 def test_a_report_refuses_seeds_of_one_experiment_trained_with_different_configs(tmp_path):
     study, out = tiny_study(tmp_path, TINY.replace("variant: [gan, wgan-gp]", "variant: [gan]")), tmp_path / "out"
     run_study(study, out, workers=2, log=io.StringIO())

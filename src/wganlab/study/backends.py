@@ -20,10 +20,6 @@ from typing import Any
 from wganlab.study.task import execute_run, execute_stack, record_failure
 
 RAY_STOP_TIMEOUT_S = 60  # how long a stopped study waits for its cancelled Ray runs to write their checkpoints
-# What a worker imports to train, stack and measure runs: about 3 s of each worker's start, which a fork server
-# pays once for all of a process's studies.
-WORKER_IMPORTS = ["wganlab.study.backends", "wganlab.training.start", "wganlab.stacking.trainer",
-                  "wganlab.metrics.evaluate"]
 
 
 @dataclass(frozen=True)
@@ -116,11 +112,11 @@ def _visible_gpus() -> int:
 
 
 def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tuple[Job, dict[str, Any]]]:
-    """The runs in ``placement.workers`` worker processes; on GPUs a fresh process per run (its own device).
+    """The runs in ``placement.workers`` spawned processes; on GPUs a fresh process per run (its own device).
 
-    On the CPU a worker process trains run after run (:func:`worker_context` says how it starts). Each run seeds
-    every generator and sets its threads itself, so nothing of one run carries into the next. On GPUs each run
-    gets a fresh spawned process, which must see its one device before CUDA starts.
+    On the CPU a worker process trains run after run: starting Python, torch and the feature network takes about
+    4 s, a tenth of a short run. Each run seeds every generator and sets its threads itself, so nothing of one run
+    carries into the next. On GPUs each run gets a fresh process, which must see its one device before CUDA starts.
 
     A worker that dies (SIGKILL from the out-of-memory killer, a crash in native code) takes only its own run with
     it: that run is reported with the signal, a new worker takes the next run, and the others go on. (A
@@ -132,7 +128,7 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
     the study passes it on to the running runs and waits for their checkpoints, so that no worker goes on
     training without it.
     """
-    context = worker_context(placement.gpus)
+    context = multiprocessing.get_context("spawn")
     waiting = list(enumerate(jobs))
     reuse = not placement.gpus
     idle: list[_Worker] = []
@@ -178,20 +174,6 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
             worker.stop()
 
 
-def worker_context(gpus: int) -> Any:
-    """How worker processes start. On the CPU, forked from a fork server that has imported torch and wganlab
-    once (:data:`WORKER_IMPORTS`), so a worker is ready in a fraction of a second instead of about 4 s: that is
-    most of a short run's overhead, and the test suite starts dozens of studies. The server is a fresh
-    interpreter that has run nothing (no torch thread pool to inherit), and each worker takes the study's
-    environment and working directory as a spawned one would. On GPUs, and where there is no fork server,
-    spawned processes: a GPU worker must set the one device it sees before CUDA starts."""
-    if gpus or "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(WORKER_IMPORTS)
-    return context
-
-
 @contextlib.contextmanager
 def _sigterm_as_ctrl_c(pass_on: Callable[[], Any]) -> Iterator[None]:
     """While a study waits on its runs, a SIGTERM is passed on to them (``pass_on``) and then raised here as a
@@ -214,11 +196,11 @@ def _sigterm_as_ctrl_c(pass_on: Callable[[], Any]) -> Iterator[None]:
 
 
 class _Worker:
-    """One worker process that trains the runs it is given, one at a time, over a pipe."""
+    """One spawned process that trains the runs it is given, one at a time, over a pipe."""
 
     def __init__(self, context: Any, reuse: bool) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_loop, args=(child, reuse, dict(os.environ)), daemon=True)
+        self.process = context.Process(target=_worker_loop, args=(child, reuse), daemon=True)
         self.process.start()
         child.close()
 
@@ -279,14 +261,11 @@ class _Worker:
         self.conn.close()
 
 
-def _worker_loop(conn: Any, reuse: bool, environment: dict[str, str]) -> None:
+def _worker_loop(conn: Any, reuse: bool) -> None:
     """A worker's life: run what arrives until told to stop (None), the parent goes, or a Ctrl-C while idle.
 
     A SIGTERM is a Ctrl-C here: a run in training stops at a checkpoint (the trainer's own handler), one being
-    measured returns as interrupted, an idle worker ends. The study's environment replaces the one a fork
-    server started with (a data path set since, for instance)."""
-    os.environ.clear()
-    os.environ.update(environment)
+    measured returns as interrupted, an idle worker ends."""
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while (task := conn.recv()) is not None:
