@@ -64,6 +64,16 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
 
 
 
+def train_logged(args: list[str], log: Path) -> None:
+    """``wganlab ARGS`` as the whole life of a process (a forked one: see the SIGKILL test), its output in ``log``
+    and its exit code the command's."""
+    from wganlab.cli import main
+
+    with open(log, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        code = main(args)
+    sys.exit(code)
+
+
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``wganlab ARGS`` in this process, through the same ``main`` and its one-line error handling (without a new
     interpreter's seconds of imports): the exit code, stdout and stderr, as :func:`run_cli` returns them."""

@@ -1,9 +1,9 @@
 """Nothing lost: SIGKILL at random moments, divergence handling, exported generators, fuzzed configs."""
 
-import contextlib
 import json
-import os
+import multiprocessing
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -14,7 +14,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import cli, run_cli, tiny_toy
+from tests.conftest import cli, run_cli, tiny_toy, train_logged
 from wganlab.config import RunConfig, load_config
 from wganlab.data.toy import eight_gaussians
 from wganlab.errors import ConfigError
@@ -42,25 +42,16 @@ def newest_step(run_dir) -> int:
     return found[-1][0] if found else -1
 
 
-def train_quietly(args: list[str]) -> None:
-    """``wganlab train ARGS`` in a process of its own, its output discarded (the target of the killed processes)."""
-    from wganlab.cli import main
-
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        main(["train", *args])
-
-
 @pytest.mark.slow
 def test_sigkill_at_eight_random_moments_then_resume_matches_uninterrupted(tmp_path):
-    from wganlab.study.backends import worker_context
-
     straight = tmp_path / "straight"
     # the uninterrupted run trains on the second core meanwhile (threads=1: they do not slow each other down)
     uninterrupted = subprocess.Popen([sys.executable, "-m", "wganlab", "train", *KILL_RUN, "--run-dir", str(straight),
                                       "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    # The killed processes fork, imports done, from the server that starts a study's workers: each is a real
-    # process that SIGKILL ends wherever it is, without eight interpreters' seconds of imports.
-    processes = worker_context(gpus=0)
+    # The killed processes fork from a server that has imported wganlab once: each is a real process running
+    # `wganlab train`, which SIGKILL ends wherever it is, without eight interpreters' seconds of imports.
+    processes = multiprocessing.get_context("forkserver")
+    processes.set_forkserver_preload(["tests.conftest", "wganlab.cli", "wganlab.training.start"])
     killed = tmp_path / "killed"
     # A moment counts from when the process holds the run's lock (imports done: the kill may land while it loads
     # or builds) or, every other time, from its first new checkpoint (the kill lands in training or a checkpoint
@@ -71,7 +62,8 @@ def test_sigkill_at_eight_random_moments_then_resume_matches_uninterrupted(tmp_p
         started = (killed / "config.yaml").exists()
         args = ["--resume", str(killed)] if started else [*KILL_RUN, "--run-dir", str(killed)]
         newest = newest_step(killed)
-        proc = processes.Process(target=train_quietly, args=([*args, "--quiet"],))
+        log = tmp_path / f"kill{i}.log"
+        proc = processes.Process(target=train_logged, args=(["train", *args, "--quiet"], log))
         proc.start()
         deadline = time.monotonic() + 120
         while proc.is_alive() and time.monotonic() < deadline and not (
@@ -80,6 +72,7 @@ def test_sigkill_at_eight_random_moments_then_resume_matches_uninterrupted(tmp_p
         time.sleep(moment)
         proc.kill()
         proc.join()
+        assert proc.exitcode == -signal.SIGKILL, (moment, log.read_text()[-2000:])  # alive until the kill
         if (killed / "checkpoints").is_dir():  # whatever moment it died at, the newest checkpoint loads
             assert latest_checkpoint(killed) is not None
     progress = [s for s, _ in list_checkpoints(killed)]
