@@ -39,7 +39,7 @@ def class_accuracy(loaded: LoadedGenerator, dataset: str = "mnist", per_class: i
     if loaded.num_classes:
         predicted = [classified(generate(loaded, per_class, seed=seed + label, label=label))
                      for label in range(classes)]
-    else:  # the same samples whatever K is asked: classified once, not once per class
+    else:  # the same samples whichever class is asked for: classified once, not once per class
         predicted = [classified(generate(loaded, per_class * classes, seed=seed))] * classes
     shares = [float((labels == label).float().mean()) for label, labels in enumerate(predicted)]
     return ClassAccuracy(shares, per_class, bool(loaded.num_classes))
