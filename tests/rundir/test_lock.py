@@ -74,11 +74,11 @@ def test_without_flock_a_zombie_holder_counts_as_gone(tmp_path, no_flock):
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # it has exited; WNOWAIT leaves it a zombie
-        assert runlock._pid_alive(child.pid) is False and runlock._pid_alive(os.getpid()) is True
+        assert runlock.pid_alive(child.pid) is False and runlock.pid_alive(os.getpid()) is True
         record = {"pid": child.pid, "host": socket.gethostname(), "purpose": "a killed worker"}
         (tmp_path / runlock.LOCK_FILE).write_text(json.dumps(record), encoding="utf-8")
         with DirectoryLock(tmp_path, "the next writer"):
             assert read_holder(tmp_path)["purpose"] == "the next writer"
     finally:
         child.wait()
-    assert runlock._pid_alive(child.pid) is False  # reaped: no such process
+    assert runlock.pid_alive(child.pid) is False  # reaped: no such process

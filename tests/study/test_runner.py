@@ -184,7 +184,7 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
     import sys
     import time
 
-    from wganlab.rundir.lock import _pid_alive, read_holder
+    from wganlab.rundir.lock import pid_alive, read_holder
 
     if stop.endswith("ray"):
         pytest.importorskip("ray", reason="the Ray backend is an extra: pip install 'wganlab[ray]'")
@@ -212,7 +212,7 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
     assert process.returncode == 130, stderr
     assert "run the same command again to resume" in stderr and "Traceback" not in stderr
     time.sleep(1)  # the parent's exit reaped its workers; give the kernel a moment
-    assert [pid for pid in workers if _pid_alive(pid)] == []  # no worker outlives the study (a zombie has ended)
+    assert [pid for pid in workers if pid_alive(pid)] == []  # no worker outlives the study (a zombie has ended)
     stopped = {d.name: run_state(d) for d in (out / "runs").iterdir()}
     assert "started" in stopped.values()
     if stop != "ctrl-c":  # each stopped run wrote a checkpoint at its stop; resuming one is the Ctrl-C case's

@@ -107,7 +107,7 @@ class DirectoryLock:
         """No ``flock`` on this file system: trust the record unless it names a dead PID on this host."""
         if not holder:
             return
-        if holder.get("host") == socket.gethostname() and not _pid_alive(int(holder.get("pid", 0))):
+        if holder.get("host") == socket.gethostname() and not pid_alive(int(holder.get("pid", 0))):
             return
         raise DirectoryInUse(f"{self._in_use_message(holder)}; this file system has no flock, so if that process "
                              f"is gone, delete '{self.path}'")
@@ -164,7 +164,7 @@ def _write_record(fd: int, record: dict[str, Any]) -> None:
     os.fsync(fd)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether ``pid`` is a running process. A zombie (exited, not yet reaped by its parent: a study's worker
     killed a moment ago) still answers ``kill(pid, 0)`` but holds nothing, so it counts as gone."""
     if pid <= 0:
