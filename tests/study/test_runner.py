@@ -296,6 +296,58 @@ def test_worker_exits_are_described_in_words():
     assert describe_exit(3) == "its worker process exited with code 3"
 
 
+def test_a_cpu_worker_starts_with_the_libraries_imported_and_the_studys_environment_and_directory_of_now(
+        tmp_path, monkeypatch):
+    """Workers fork from a server that imported torch and the other libraries once; what the study process changed
+    since the server started (an environment variable, the working directory) still reaches the next worker, as it
+    would reach a spawned one."""
+    import os
+
+    from wganlab.study.backends import SERVER_IMPORTS, _Worker, worker_context
+
+    assert worker_context(gpus=1).get_start_method() == "spawn"  # a GPU worker sets its device before CUDA starts
+    context = worker_context(gpus=0)
+    assert context.get_start_method() == "forkserver"
+    first = _Worker(context, reuse=True)  # starts the server (if no earlier test did)
+    assert first.give((os.getpid, ())) and first.conn.recv() != os.getpid()
+    first.stop()
+    monkeypatch.setenv("WGANLAB_WORKER_CHECK", "set after the server started")
+    monkeypatch.chdir(tmp_path)
+    worker = _Worker(context, reuse=True)
+    # evaluated in the worker before it has run anything: the libraries a run needs are imported already
+    not_imported = f"[name for name in {SERVER_IMPORTS!r} if name not in __import__('sys').modules]"
+    try:
+        for question, answer in [((eval, (not_imported,)), []),
+                                 ((os.getenv, ("WGANLAB_WORKER_CHECK",)), "set after the server started"),
+                                 ((os.getcwd, ()), str(tmp_path))]:
+            assert worker.give(question) and worker.conn.recv() == answer, question
+    finally:
+        worker.stop()
+
+
+def test_a_dead_fork_server_neither_fails_nor_orphans_the_runs_its_workers_are_training():
+    """The server reports its workers' exits; killed (a SIGTERM to the whole process group, the out-of-memory
+    killer), it must not make a worker in the middle of a run look dead, nor keep the study from stopping it."""
+    import os
+    import signal
+    import time
+    from multiprocessing import connection, forkserver
+
+    from wganlab.rundir.lock import pid_alive
+    from wganlab.study.backends import _Worker, worker_context
+
+    worker = _Worker(worker_context(gpus=0), reuse=True)
+    assert worker.give((time.sleep, (2.0,)))  # a "run" of two seconds
+    os.kill(forkserver._forkserver._forkserver_pid, signal.SIGKILL)
+    started = time.monotonic()
+    assert connection.wait(worker.handles, timeout=10) and time.monotonic() - started > 1.5  # not woken early
+    assert worker.alive and worker.take_result(None) is None  # time.sleep's own result, not a failure
+    assert worker.give((os.getpid, ())) and connection.wait(worker.handles, timeout=10)
+    pid = worker.take_result(None)
+    worker.stop()
+    assert pid == worker.process.pid and not pid_alive(pid)  # stopped, not left running without its server
+
+
 def test_a_report_refuses_seeds_of_one_experiment_trained_with_different_configs(tmp_path):
     study, out = tiny_study(tmp_path, TINY.replace("variant: [gan, wgan-gp]", "variant: [gan]")), tmp_path / "out"
     run_study(study, out, workers=2, log=io.StringIO())
