@@ -12,14 +12,12 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing import connection
 from pathlib import Path
 from typing import Any
 
-from wganlab.rundir.lock import pid_alive
 from wganlab.study.task import execute_run, execute_stack, record_failure
 
 RAY_STOP_TIMEOUT_S = 60  # how long a stopped study waits for its cancelled Ray runs to write their checkpoints
@@ -151,6 +149,7 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
             if worker.give(task):
                 busy[worker] = job
                 return
+            worker.stop()
         worker = _Worker(context, reuse)
         if not worker.give(task):  # pragma: no cover - a worker that died before its first run
             raise RuntimeError("a study worker process ended before it could start a run")
@@ -184,13 +183,14 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
 
 def worker_context(gpus: int) -> Any:
     """How worker processes start. On a Linux CPU, forked from a fork server that has imported torch and the other
-    libraries once (:data:`SERVER_IMPORTS`): a worker is ready in a fraction of a second instead of about 3 s, most
+    libraries once (:data:`SERVER_IMPORTS`): a worker is ready in a fraction of a second instead of about 2 s, most
     of a short run's overhead (the test suite starts dozens of studies). The server is a fresh interpreter that has
-    run nothing; each worker takes the study's environment, working directory and sys.path of the moment, as a
-    spawned one would (settings a library reads once at import, like ``OMP_NUM_THREADS``, are those of the
-    process's first study; the runs set their threads themselves). On GPUs, where a worker must set the one device
-    it sees before CUDA starts, and on other systems (macOS forks unsafely after these imports): spawned."""
-    if gpus or sys.platform != "linux":
+    run no training; each worker takes the study's environment, working directory and sys.path of the moment, as
+    a spawned one would (settings a library reads once at import, like ``OMP_NUM_THREADS``, are those of the
+    process's first study; the runs set their threads themselves), and is watched through a pidfd of its own
+    (:func:`_pidfd`). On GPUs, where a worker must set the one device it sees before CUDA starts, and elsewhere
+    (macOS forks unsafely after these imports; kernels without pidfds): spawned."""
+    if gpus or sys.platform != "linux" or not _pidfds_work():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(SERVER_IMPORTS)
@@ -226,18 +226,15 @@ class _Worker:
         self.process = context.Process(target=_worker_loop, args=(child, reuse, dict(os.environ)), daemon=True)
         self.process.start()
         child.close()
-        # A forked worker's exit status comes through its fork server, whose death (a SIGTERM to the whole process
-        # group, the out-of-memory killer) would read as every worker's. Such a worker is watched through its own
-        # pipe (only it holds the other end: closed when it ends) and its pid instead.
-        self.forked = context.get_start_method() == "forkserver"
+        self.pidfd = _pidfd(self.process) if context.get_start_method() == "forkserver" else None
 
     @property
-    def handles(self) -> tuple[Any, ...]:
-        return (self.conn,) if self.forked else (self.conn, self.process.sentinel)
+    def handles(self) -> tuple[Any, Any]:
+        return self.conn, self.process.sentinel if self.pidfd is None else self.pidfd
 
     @property
     def alive(self) -> bool:
-        return pid_alive(self.process.pid) if self.forked else self.process.is_alive()
+        return self.process.is_alive() if self.pidfd is None else not connection.wait([self.pidfd], timeout=0)
 
     def give(self, task: tuple[Any, ...]) -> bool:
         """Send a run; False when the process has ended (e.g. an idle worker that a Ctrl-C stopped)."""
@@ -257,7 +254,9 @@ class _Worker:
         except (EOFError, OSError):
             pass
         self.process.join(timeout=5)
-        reason = describe_exit(self.process.exitcode)
+        code = self.process.exitcode
+        reason = ("its worker process ended, its exit status lost with the fork server that reported it"
+                  if self.pidfd is not None and code == 255 else describe_exit(code))
         result = {"status": "failed", "error": f"{reason}; run the same study command again to resume it"
                                                f"{_from_checkpoint(job.run_dir)}"}
         for member in job.members:
@@ -268,7 +267,10 @@ class _Worker:
     def signal(self, number: int) -> None:
         if self.alive:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, number)
+                if self.pidfd is None:
+                    os.kill(self.process.pid, number)
+                else:  # through the pidfd: never a process that took over the pid of one that ended
+                    signal.pidfd_send_signal(self.pidfd, number)
 
     def wait_quietly(self) -> None:
         try:
@@ -286,12 +288,33 @@ class _Worker:
             self.signal(signal.SIGTERM)
             self._wait_gone(5)
         self.conn.close()
+        if self.pidfd is not None:
+            os.close(self.pidfd)
 
     def _wait_gone(self, seconds: float) -> None:
-        self.process.join(timeout=seconds)  # returns at once for a forked worker whose server has gone
-        deadline = time.monotonic() + seconds
-        while self.alive and time.monotonic() < deadline:
-            time.sleep(0.05)
+        if self.pidfd is None:
+            self.process.join(timeout=seconds)
+        else:
+            connection.wait([self.pidfd], timeout=seconds)
+
+
+def _pidfd(process: Any) -> int | None:
+    """A pidfd of a worker forked by the fork server, which reports its workers' exits: were the server to die (a
+    SIGTERM to the whole process group, the out-of-memory killer), its reports would say every worker ended. The
+    pidfd is readable once the worker itself has ended, and signals sent through it reach no other process that
+    reuses the pid. None when the worker has already ended (its exit is then the server's to report)."""
+    try:
+        return os.pidfd_open(process.pid)
+    except ProcessLookupError:
+        return None
+
+
+def _pidfds_work() -> bool:
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):  # not Linux, or a kernel before 5.3
+        return False
+    return True
 
 
 def _worker_loop(conn: Any, reuse: bool, environment: dict[str, str]) -> None:
