@@ -8,26 +8,17 @@ is filled with processes x threads (two torch processes with a thread per core e
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing import connection
-from pathlib import Path
 from typing import Any
 
-from wganlab.study.task import execute_run, execute_stack, record_failure
+from wganlab.study.task import execute_run, execute_stack
+from wganlab.study.workers import Worker, worker_context
 
 RAY_STOP_TIMEOUT_S = 60  # how long a stopped study waits for its cancelled Ray runs to write their checkpoints
-# The libraries a worker imports to train and measure runs: about 2 s of each worker's start, which a fork server
-# pays once for all of a process's studies. wganlab's own modules (0.1 s) are not among them: Python 3.11's server
-# ignores the study's sys.path, so a copy of wganlab installed elsewhere could be preloaded in place of the study's.
-SERVER_IMPORTS = ["torch", "numpy", "scipy.optimize", "scipy.spatial", "scipy.stats", "matplotlib", "PIL.Image",
-                  "torch.utils.tensorboard", "yaml"]
-
-
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -120,9 +111,9 @@ def _visible_gpus() -> int:
 def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tuple[Job, dict[str, Any]]]:
     """The runs in ``placement.workers`` worker processes; on GPUs a fresh process per run (its own device).
 
-    On the CPU a worker process trains run after run (:func:`worker_context` says how it starts). Each run seeds
-    every generator and sets its threads itself, so nothing of one run carries into the next. On GPUs each run
-    gets a fresh spawned process, which must see its one device before CUDA starts.
+    On the CPU a worker process trains run after run (:func:`wganlab.study.workers.worker_context` says how it
+    starts). Each run seeds every generator and sets its threads itself, so nothing of one run carries into the
+    next. On GPUs each run gets a fresh spawned process, which must see its one device before CUDA starts.
 
     A worker that dies (SIGKILL from the out-of-memory killer, a crash in native code) takes only its own run with
     it: that run is reported with the signal, a new worker takes the next run, and the others go on. (A
@@ -137,8 +128,8 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
     context = worker_context(placement.gpus)
     waiting = list(enumerate(jobs))
     reuse = not placement.gpus
-    idle: list[_Worker] = []
-    busy: dict[_Worker, Job | StackJob] = {}
+    idle: list[Worker] = []
+    busy: dict[Worker, Job | StackJob] = {}
 
     def hand_out() -> None:
         index, job = waiting.pop(0)
@@ -150,7 +141,7 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
                 busy[worker] = job
                 return
             worker.stop()
-        worker = _Worker(context, reuse)
+        worker = Worker(context, reuse)
         if not worker.give(task):  # pragma: no cover - a worker that died before its first run
             raise RuntimeError("a study worker process ended before it could start a run")
         busy[worker] = job
@@ -181,22 +172,6 @@ def run_local(jobs: list[Job | StackJob], placement: Placement) -> Iterator[tupl
             worker.stop()
 
 
-def worker_context(gpus: int) -> Any:
-    """How worker processes start. On a Linux CPU, forked from a fork server that has imported torch and the other
-    libraries once (:data:`SERVER_IMPORTS`): a worker is ready in a fraction of a second instead of about 2 s, most
-    of a short run's overhead (the test suite starts dozens of studies). The server is a fresh interpreter that has
-    run no training; each worker takes the study's environment, working directory and sys.path of the moment, as
-    a spawned one would (settings a library reads once at import, like ``OMP_NUM_THREADS``, are those of the
-    process's first study; the runs set their threads themselves), and is watched through a pidfd of its own
-    (:func:`_pidfd`). On GPUs, where a worker must set the one device it sees before CUDA starts, and elsewhere
-    (macOS forks unsafely after these imports; kernels without pidfds): spawned."""
-    if gpus or sys.platform != "linux" or not _pidfds_work():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(SERVER_IMPORTS)
-    return context
-
-
 @contextlib.contextmanager
 def _sigterm_as_ctrl_c(pass_on: Callable[[], Any]) -> Iterator[None]:
     """While a study waits on its runs, a SIGTERM is passed on to them (``pass_on``) and then raised here as a
@@ -216,147 +191,6 @@ def _sigterm_as_ctrl_c(pass_on: Callable[[], Any]) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-class _Worker:
-    """One worker process that trains the runs it is given, one at a time, over a pipe."""
-
-    def __init__(self, context: Any, reuse: bool) -> None:
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_loop, args=(child, reuse, dict(os.environ)), daemon=True)
-        self.process.start()
-        child.close()
-        self.pidfd = _pidfd(self.process) if context.get_start_method() == "forkserver" else None
-
-    @property
-    def handles(self) -> tuple[Any, Any]:
-        return self.conn, self.process.sentinel if self.pidfd is None else self.pidfd
-
-    @property
-    def alive(self) -> bool:
-        return self.process.is_alive() if self.pidfd is None else not connection.wait([self.pidfd], timeout=0)
-
-    def give(self, task: tuple[Any, ...]) -> bool:
-        """Send a run; False when the process has ended (e.g. an idle worker that a Ctrl-C stopped)."""
-        if not self.alive:
-            return False
-        try:
-            self.conn.send(task)
-        except (BrokenPipeError, EOFError, OSError):
-            return False
-        return True
-
-    def take_result(self, job: Job | StackJob) -> Any:
-        """The run's result, or, when the process died during it, a failure that names how it died."""
-        try:
-            if self.conn.poll():
-                return self.conn.recv()
-        except (EOFError, OSError):
-            pass
-        self.process.join(timeout=5)
-        code = self.process.exitcode
-        reason = ("its worker process ended, its exit status lost with the fork server that reported it"
-                  if self.pidfd is not None and code == 255 else describe_exit(code))
-        result = {"status": "failed", "error": f"{reason}; run the same study command again to resume it"
-                                               f"{_from_checkpoint(job.run_dir)}"}
-        for member in job.members:
-            with contextlib.suppress(OSError):  # the study still reports it
-                record_failure(Path(member.run_dir), result["error"])
-        return result
-
-    def signal(self, number: int) -> None:
-        if self.alive:
-            with contextlib.suppress(ProcessLookupError):
-                if self.pidfd is None:
-                    os.kill(self.process.pid, number)
-                else:  # through the pidfd: never a process that took over the pid of one that ended
-                    signal.pidfd_send_signal(self.pidfd, number)
-
-    def wait_quietly(self) -> None:
-        try:
-            if self.conn.poll(None):
-                self.conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            pass
-
-    def stop(self) -> None:
-        if self.alive:
-            with contextlib.suppress(BrokenPipeError, EOFError, OSError):
-                self.conn.send(None)
-            self._wait_gone(5)
-        if self.alive:
-            self.signal(signal.SIGTERM)
-            self._wait_gone(5)
-        self.conn.close()
-        if self.pidfd is not None:
-            os.close(self.pidfd)
-
-    def _wait_gone(self, seconds: float) -> None:
-        if self.pidfd is None:
-            self.process.join(timeout=seconds)
-        else:
-            connection.wait([self.pidfd], timeout=seconds)
-
-
-def _pidfd(process: Any) -> int | None:
-    """A pidfd of a worker forked by the fork server, which reports its workers' exits: were the server to die (a
-    SIGTERM to the whole process group, the out-of-memory killer), its reports would say every worker ended. The
-    pidfd is readable once the worker itself has ended, and signals sent through it reach no other process that
-    reuses the pid. None when the worker has already ended (its exit is then the server's to report)."""
-    try:
-        return os.pidfd_open(process.pid)
-    except ProcessLookupError:
-        return None
-
-
-def _pidfds_work() -> bool:
-    try:
-        os.close(os.pidfd_open(os.getpid()))
-    except (AttributeError, OSError):  # not Linux, or a kernel before 5.3
-        return False
-    return True
-
-
-def _worker_loop(conn: Any, reuse: bool, environment: dict[str, str]) -> None:
-    """A worker's life: run what arrives until told to stop (None), the parent goes, or a Ctrl-C while idle.
-
-    A SIGTERM is a Ctrl-C here: a run in training stops at a checkpoint (the trainer's own handler), one being
-    measured returns as interrupted, an idle worker ends. The study's environment replaces the one a fork
-    server started with (a data path set since, for instance)."""
-    os.environ.clear()
-    os.environ.update(environment)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        while (task := conn.recv()) is not None:
-            function, arguments = task
-            conn.send(function(*arguments))
-            if not reuse:
-                return
-    except (EOFError, KeyboardInterrupt, BrokenPipeError):
-        return
-
-
-def describe_exit(exitcode: int | None) -> str:
-    """How a worker process ended, in words: 'killed by signal 9 (out of memory?)', 'exited with code 3'."""
-    if exitcode is None:
-        return "its worker process stopped answering"
-    if exitcode < 0:
-        number = -exitcode
-        if number == signal.SIGKILL:
-            return "killed by signal 9 (out of memory?)"
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = "unknown signal"
-        return f"killed by signal {number} ({name})"
-    return f"its worker process exited with code {exitcode}"
-
-
-def _from_checkpoint(run_dir: str) -> str:
-    from wganlab.rundir.checkpoints import list_checkpoints
-
-    found = list_checkpoints(Path(run_dir))
-    return f" from its checkpoint at step {found[-1][0]}" if found else " from the start"
 
 
 def run_ray(jobs: list[Job | StackJob], placement: Placement,
