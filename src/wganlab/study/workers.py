@@ -49,14 +49,15 @@ class Worker:
         self.process.start()
         child.close()
         self.pidfd = _pidfd(self.process) if context.get_start_method() == "forkserver" else None
+        self.ended = self.process.sentinel if self.pidfd is None else self.pidfd  # readable once it has ended
 
     @property
     def handles(self) -> tuple[Any, Any]:
-        return self.conn, self.process.sentinel if self.pidfd is None else self.pidfd
+        return self.conn, self.ended
 
     @property
     def alive(self) -> bool:
-        return self.process.is_alive() if self.pidfd is None else not connection.wait([self.pidfd], timeout=0)
+        return not connection.wait([self.ended], timeout=0)
 
     def give(self, task: tuple[Any, ...]) -> bool:
         """Send a run; False when the process has ended (e.g. an idle worker that a Ctrl-C stopped)."""
@@ -110,15 +111,13 @@ class Worker:
         if self.alive:
             self.signal(signal.SIGTERM)
             self._wait_gone(5)
+        self.process.join(timeout=0)  # reaps a spawned worker that has ended
         self.conn.close()
         if self.pidfd is not None:
             os.close(self.pidfd)
 
     def _wait_gone(self, seconds: float) -> None:
-        if self.pidfd is None:
-            self.process.join(timeout=seconds)
-        else:
-            connection.wait([self.pidfd], timeout=seconds)
+        connection.wait([self.ended], timeout=seconds)
 
 
 def _pidfd(process: Any) -> int | None:
