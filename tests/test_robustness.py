@@ -1,7 +1,6 @@
 """Nothing lost: SIGKILL at random moments, divergence handling, exported generators, fuzzed configs."""
 
 import json
-import multiprocessing
 import random
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from wganlab.metrics.toy import mode_coverage
 from wganlab.rundir.checkpoints import latest_checkpoint, list_checkpoints
 from wganlab.rundir.lock import read_holder
 from wganlab.rundir.log import read_metrics
+from wganlab.study.workers import worker_context
 from wganlab.training.start import start_run
 from wganlab.training.trainer import TrainingDiverged
 
@@ -48,10 +48,10 @@ def test_sigkill_at_eight_random_moments_then_resume_matches_uninterrupted(tmp_p
     # the uninterrupted run trains on the second core meanwhile (threads=1: they do not slow each other down)
     uninterrupted = subprocess.Popen([sys.executable, "-m", "wganlab", "train", *KILL_RUN, "--run-dir", str(straight),
                                       "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    # The killed processes fork from a server that has imported wganlab once: each is a real process running
-    # `wganlab train`, which SIGKILL ends wherever it is, without eight interpreters' seconds of imports.
-    processes = multiprocessing.get_context("forkserver")
-    processes.set_forkserver_preload(["tests.conftest", "wganlab.cli", "wganlab.training.start"])
+    # The killed processes start as a study's workers do (forked, on Linux, from a server that has imported torch
+    # once): each is a real process running `wganlab train`, which SIGKILL ends wherever it is, without eight
+    # interpreters' seconds of imports.
+    processes = worker_context(gpus=0)
     killed = tmp_path / "killed"
     # A moment counts from when the process holds the run's lock (imports done: the kill may land while it loads
     # or builds) or, every other time, from its first new checkpoint (the kill lands in training or a checkpoint
