@@ -202,8 +202,9 @@ class StackedTrainer:
             bar.close()
         if self.live and self.step < config.steps and saved_at != self.step:
             self.checkpoint()
+        stopped = self.step < config.steps and stop.requested
         for seed in self.live:
-            if self.step < config.steps and stop.requested:  # each seed's run records the stop, as one run does
+            if stopped:  # each seed's run records the stop, as one run does
                 append_event(self.trainers[seed].run_dir, stop_event(self.step, stop))
             self.trainers[seed].finish()
             self.outcomes[seed] = TrainResult(self.trainers[seed].run_dir, self.step, self.step < config.steps)
