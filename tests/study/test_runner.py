@@ -211,7 +211,7 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "run the same command again to resume" in stderr and "Traceback" not in stderr
-    time.sleep(1)  # the parent's exit reaped its workers; give the kernel a moment
+    time.sleep(1)  # the study's exit ended its workers (reaped by it or its fork server); give the kernel a moment
     assert [pid for pid in workers if pid_alive(pid)] == []  # no worker outlives the study (a zombie has ended)
     stopped = {d.name: run_state(d) for d in (out / "runs").iterdir()}
     assert "started" in stopped.values()

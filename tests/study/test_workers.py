@@ -3,10 +3,15 @@ and how the study learns that one ended."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import time
+from multiprocessing import connection, forkserver
 
 import pytest
 
+from wganlab.rundir.lock import pid_alive
 from wganlab.study.workers import SERVER_IMPORTS, Worker, describe_exit, worker_context
 
 
@@ -22,9 +27,6 @@ def test_a_cpu_worker_starts_with_the_libraries_imported_and_the_studys_environm
     """Workers fork from a server that imported torch and the other libraries once; what the study process changed
     since the server started (an environment variable, the working directory) still reaches the next worker, as it
     would reach a spawned one."""
-    import os
-
-
     assert worker_context(gpus=1).get_start_method() == "spawn"  # a GPU worker sets its device before CUDA starts
     context = worker_context(gpus=0)
     assert context.get_start_method() == "forkserver"
@@ -49,13 +51,6 @@ def test_a_cpu_worker_starts_with_the_libraries_imported_and_the_studys_environm
 def test_a_dead_fork_server_neither_fails_nor_orphans_the_runs_its_workers_are_training():
     """The server reports its workers' exits; killed (a SIGTERM to the whole process group, the out-of-memory
     killer), it must not make a worker in the middle of a run look dead, nor keep the study from stopping one."""
-    import os
-    import signal
-    import time
-    from multiprocessing import connection, forkserver
-
-    from wganlab.rundir.lock import pid_alive
-
     finishing, busy = (Worker(worker_context(gpus=0), reuse=True) for _ in range(2))
     assert finishing.give((time.sleep, (2.0,))) and busy.give((time.sleep, (60.0,)))  # two "runs"
     os.kill(forkserver._forkserver._forkserver_pid, signal.SIGKILL)

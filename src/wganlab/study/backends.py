@@ -19,6 +19,8 @@ from wganlab.study.task import execute_run, execute_stack
 from wganlab.study.workers import Worker, worker_context
 
 RAY_STOP_TIMEOUT_S = 60  # how long a stopped study waits for its cancelled Ray runs to write their checkpoints
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
