@@ -17,16 +17,18 @@ from typing import Any
 
 from wganlab.study.task import record_failure
 
-# The libraries a worker imports to train and measure runs: about 2 s of each worker's start, which a fork server
-# pays once for all of a process's studies. wganlab's own modules (0.1 s) are not among them: Python 3.11's server
-# ignores the study's sys.path, so a copy of wganlab installed elsewhere could be preloaded in place of the study's.
-SERVER_IMPORTS = ["torch", "numpy", "scipy.optimize", "scipy.spatial", "scipy.stats", "matplotlib", "PIL.Image",
-                  "torch.utils.tensorboard", "yaml"]
+# The libraries a worker imports to train and measure runs: about 3 s of each worker's start, which a fork server
+# pays once for all of a process's studies. torch._dynamo (1 s) is torch's own: the first Adam a process builds
+# imports it; pyplot draws the loss curves and sample grids (and selects no backend when imported). wganlab's own
+# modules (0.1 s) are not among them: Python 3.11's server ignores the study's sys.path, so a copy of wganlab
+# installed elsewhere could be preloaded in place of the study's.
+SERVER_IMPORTS = ["torch", "torch._dynamo", "numpy", "scipy.optimize", "scipy.spatial", "scipy.stats",
+                  "matplotlib.pyplot", "PIL.Image", "torch.utils.tensorboard", "yaml"]
 
 
 def worker_context(gpus: int) -> Any:
     """How worker processes start. On a Linux CPU, forked from a fork server that has imported torch and the other
-    libraries once (:data:`SERVER_IMPORTS`): a worker is ready in a fraction of a second instead of about 2 s, most
+    libraries once (:data:`SERVER_IMPORTS`): a worker is ready in a fraction of a second instead of about 3 s, most
     of a short run's overhead (the test suite starts dozens of studies). The server is a fresh interpreter that has
     run no training; each worker takes the study's environment, working directory and sys.path of the moment, as
     a spawned one would (settings a library reads once at import, like ``OMP_NUM_THREADS``, are those of the
