@@ -6,6 +6,8 @@ the real samples they are compared with are chosen by the seed alone.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +57,35 @@ class Snapshots:
         self.labels = None if not num_classes else \
             torch.arange(num_classes, device=device).repeat_interleave(GRID_COLUMNS)
         self.real_diversity = sample_diversity(self.real(min(count, DIVERSITY_SAMPLES)))
+        self._kept: dict[tuple[int, int], torch.Tensor] | None = None
 
     def real(self, n: int) -> torch.Tensor:
         return fixed_real_batch(self.source, n, self.config, self.device)[0]
 
+    @contextlib.contextmanager
+    def same_weights(self) -> Iterator[None]:
+        """Within, the networks do not change: a draw of the same latents is made once and reused. At a step that
+        both logs and samples (every sample step when the intervals are multiples, and the last) the diversity
+        and the picture share one pass through the generator: a second 1.8 s for SNGAN's 64 images on a core."""
+        self._kept = {}
+        try:
+            yield
+        finally:
+            self._kept = None
+
     @torch.no_grad()
     def draw(self, generator: nn.Module, n: int | None = None) -> torch.Tensor:
         """``generator``'s output (in eval mode) for the first ``n`` fixed latents (and labels)."""
+        n = len(self.noise) if n is None else min(n, len(self.noise))
+        key = (id(generator), n)
+        if self._kept is not None and key in self._kept:
+            return self._kept[key]
         labels = None if self.labels is None else self.labels[:n]
         with eval_mode(generator):
-            return generator(self.noise[:n], labels)
+            out = generator(self.noise[:n], labels)
+        if self._kept is not None:
+            self._kept[key] = out
+        return out
 
     def diversity(self, generator: nn.Module) -> float:
         """Mean pairwise distance of fixed-noise samples relative to that of real data (1: as diverse)."""

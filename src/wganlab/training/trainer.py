@@ -233,10 +233,11 @@ class Trainer:
         self.elapsed += time.perf_counter() - started
         bar.update(1)
         last = self.step == config.steps
-        if self.step % config.log_every == 0 or last:
-            bar.set_postfix(_progress(self.flush_stats(), self.monitor.active_flags), refresh=False)
-        if (self.step % config.sample_every == 0 or last) and self.group.is_main:
-            self.save_samples()
+        with self.snapshots.same_weights():
+            if self.step % config.log_every == 0 or last:
+                bar.set_postfix(_progress(self.flush_stats(), self.monitor.active_flags), refresh=False)
+            if (self.step % config.sample_every == 0 or last) and self.group.is_main:
+                self.save_samples()
         if self.step % config.checkpoint_every == 0 or last:
             self.checkpoint()
             return True
