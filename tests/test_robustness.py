@@ -78,9 +78,12 @@ def test_sigkill_at_eight_random_moments_then_resume_matches_uninterrupted(tmp_p
     progress = [s for s, _ in list_checkpoints(killed)]
     assert progress and progress[-1] <= 900, "the run came near its end before all eight kills: make it longer"
     # The last resume trains 100 steps past the newest checkpoint and stops there as an interruption would: a
-    # difference in what the kills left (weights, optimizers' moments, random state, schedule) would show in these
-    # steps' weights, without training the other several hundred steps a second time.
+    # difference in what the kills left (weights, optimizers' moments, the random streams of noise, data and the
+    # penalty's interpolation) would show in these 100 generator and 500 critic updates, bit for bit, without
+    # training the other several hundred steps a second time (the straight run's remaining steps are its own check).
     check_at = progress[-1] + 100
+    kept = dict(setting.split("=") for setting in KILL_RUN if "=" in setting)
+    assert int(kept["steps"]) // int(kept["checkpoint_every"]) + 1 <= int(kept["keep_checkpoints"])  # all kept
     resume_run(killed, tensorboard=False).run(stop_at=check_at, progress=False)
     assert uninterrupted.wait(timeout=300) == 0, uninterrupted.stderr.read()
     a, b = weights_at(straight, check_at), weights_at(killed, check_at)

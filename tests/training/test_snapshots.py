@@ -3,7 +3,7 @@ stale one once the weights have moved."""
 
 import torch
 
-from tests.conftest import tiny_mnist
+from tests.conftest import tiny_mnist, tiny_toy
 from tests.training.test_trainer import train
 from wganlab.rundir.log import read_metrics
 from wganlab.training.start import start_run
@@ -44,3 +44,15 @@ def test_draws_are_shared_only_while_the_weights_cannot_change(tmp_path):
         next(generator.parameters()).add_(1.0)  # the weights move, as the next step moves them
     after = snapshots.draw(generator)
     assert len(draws) == 2 and not torch.equal(after, inside[0])
+
+
+def test_a_toy_draws_its_picture_and_its_diversity_apart(tmp_path):
+    """A toy's picture draws all 1,000 fixed latents and its diversity the first 256: two draws, each its size."""
+    trainer = train(tiny_toy("steps=2"), tmp_path / "r")
+    snapshots, generator = trainer.snapshots, trainer.sampling_generator()
+    sizes: list[int] = []
+    generator.register_forward_hook(lambda module, args, output: sizes.append(len(args[0])))
+    with snapshots.same_weights():
+        few, every = snapshots.draw(generator, 256), snapshots.draw(generator)
+        assert snapshots.draw(generator, 256) is few
+    assert (len(few), len(every), sizes) == (256, 1000, [256, 1000])

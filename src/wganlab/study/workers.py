@@ -19,11 +19,12 @@ from wganlab.study.task import record_failure
 
 # The libraries a worker imports to train and measure runs: about 3 s of each worker's start, which a fork server
 # pays once for all of a process's studies. torch._dynamo (1 s) is torch's own: the first Adam a process builds
-# imports it; pyplot draws the loss curves and sample grids (and selects no backend when imported). wganlab's own
-# modules (0.1 s) are not among them: Python 3.11's server ignores the study's sys.path, so a copy of wganlab
-# installed elsewhere could be preloaded in place of the study's.
+# imports it; pyplot draws the loss curves and sample grids (it selects no backend when imported: the plots pick
+# Agg, preloaded too). wganlab's own modules (0.1 s) are not among them: Python 3.11's server ignores the study's
+# sys.path, so a copy of wganlab installed elsewhere could be preloaded in place of the study's.
 SERVER_IMPORTS = ["torch", "torch._dynamo", "numpy", "scipy.optimize", "scipy.spatial", "scipy.stats",
-                  "matplotlib.pyplot", "PIL.Image", "torch.utils.tensorboard", "yaml"]
+                  "matplotlib.pyplot", "matplotlib.backends.backend_agg", "PIL.Image", "torch.utils.tensorboard",
+                  "yaml"]
 
 
 def worker_context(gpus: int) -> Any:

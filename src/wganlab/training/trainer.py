@@ -233,7 +233,7 @@ class Trainer:
         self.elapsed += time.perf_counter() - started
         bar.update(1)
         last = self.step == config.steps
-        with self.snapshots.same_weights():
+        with self.snapshots.same_weights():  # the log's diversity and the samples: one draw of the fixed latents
             if self.step % config.log_every == 0 or last:
                 bar.set_postfix(_progress(self.flush_stats(), self.monitor.active_flags), refresh=False)
             if (self.step % config.sample_every == 0 or last) and self.group.is_main:
