@@ -8,7 +8,7 @@ import torch
 
 from wganlab.config import DataConfig
 from wganlab.data.sources import embedded_mnist, load_images
-from wganlab.metrics.classifier import accuracy, embedded_held_out, load_classifier, predict, training_split
+from wganlab.metrics.classifier import DigitNet, accuracy, embedded_held_out, load_classifier, predict, training_split
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.scores import class_coverage
 from wganlab.metrics.stacked import STACKED_SAMPLES, stacked_modes
@@ -32,6 +32,21 @@ def digit_predictions(net, digits):
     """Features and class probabilities of all 10,000 embedded digits, computed once: the tests below read
     subsets of them (the network is in eval mode, so a digit's features do not depend on its batch)."""
     return predict(net, digits[0])
+
+
+def test_the_fast_layout_and_batches_give_the_plain_networks_features(net, digits):
+    """load_classifier's channels-last weights and predict's batches of 128 are for speed alone: a plain copy of the
+    network, run on all 500 digits at once, gives the same classes and the same features to float rounding."""
+    images = digits[0][:500]
+    plain = DigitNet()
+    plain.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        features = plain.eval().features(images)
+        classes = plain.head(features).argmax(1)
+    fast_features, fast_probs = predict(net, images)
+    assert net.body[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(fast_probs.argmax(1), classes)
+    torch.testing.assert_close(fast_features, features, rtol=1e-5, atol=1e-5)
 
 
 def test_mnist_classifier_held_out_accuracy(net):

@@ -71,11 +71,20 @@ def load_classifier(dataset: str, path: Path | None = None, device: torch.device
     with torch.random.fork_rng(devices=[]):  # the random init is overwritten: leave the caller's RNG alone
         net = DigitNet()
     net.load_state_dict(state)
-    return net.to(device).eval().requires_grad_(False)
+    # Channels-last weights take oneDNN's NHWC convolutions on a CPU: with the batches of predict(), 3.6x the
+    # images per second of the default layout on one thread (1,500 -> 5,600) and 3.3x on two, features equal to
+    # a relative 4e-7 and every predicted class the same (2026-12-05, AVX-512 host, 4,000 digits).
+    return net.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
+
+
+# Batches of 128 keep the first block's activations (128 x 32 x 28 x 28 floats, 13 MB) near the cache: at 1,000
+# (100 MB) the ReLU and max-pool that follow are memory-bound and a CPU classified 1.7x slower, to the same bits.
+PREDICT_BATCH = 128
 
 
 @torch.no_grad()
-def predict(net: DigitNet, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(net: DigitNet, images: torch.Tensor,
+            batch_size: int = PREDICT_BATCH) -> tuple[torch.Tensor, torch.Tensor]:
     """(features N x 128, class probabilities N x 10) for float images in [-1, 1]."""
     device = next(net.parameters()).device
     features, probs = [], []
