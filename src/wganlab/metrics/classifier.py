@@ -71,10 +71,13 @@ def load_classifier(dataset: str, path: Path | None = None, device: torch.device
     with torch.random.fork_rng(devices=[]):  # the random init is overwritten: leave the caller's RNG alone
         net = DigitNet()
     net.load_state_dict(state)
-    # Channels-last weights take oneDNN's NHWC convolutions on a CPU: with the batches of predict(), 3.6x the
-    # images per second of the default layout on one thread (1,500 -> 5,600) and 3.3x on two, features equal to
-    # a relative 4e-7 and every predicted class the same (2026-12-05, AVX-512 host, 4,000 digits).
-    return net.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
+    # Channels-last weights take oneDNN's NHWC convolutions on a CPU: with the batches of predict(), 3.7x the
+    # images per second of the default layout on one thread (1,500 -> 5,600) and 3.6x on two, features equal to
+    # a relative 4e-7 and every predicted class the same (2026-12-05, AVX-512 host, 4,000 digits). Elsewhere the
+    # default layout: the gain was measured on CPUs, and MPS has mis-convolved channel slices of channels-last
+    # tensors (stacked MNIST classifies such slices).
+    layout = torch.channels_last if torch.device(device).type == "cpu" else torch.preserve_format
+    return net.to(device, memory_format=layout).eval().requires_grad_(False)
 
 
 # Batches of 128 keep the first block's activations (128 x 32 x 28 x 28 floats, 13 MB) near the cache: at 1,000
