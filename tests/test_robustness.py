@@ -18,7 +18,7 @@ from wganlab.config import RunConfig, load_config
 from wganlab.data.toy import eight_gaussians
 from wganlab.errors import ConfigError
 from wganlab.metrics.toy import mode_coverage
-from wganlab.rundir.checkpoints import latest_checkpoint, list_checkpoints, load_checkpoint
+from wganlab.rundir.checkpoints import latest_checkpoint, list_checkpoints, load_checkpoint, network_weights
 from wganlab.rundir.lock import read_holder
 from wganlab.rundir.log import read_metrics
 from wganlab.study.workers import worker_context
@@ -32,9 +32,10 @@ KILL_RUN = ["wgan-gp", "data=8gaussians", "steps=1000", "seed=11", "model.width=
 
 
 def weights_at(run_dir, step):
+    """Every network's weights in the checkpoint of ``step`` (the moving average too, where the run keeps one)."""
     state = load_checkpoint(dict(list_checkpoints(run_dir))[step])
-    return {**{f"g.{k}": v for k, v in state["generator"].items()},
-            **{f"d.{k}": v for k, v in state["discriminator"].items()}}
+    return {f"{network}.{name}": tensor for network, weights in network_weights(state).items()
+            for name, tensor in weights.items()}
 
 
 def newest_step(run_dir) -> int:
