@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from wganlab.metrics.scores import class_coverage, inception_score, kid, mmd2_unbiased, prdc
+from wganlab.errors import ConfigError
+from wganlab.metrics.scores import class_coverage, inception_score, kid, mmd2_unbiased, neighbour_radii, prdc
 
 
 def test_mmd2_unbiased_matches_the_formula_by_hand():
@@ -45,6 +46,29 @@ def test_prdc_identical_and_disjoint_sets():
     assert other.density == pytest.approx(1.0, abs=0.2)  # independent draws of one distribution: about 1
     far = prdc(x, x + 100)
     assert far.precision == far.recall == far.coverage == far.density == 0.0
+
+
+def test_prdc_on_a_line_by_hand():
+    """Real 0, 1, 3, 6 and generated 0.5, 0.8, 11.2, 12 with k = 1 for precision/recall and 2 for density/coverage.
+    Real radii: 1st neighbour 1, 1, 2, 3; 2nd 3, 2, 3, 5. Generated 1st-neighbour radii: 0.3, 0.3, 0.8, 0.8.
+    Precision: 0.5 and 0.8 lie in the ball of 0 -> 2/4. Recall: only 1 lies in a generated ball (0.8's) -> 1/4.
+    Density: 0.5 and 0.8 each lie in the 2nd-neighbour balls of 0, 1 and 3, the others in none -> 6 / (2 x 4).
+    Coverage: the nearest generated point of 0, 1 and 3 is inside their ball, that of 6 (11.2, at 5.2 > 5) not."""
+    real = torch.tensor([[0.0], [1.0], [3.0], [6.0]])
+    fake = torch.tensor([[0.5], [0.8], [11.2], [12.0]])
+    radii = neighbour_radii(real, (1, 2))
+    assert radii[1].tolist() == [1, 1, 2, 3] and radii[2].tolist() == [3, 2, 3, 5]
+    result = prdc(real, fake, k_pr=1, k_dc=2)
+    assert (result.precision, result.recall, result.density, result.coverage) == (0.5, 0.25, 0.75, 0.75)
+    assert prdc(real, fake, k_pr=1, k_dc=2, real_radii=radii) == result  # cached radii: the same numbers
+
+
+def test_prdc_of_too_few_samples_is_a_config_error_naming_k():
+    x = torch.randn(50, 4)
+    with pytest.raises(ConfigError, match=r"own set \(k = 5\), which needs more than 5 samples, got 5"):
+        prdc(x[:5], x)  # the real set: density and coverage use k = 5
+    with pytest.raises(ConfigError, match=r"\(k = 3\), which needs more than 3 samples, got 3"):
+        prdc(x, x[:3])  # the generated set: recall uses k = 3
 
 
 def test_prdc_half_overlap():

@@ -28,11 +28,12 @@ from wganlab.errors import ConfigError, DataError
 from wganlab.fileio import atomic_output, isolated_rng
 from wganlab.metrics.classifier import load_classifier, predict
 from wganlab.metrics.frechet import Gaussian, frechet_distance
-from wganlab.metrics.scores import class_coverage, inception_score, kid, kid_subset_size, prdc
+from wganlab.metrics.scores import class_coverage, inception_score, kid, kid_subset_size, neighbour_radii, prdc
 from wganlab.metrics.stacked import stacked_modes
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
 from wganlab.registry import METRICS
 
+PRDC_NEIGHBOURS = (3, 5)  # k for precision/recall (Kynkäänniemi et al.) and for density/coverage (Naeem et al.)
 FEATURE_NETWORKS = {"mnist": "mnist", "idx": "mnist", "stacked-mnist": "mnist", "fashion-mnist": "fashion-mnist"}
 
 
@@ -56,12 +57,16 @@ class Featurizer:
             from wganlab.metrics.inception import InceptionFeatures
 
             self.inception = InceptionFeatures(inception_weights)
-            self.key = f"inception:{self.inception.weights.name}:{self.inception.weights.stat().st_size}"
             self.resize = "bilinear to 299x299 as TensorFlow's FID graph, greyscale repeated to 3 channels"
         else:
             self.classifier = load_classifier(network)
-            self.key = network
             self.resize = "none: 28x28 only (3 channels: stacked digits, each read alone)"
+
+    @property
+    def key(self) -> str:
+        """What cached reference statistics were computed with: the network and its weights' hash, so that new
+        weights (a retrained classifier in a new version, another Inception file) never meet older statistics."""
+        return f"{self.network}:{self.sha256}"
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -92,11 +97,15 @@ def stats_dir() -> Path:
     return Path(os.environ.get("WGANLAB_CACHE", Path.home() / ".cache" / "wganlab")) / "stats"
 
 
+def _stats_path(data: DataConfig, featurizer: Featurizer, count: int, seed: int, *what: Any) -> Path:
+    key = json.dumps([data.name, data.root and str(Path(data.root).resolve()), data.split, data.image_size,
+                      data.crop, featurizer.key, count, seed, *what])
+    return stats_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
+
+
 def reference_features(data: DataConfig, featurizer: Featurizer, count: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
     """(features, class probabilities) of ``count`` real samples, cached on disk by dataset, split, network, count."""
-    key = json.dumps([data.name, data.root and str(Path(data.root).resolve()), data.split, data.image_size,
-                      data.crop, featurizer.key, count, seed])
-    path = stats_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
+    path = _stats_path(data, featurizer, count, seed)
     if path.is_file():
         with np.load(path) as cached:
             return torch.from_numpy(cached["features"]), torch.from_numpy(cached["probs"])
@@ -104,6 +113,21 @@ def reference_features(data: DataConfig, featurizer: Featurizer, count: int, see
     with atomic_output(path) as tmp:
         np.savez(tmp, features=features.numpy(), probs=probs.numpy())
     return features, probs
+
+
+def reference_radii(data: DataConfig, featurizer: Featurizer, count: int, ks: tuple[int, ...],
+                    seed: int = 0) -> dict[int, torch.Tensor]:
+    """The real samples' k-nearest-neighbour radii in feature space (precision, recall, density and coverage),
+    cached beside :func:`reference_features`: they depend only on the real set, and 10,000 of them cost a
+    10,000 x 10,000 distance matrix."""
+    path = _stats_path(data, featurizer, count, seed, "radii", list(ks))
+    if path.is_file():
+        with np.load(path) as cached:
+            return {k: torch.from_numpy(cached[f"k{k}"]) for k in ks}
+    radii = neighbour_radii(reference_features(data, featurizer, count, seed)[0], ks)
+    with atomic_output(path) as tmp:
+        np.savez(tmp, **{f"k{k}": radius.numpy() for k, radius in radii.items()})
+    return radii
 
 
 def real_images(data: DataConfig, count: int, seed: int = 0) -> torch.Tensor:
@@ -184,7 +208,8 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
     if "is" in metrics:
         out["is"], out["is_std"] = inception_score(fake_probs)
     if "pr" in metrics:
-        result = prdc(real_features, fake_features)
+        radii = reference_radii(data, featurizer, reference_count, PRDC_NEIGHBOURS)
+        result = prdc(real_features, fake_features, *PRDC_NEIGHBOURS, real_radii=radii)
         out.update(precision=result.precision, recall=result.recall, density=result.density,
                    coverage=result.coverage)
     if "classes" in metrics and featurizer.network != "inception" and not stacked:

@@ -69,22 +69,24 @@ def inception_score(probs: np.ndarray | torch.Tensor, splits: int = 10) -> tuple
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def _kth_neighbour_radius(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
-    radii = []
-    for start in range(0, len(x), chunk):
-        d = torch.cdist(x[start : start + chunk], x)
-        radii.append(d.kthvalue(k + 1, dim=1).values)  # +1: the point itself is at distance 0
-    return torch.cat(radii)
+def neighbour_radii(x: torch.Tensor, ks: tuple[int, ...], chunk: int = 2048) -> dict[int, torch.Tensor]:
+    """Each row's distance to its k-th nearest other row, for every k in ``ks``, from one pass over the pairwise
+    distances (the row itself, at distance 0, is the nearest and not counted).
 
+    The real set's radii do not depend on the generator: :func:`wganlab.metrics.evaluate.reference_radii` caches
+    them beside the reference features, which for 10,000 real images saves a 10,000 x 10,000 distance matrix per
+    evaluation."""
+    x = _as_tensor(x).float()
+    if len(x) <= max(ks):
+        from wganlab.errors import ConfigError
 
-def _inside_counts(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
-                   chunk: int = 2048) -> torch.Tensor:
-    """For each query, how many balls (centre, radius) contain it."""
-    counts = []
-    for start in range(0, len(queries), chunk):
-        d = torch.cdist(queries[start : start + chunk], centres)
-        counts.append((d <= radii[None, :]).sum(1))
-    return torch.cat(counts)
+        raise ConfigError(f"precision, recall, density and coverage measure each sample's distance to its k-th "
+                          f"nearest neighbour in its own set (k = {max(ks)}), which needs more than {max(ks)} "
+                          f"samples, got {len(x)}; evaluate more samples")
+    nearest = [torch.cdist(x[start : start + chunk], x).topk(max(ks) + 1, dim=1, largest=False).values
+               for start in range(0, len(x), chunk)]  # ascending: column k is the k-th neighbour
+    table = torch.cat(nearest)
+    return {k: table[:, k].contiguous() for k in ks}
 
 
 @dataclass(frozen=True)
@@ -95,18 +97,32 @@ class PRDC:
     coverage: float
 
 
-def prdc(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, k_pr: int = 3,
-         k_dc: int = 5) -> PRDC:
-    """Precision/recall with k = 3 (Kynkäänniemi et al.) and density/coverage with k = 5 (Naeem et al.)."""
+def prdc(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, k_pr: int = 3, k_dc: int = 5,
+         real_radii: dict[int, torch.Tensor] | None = None, chunk: int = 2048) -> PRDC:
+    """Precision/recall with k = 3 (Kynkäänniemi et al.) and density/coverage with k = 5 (Naeem et al.).
+
+    ``real_radii`` (:func:`neighbour_radii` of ``real`` for both k) may be passed in when they are cached.
+    Precision and density read the generated-by-real distances with generated rows, recall and coverage with real
+    rows, each in a pass of its own: a distance's last bit can depend on the side it is computed from, and a
+    generated copy of a real sample lies exactly on a ball's edge.
+    """
     x, y = _as_tensor(real).float(), _as_tensor(fake).float()
-    real_r, fake_r = _kth_neighbour_radius(x, k_pr), _kth_neighbour_radius(y, k_pr)
-    precision = float((_inside_counts(y, x, real_r) > 0).double().mean())
-    recall = float((_inside_counts(x, y, fake_r) > 0).double().mean())
-    real_r_dc = _kth_neighbour_radius(x, k_dc)
-    density = float(_inside_counts(y, x, real_r_dc).double().sum() / (k_dc * len(y)))
-    nearest_fake = torch.cat([torch.cdist(x[i : i + 2048], y).min(1).values for i in range(0, len(x), 2048)])
-    coverage = float((nearest_fake <= real_r_dc).double().mean())
-    return PRDC(precision, recall, density, coverage)
+    real_r = real_radii if real_radii is not None else neighbour_radii(x, (k_pr, k_dc))
+    fake_r = neighbour_radii(y, (k_pr,))[k_pr]
+    in_real_ball, real_balls = [], []  # per generated sample: inside some real k_pr-ball; in how many k_dc-balls
+    for start in range(0, len(y), chunk):
+        distance = torch.cdist(y[start : start + chunk], x)
+        in_real_ball.append((distance <= real_r[k_pr][None, :]).any(1))
+        real_balls.append((distance <= real_r[k_dc][None, :]).sum(1))
+    recalled, nearest_fake = [], []  # per real sample: inside some generated k_pr-ball; its nearest generated one
+    for start in range(0, len(x), chunk):
+        distance = torch.cdist(x[start : start + chunk], y)
+        recalled.append((distance <= fake_r[None, :]).any(1))
+        nearest_fake.append(distance.min(1).values)
+    return PRDC(precision=float(torch.cat(in_real_ball).double().mean()),
+                recall=float(torch.cat(recalled).double().mean()),
+                density=float(torch.cat(real_balls).double().sum() / (k_dc * len(y))),
+                coverage=float((torch.cat(nearest_fake) <= real_r[k_dc]).double().mean()))
 
 
 @dataclass(frozen=True)
