@@ -239,6 +239,25 @@ def test_a_refutation_needs_only_its_own_runs_converged_and_differences_are_not_
     assert row.verdict == NOT_REPRODUCED and "B on mnist-100: FID still improving" in row.why
 
 
+def test_a_pair_refutes_on_its_own_two_variants_curves_not_on_a_third_variant_still_improving():
+    """"Each WGAN fits better than the GAN": WC vs GAN separates the wrong way with both levelled, SN (not
+    separated from the GAN) is still improving. The refutation rests on WC and the GAN alone, so it stands; the
+    reason names their curves, not SN's. With the GAN's own curve still improving, it does not."""
+    claim = {"source": "s", "claim": "each WGAN fits better", "study": "equal-budget",
+             "test": {"kind": "beats", "data": ["moons"], "metric": "w1", "better": ["WC", "SN"], "worse": "GAN"}}
+    wrong_way = {("WC", "moons"): [0.30, 0.28, 0.31, 0.29, 0.30], ("GAN", "moons"): [0.15, 0.16, 0.14, 0.15, 0.16]}
+    open_sn = {("SN", "moons"): [0.10, 0.30, 0.15, 0.25, 0.14]}
+    records = results(wrong_way, "w1").runs + results(open_sn, "w1", curve="improving").runs
+    row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
+    assert row.verdict == DISAGREES, (row.measured, row.why)
+    assert row.why.startswith("converged: WC on moons: W1") and "GAN on moons" in row.why and "SN" not in row.why
+    records = results({("WC", "moons"): wrong_way[("WC", "moons")]}, "w1").runs + \
+        results({("GAN", "moons"): wrong_way[("GAN", "moons")], **open_sn}, "w1", curve="improving").runs
+    row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
+    assert row.verdict == NOT_REPRODUCED and "GAN on moons: W1 to real points still improving" in row.why
+    assert "SN on" not in row.why
+
+
 def test_a_curve_levelled_by_a_learning_rate_decayed_to_zero_shows_no_convergence(tmp_path):
     """With no source budget to compare with, runs whose rate decays linearly to 0 at their last step level by
     construction: such a row cannot disagree. The same runs at a constant rate can."""

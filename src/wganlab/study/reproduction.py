@@ -39,7 +39,6 @@ end of the page. The page says which rows were re-measured now and which were ke
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -79,6 +78,7 @@ from wganlab.study.verdicts import (
     judge_reaches,
     judge_worse_on,
     overall,
+    refuting_variants,
     train_seconds,
     variant_names,
 )
@@ -169,58 +169,48 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path,
     judges = {"reaches": lambda t, d: judge_reaches(t, d, runs, results),
               "beats": lambda t, d: judge_beats(t, d, runs), "improves": lambda t, d: judge_improves(t, d, runs),
               "alike": lambda t, d: judge_alike(t, d, runs)}
-    part_of = functools.partial(_part, test["kind"])
     if test["kind"] == "worse_on":  # one comparison across the datasets: it rests on all of them
         judged = [judge_worse_on(test, runs, results)]
-        refuting = runs
+        refuting = {("all",): runs} if judged[0][1] == DISAGREES else {}
     else:
         judge_one = judges[test["kind"]]
         judged = [judge_one(test, d) for d in datasets]
-        against = {d for d, (_, verdict) in zip(datasets, judged, strict=True) if verdict == DISAGREES}
-        refuting = [r for r in runs if r.labels.get("data") in against]
-        if test["kind"] in ("reaches", "improves"):  # each variant judged alone: the refutation is its runs'
-            parts = {part_of(r) for r in refuting}
-            against_parts = {(d, v) for d, v in parts if judge_one({**test, "variants": [v]}, d)[1] == DISAGREES}
-            refuting = [r for r in refuting if part_of(r) in against_parts]
+        refuting = {(d, *part): [r for r in runs if r.labels["data"] == d and r.labels["variant"] in part]
+                    for d, (_, verdict) in zip(datasets, judged, strict=True) if verdict == DISAGREES
+                    for part in refuting_variants(test, d, runs, results)}
     row.measured = "; ".join(text for text, _ in judged)
     card = evaluation_card(runs) if test["kind"] not in ("alike",) and claim.get("trained", True) else ""
     row.measured += f" [evaluation: {card}]" if card else ""
     row.verdict = overall(v for _, v in judged)
     if row.verdict == DISAGREES and claim.get("trained", True):
         # a refutation stands on the runs of a part that disagrees: they must have stopped improving
-        _unless_still_improving(row, claim, refuting, ratio, part_of)
+        _unless_still_improving(row, claim, refuting, ratio)
     return row
 
 
-def _part(kind: str, run: Any) -> Any:
-    """What one verdict of a row rests on: a dataset's variant for claims judged per variant (reaches,
-    improves), a dataset for pairs (beats, alike), every run for a comparison across datasets (worse_on)."""
-    if kind == "worse_on":
-        return "all"
-    return (run.labels["data"], run.labels["variant"]) if kind in ("reaches", "improves") else run.labels["data"]
-
-
-def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None,
-                            part_of: Any) -> None:
-    """A refutation of a claim about trained models needs runs that had stopped improving. ``runs`` are those of
-    the parts that disagree (``part_of`` names a run's part: a dataset, or a dataset and variant); as one
+def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict[tuple, list],
+                            ratio: float | None) -> None:
+    """A refutation of a claim about trained models needs runs that had stopped improving. ``refuting`` holds the
+    runs of each part that disagrees (a dataset's variant, or the two variants of a pair separated the wrong way,
+    :func:`wganlab.study.verdicts.refuting_variants`; every run for a comparison across datasets); as one
     disagreeing part decides a row, one part whose every curve of the claim's metric (or ``converged_by``) had
-    levelled suffices. When none had (a curve still improving over the last third of training, or too few
-    evaluations to tell), or the runs had under a tenth of the source's budget, or no source budget is known and
-    their learning rate decays to 0 at the last step (which levels any curve), the row becomes "not reproduced
-    at N % of the source's budget"."""
+    levelled suffices, and the curves of variants outside the disagreeing parts do not count. When none had (a
+    curve still improving at the end of training, or too few evaluations to tell), or the runs had under a tenth
+    of the source's budget, or no source budget is known and their learning rate decays to 0 at the last step
+    (which levels any curve), the row becomes "not reproduced at N % of the source's budget"."""
     candidates = variant_names(claim.get("converged_by", claim["test"]["metric"]))
-    groups: dict[tuple[str, str], list] = {}
-    for run in runs:
+    groups: dict[tuple[str, str], list] = {}  # a dataset's variant: its runs (a part may share them with another)
+    for run in {id(run): run for runs in refuting.values() for run in runs}.values():
         groups.setdefault((run.labels["data"], run.labels["variant"]), []).append(run)
-    trends, parts = {}, {}
+    parts = [{(r.labels["data"], r.labels["variant"]) for r in runs} for runs in refuting.values()]
+    trends = {}
+    until = _last_step_read(claim["test"])  # whether they were still improving where the claim reads them
     for key, members in groups.items():  # the first of the candidate metrics these runs log
         metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
-        until = _last_step_read(claim["test"])  # whether they were still improving where the claim reads them
         trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
                              for r in members], metric)
-        parts.setdefault(part_of(members[0]), []).append(key)
-    settled = [key for keys in parts.values() if all(trends[k].improving is False for k in keys) for key in keys]
+    levelled = [keys for keys in parts if all(trends[k].improving is False for k in keys)]
+    settled = [key for key in groups if any(key in keys for keys in levelled)]
     described = "; ".join(f"{v} on {d}: {trends[(d, v)].text()}" for d, v in settled)
     if settled and ratio is None and any(_decays_to_zero(run) for key in settled for run in groups[key]):
         # Levelled, but the learning rate reached 0 at the last step, and no source budget says whether these

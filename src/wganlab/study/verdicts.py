@@ -80,16 +80,7 @@ def judge_beats(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, st
     these pairs alone, not the study's other variants."""
     metric = test["metric"]
     info = metric_info(metric)
-    read = (lambda run: _logged_at(run, metric, test["at_step"])) if "at_step" in test else \
-        (lambda run: run_value(run, metric))
-    values = {variant: [v for v in (read(r) for r in runs
-                                    if r.labels["data"] == dataset and r.labels["variant"] == variant)
-                        if v is not None]
-              for variant in [*variant_names(test["better"]), *variant_names(test["worse"])]}
-    values = {k: v for k, v in values.items() if v}
-    total = next((((r.result or {}).get("final") or {}).get(TOTALS[metric]) for r in runs if metric in TOTALS), None)
-    claimed = [(b, w) for b in variant_names(test["better"]) for w in variant_names(test["worse"])]
-    ranking = rank_variants(dataset, metric, values, total, pairs=claimed)
+    values, total, claimed, ranking = _claimed_pairs(test, dataset, runs)
     means = {name: mean for name, mean, _ in ranking.order}
     parts, verdicts = [], []
     for better, worse in claimed:
@@ -102,11 +93,52 @@ def judge_beats(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, st
                 if total and info.count else "")
         parts.append(f"{better} {value_text(means[better], metric)} vs {worse} {value_text(means[worse], metric)}, "
                      f"difference {signed_text(pair, metric)}, {p_text(pair.p_holm)} ({_test_name(pair)}){goal}")
-        better_is_better = (pair.difference < 0) == info.lower_is_better
-        verdicts.append(UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES)
+        verdicts.append(_pair_verdict(pair, info))
     family = f" [Holm over the claim's {len(claimed)} pairs]" if len(claimed) > 1 else ""
     where = f" at step {test['at_step']:,} (in-training evaluation)" if "at_step" in test else ""
     return f"{dataset} {info.label}{where}: {'; '.join(parts)}{family}", overall(verdicts)
+
+
+def _claimed_pairs(test: dict[str, Any], dataset: str, runs: list) -> tuple[dict, Any, list, Any]:
+    """(values per variant, the count's total if any, the claimed (better, worse) pairs, their ranking with Holm
+    over those pairs alone) of a ``beats`` test on one dataset."""
+    metric = test["metric"]
+    read = (lambda run: _logged_at(run, metric, test["at_step"])) if "at_step" in test else \
+        (lambda run: run_value(run, metric))
+    values = {variant: [v for v in (read(r) for r in runs
+                                    if r.labels["data"] == dataset and r.labels["variant"] == variant)
+                        if v is not None]
+              for variant in [*variant_names(test["better"]), *variant_names(test["worse"])]}
+    values = {k: v for k, v in values.items() if v}
+    total = next((((r.result or {}).get("final") or {}).get(TOTALS[metric]) for r in runs if metric in TOTALS), None)
+    claimed = [(b, w) for b in variant_names(test["better"]) for w in variant_names(test["worse"])]
+    return values, total, claimed, rank_variants(dataset, metric, values, total, pairs=claimed)
+
+
+def _pair_verdict(pair: Any, info: Any) -> str:
+    better_is_better = (pair.difference < 0) == info.lower_is_better
+    return UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES
+
+
+def refuting_variants(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> list[tuple[str, ...]]:
+    """The variants each disagreeing part of a test on ``dataset`` rests on: a variant alone for ``reaches`` and
+    ``improves``, a pair for ``beats`` (a claimed pair separated the wrong way) and ``alike`` (a pair separated
+    at some step). A refutation stands only on these runs, so only their curves must have levelled."""
+    kind = test["kind"]
+    if kind in ("reaches", "improves"):
+        alone = (lambda t: judge_reaches(t, dataset, runs, results)) if kind == "reaches" else \
+            (lambda t: judge_improves(t, dataset, runs))
+        return [(v,) for v in test["variants"] if alone({**test, "variants": [v]})[1] == DISAGREES]
+    if kind == "beats":
+        _, _, claimed, ranking = _claimed_pairs(test, dataset, runs)
+        info = metric_info(test["metric"])
+        return [(b, w) for b, w in claimed
+                if (pair := ranking.pair(b, w)) is not None and _pair_verdict(pair, info) == DISAGREES]
+    if kind == "alike":
+        separated = {(p.first, p.second) for _, _, ranking in _alike_rankings(test, dataset, runs)
+                     for p in ranking.pairs if p.significant}
+        return sorted(separated)
+    raise WganlabError(f"no refuting parts for a '{kind}' test on one dataset")
 
 
 def _logged_at(run: Any, metric: str, step: int) -> float | None:
@@ -164,13 +196,7 @@ def judge_alike(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, st
     "not separable"."""
     metric, info = test["metric"], metric_info(test["metric"])
     parts, verdicts = [], []
-    for step in test["steps"]:
-        values = {variant: [record[metric] for run in runs
-                            if run.labels["data"] == dataset and run.labels["variant"] == variant
-                            for record in run.metrics
-                            if record.get("step") == step and isinstance(record.get(metric), (int, float))]
-                  for variant in test["variants"]}
-        ranking = rank_variants(dataset, metric, {k: v for k, v in values.items() if v})
+    for step, values, ranking in _alike_rankings(test, dataset, runs):
         if len(ranking.order) < 2:
             parts.append(f"step {step}: fewer than two variants logged {metric}")
             verdicts.append(UNSEPARATED)
@@ -182,6 +208,19 @@ def judge_alike(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, st
                      f"{len(ranking.pairs)} pairs separate (Holm){': ' + pairs if pairs else ''}")
         verdicts.append(DISAGREES if separated else UNSEPARATED)
     return f"{dataset} {info.label} during training: {'. '.join(parts)}", overall(verdicts)
+
+
+def _alike_rankings(test: dict[str, Any], dataset: str, runs: list) -> Iterable[tuple[int, dict, Any]]:
+    """(step, values per variant, ranking of every pair with Holm over that step's pairs) for each step an
+    ``alike`` test reads."""
+    metric = test["metric"]
+    for step in test["steps"]:
+        values = {variant: [record[metric] for run in runs
+                            if run.labels["data"] == dataset and run.labels["variant"] == variant
+                            for record in run.metrics
+                            if record.get("step") == step and isinstance(record.get(metric), (int, float))]
+                  for variant in test["variants"]}
+        yield step, values, rank_variants(dataset, metric, {k: v for k, v in values.items() if v})
 
 
 def variant_names(value: str | list[str]) -> list[str]:
