@@ -61,3 +61,14 @@ def test_curve_points_read_a_metrics_log():
     log = [{"step": 100, "fid": 90.0}, {"step": 100, "loss_d": 1.0}, {"step": 200, "fid": float("nan")},
            {"step": 300, "fid": 70.0}]
     assert curve_points(log, "fid") == [(100, 90.0), (300, 70.0)]
+
+
+def test_the_text_names_the_evaluations_fitted_when_the_last_third_holds_too_few():
+    # evaluated at 1,000, 1,900 and 2,900 (the DTU GPU runs): the last third (from 1,934) holds only 2,900
+    sparse = [[(1000, 900.0 + d), (1900, 240.0 + d), (2900, 174.0 + d)] for d in (0.0, 10.0, -10.0, 5.0)]
+    found = trend(sparse, "fid")
+    assert found.improving is True
+    assert "per 1,000 steps over the last 3 evaluations (steps 1,000–2,900), fewer than 3 in the last third " \
+        "(95% interval" in found.text()
+    dense = [_curve([300, 200, 150, 120, 100, 90, 80 + d, 70 + d, 60 + d]) for d in (0.0, 3.0, -2.0)]
+    assert "per 1,000 steps over the last third (95% interval" in trend(dense, "fid").text()

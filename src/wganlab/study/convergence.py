@@ -38,6 +38,7 @@ class Trend:
     seeds: int
     evaluations: int  # fewest evaluations any seed had in its last third
     improving: bool | None  # None: too few evaluations or seeds to tell
+    window: str = "over the last third"  # which evaluations the slopes were fitted to, as the text says it
 
     def text(self) -> str:
         """``FID falling by 12 per 1,000 steps over the last third (95% interval 8 to 16, 5 seeds)``."""
@@ -49,7 +50,7 @@ class Trend:
                     f"few to tell whether it levelled ({MIN_EVALUATIONS} needed)")
         way = "falling" if self.slope < 0 else "rising"
         state = "still improving" if self.improving else "levelled (no trend beyond noise)"
-        return (f"{label} {state}: {way} by {number(abs(self.slope))} per 1,000 steps over the last third "
+        return (f"{label} {state}: {way} by {number(abs(self.slope))} per 1,000 steps {self.window} "
                 f"(95% interval {number(self.low)} to {number(self.high)}, {self.seeds} seeds)")
 
 
@@ -60,15 +61,18 @@ def curve_points(metrics: list[dict[str, Any]], key: str) -> list[tuple[int, flo
     return sorted(points.items())
 
 
-def last_third_slope(points: list[tuple[int, float]]) -> tuple[float, int]:
-    """Least-squares slope per 1,000 steps of the points in the last third (the last :data:`MIN_EVALUATIONS`
-    where the last third holds fewer), and how many there were."""
+def fitted_tail(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The points in the last third (the last :data:`MIN_EVALUATIONS` where the last third holds fewer)."""
     if not points:
-        return math.nan, 0
+        return []
     end = points[-1][0]
     tail = [(s, v) for s, v in points if s >= (1 - LAST_SHARE) * end]
-    if len(tail) < MIN_EVALUATIONS:  # sparse evaluations: the last few, however far back they reach
-        tail = points[-MIN_EVALUATIONS:]
+    return tail if len(tail) >= MIN_EVALUATIONS else points[-MIN_EVALUATIONS:]  # sparse: however far back
+
+
+def last_third_slope(points: list[tuple[int, float]]) -> tuple[float, int]:
+    """Least-squares slope per 1,000 steps of :func:`fitted_tail`'s points, and how many there were."""
+    tail = fitted_tail(points)
     if len(tail) < 2:
         return math.nan, len(tail)
     steps, values = np.array([s for s, _ in tail], dtype=np.float64), np.array([v for _, v in tail])
@@ -91,4 +95,15 @@ def trend(curves: list[list[tuple[int, float]]], metric: str) -> Trend:
         return Trend(metric, interval.mean, math.nan, math.nan, len(curves), fewest, None)
     lower = metric_info(metric).lower_is_better
     improving = interval.high < 0 if lower else interval.low > 0
-    return Trend(metric, interval.mean, interval.low, interval.high, interval.n, fewest, improving)
+    return Trend(metric, interval.mean, interval.low, interval.high, interval.n, fewest, improving,
+                 _window(curves))
+
+
+def _window(curves: list[list[tuple[int, float]]]) -> str:
+    """"over the last third", or, where sparse evaluations made a seed's fit reach further back, which
+    evaluations it was: "over the last 3 evaluations (steps 1,000–2,900)"."""
+    tails = [fitted_tail(points) for points in curves if points]
+    if all(tail[0][0] >= (1 - LAST_SHARE) * tail[-1][0] for tail in tails):
+        return "over the last third"
+    first, last = min(tail[0][0] for tail in tails), max(tail[-1][0] for tail in tails)
+    return f"over the last {MIN_EVALUATIONS} evaluations (steps {first:,}–{last:,}), fewer than 3 in the last third"
