@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wganlab.study.aggregate import RunRecord, StudyResults
-from wganlab.study.reproduction import judge, load_claims, reproduce, study_directory
+from wganlab.study.reproduction import judge, load_claims, our_budget, reproduce, study_directory
 from wganlab.study.reproduction_page import build_page
 from wganlab.study.spec import load_study
 from wganlab.study.verdicts import AGREES, DISAGREES, NOT_REPRODUCED, UNMEASURED, UNSEPARATED, real_floor
@@ -293,6 +293,24 @@ def test_every_row_states_both_budgets_and_their_ratio(tmp_path):
     assert row.budget_class == "under 10 % of it"
     unmeasured = judge({**claim, "test": {"kind": "unmeasured", "reason": "r"}}, None, Path("x"))
     assert unmeasured.budget == "source: 100,000 steps × 256 (their code)" and unmeasured.budget_class == "not measured"
+
+
+def test_variants_trained_for_different_lengths_each_state_their_own(tmp_path):
+    """Loss-matters' fashion scale: each variant trains its own number of steps for about the same CPU time.
+    The row lists each (not their median, which no run trained), and the ratio is of the longest."""
+    (tmp_path / "config.yaml").write_text("data: {name: fashion-mnist}\nbatch_size: 32\n")
+    claim = {**BEATS, "source_budget": {"text": "40,000 steps × 64", "samples": 2_560_000},
+             "test": {**BEATS["test"], "data": "fashion-mnist", "metric": "fid", "better": "GP", "worse": ["DC", "W"]}}
+    steps = {"DC": 1200, "W": 500, "GP": 400}
+    study = results({(v, "fashion-mnist"): [80.0, 82.0, 81.0] for v in steps}, "fid")
+    runs = [RunRecord(r.name, r.labels, "", tmp_path, {**r.result, "steps": steps[r.labels["variant"]]}, r.metrics)
+            for r in study.runs]
+    row = judge(claim, StudyResults(Path("."), study.manifest, runs), Path("x"))
+    assert row.budget == ("ours: 1,200 steps × 32 (DC), 500 × 32 (W), 400 × 32 (GP), 3 seeds; source: 40,000 steps "
+                          "× 64 (up to 2 % of it)")
+    by_data = [RunRecord(r.name, {**r.labels, "data": d}, "", tmp_path, {**r.result, "steps": n}, r.metrics)
+               for r in study.runs if r.labels["variant"] == "GP" for d, n in (("mnist", 3000), ("digits", 1000))]
+    assert our_budget(claim, by_data).text() == "3,000 steps × 32 (mnist), 1,000 × 32 (digits), 3 seeds"
 
 
 def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path):

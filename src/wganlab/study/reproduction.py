@@ -39,12 +39,11 @@ end of the page. The page says which rows were re-measured now and which were ke
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from wganlab.config import VECTOR_DATASETS
@@ -249,26 +248,68 @@ def _last_step_read(test: dict[str, Any]) -> int | None:
     return test.get("at_step")
 
 
-def our_budget(claim: dict[str, Any], runs: list) -> tuple[int, tuple[int, int], int] | None:
-    """(steps, (smallest, largest batch), seeds per experiment) of the runs behind a row: the median run's steps
-    (for ``alike``/``at_step``, the last step it reads) and the batch sizes in the runs' saved configs; None where
-    the runs say no steps."""
-    steps, batches = [], []
+@dataclass(frozen=True)
+class OurBudget:
+    """What the runs behind a row trained: each distinct (steps, batch) with the variants (or datasets) that
+    trained it, and the seeds per experiment. For ``alike``/``at_step`` the steps are the last step read."""
+
+    lengths: tuple[tuple[int, int | None, str], ...]  # (steps, batch or None where no config says, who)
+    seeds: int
+
+    @property
+    def most_samples(self) -> int | None:
+        """The most samples any of the runs saw (steps × batch), None where a batch is unknown."""
+        if any(batch is None for _, batch, _ in self.lengths):
+            return None
+        return max(steps * batch for steps, batch, _ in self.lengths)
+
+    def text(self) -> str:
+        """``1,000 steps × 256, 5 seeds``; where variants trained for different lengths, each with its own:
+        ``1,200 steps × 32 (dcgan), 500 × 32 (wgan), 5 seeds``."""
+        parts = []
+        for i, (steps, batch, who) in enumerate(self.lengths):
+            size = f" × {batch}" if batch else ""
+            parts.append(f"{steps:,}{' steps' if i == 0 else ''}{size}" + (f" ({who})" if who else ""))
+        return f"{', '.join(parts)}, {self.seeds} seeds"
+
+
+def our_budget(claim: dict[str, Any], runs: list) -> OurBudget | None:
+    """The runs' budget (:class:`OurBudget`): steps from each run's result (the last step read for ``alike`` and
+    ``at_step``), batch sizes from their saved configs; None where the runs say no steps."""
+    length: dict[tuple[str, str], tuple[int, int | None]] = {}
     for run in runs:
-        if _last_step_read(claim["test"]) is not None:
-            steps.append(_last_step_read(claim["test"]))
-        elif run.result and isinstance(run.result.get("steps"), int):
-            steps.append(run.result["steps"])
+        steps = _last_step_read(claim["test"])
+        if steps is None and run.result and isinstance(run.result.get("steps"), int):
+            steps = run.result["steps"]
+        if steps is None:
+            continue
         config = saved_config(run.run_dir)
+        batch = None
         if config:
-            batch = config.get("batch_size")
             is_vectors = config.get("data", {}).get("name") in VECTOR_DATASETS
-            batches.append(batch if batch is not None else (256 if is_vectors else 64))
-    if not steps:
+            batch = config.get("batch_size") or (256 if is_vectors else 64)
+        length[(run.labels.get("data"), run.labels.get("variant"))] = (steps, batch)
+    if not length:
         return None
+    groups: dict[tuple[int, int | None], list[tuple[str, str]]] = {}
+    for cell, combination in length.items():
+        groups.setdefault(combination, []).append(cell)
+    by_variant = len({v for _, v in length}) == sum(len({v for _, v in cells}) for cells in groups.values())
+    by_data = len({d for d, _ in length}) == sum(len({d for d, _ in cells}) for cells in groups.values())
+
+    def who(cells: list[tuple[str, str]]) -> str:
+        if len(groups) == 1:
+            return ""
+        if by_variant:
+            return ", ".join(dict.fromkeys(v for _, v in cells))
+        if by_data:
+            return ", ".join(dict.fromkeys(d for d, _ in cells))
+        return ", ".join(f"{v} on {d}" for d, v in cells)
+
+    ordered = sorted(groups.items(), key=lambda item: -item[0][0] * (item[0][1] or 1))
     seeds = len({(r.labels.get("data"), r.labels.get("variant"), r.labels.get("seed")) for r in runs})
-    per_cell = max(1, seeds // max(1, len({(r.labels.get("data"), r.labels.get("variant")) for r in runs})))
-    return int(np.median(steps)), (min(batches), max(batches)) if batches else (0, 0), per_cell
+    return OurBudget(tuple((steps, batch, who(cells)) for (steps, batch), cells in ordered),
+                     max(1, seeds // len(length)))
 
 
 def budget_text(claim: dict[str, Any], runs: list) -> tuple[str, str, float | None]:
@@ -281,23 +322,21 @@ def budget_text(claim: dict[str, Any], runs: list) -> tuple[str, str, float | No
     ours = our_budget(claim, runs)
     if ours is None:
         return f"source: {theirs}", BUDGET_CLASSES[3], None
-    steps, (smallest, largest), seeds = ours
-    batch = f"{smallest}" if smallest == largest else f"{smallest}–{largest}"  # variants may differ (GAN vs WGAN)
-    text = f"ours: {steps:,} steps" + (f" × {batch}" if largest else "") + f", {seeds} seeds; source: {theirs}"
+    text = f"ours: {ours.text()}; source: {theirs}"
     ratio = _ratio(claim, ours)
     if ratio is None:
         return text, BUDGET_CLASSES[3], None
-    text += f" ({_percent(ratio)} of it)"
+    text += f" ({'up to ' if len(ours.lengths) > 1 else ''}{_percent(ratio)} of it)"
     budget_class = BUDGET_CLASSES[0] if ratio >= 1 else BUDGET_CLASSES[1] if ratio >= 0.1 else BUDGET_CLASSES[2]
     return text, budget_class, ratio
 
 
-def _ratio(claim: dict[str, Any], ours: tuple[int, tuple[int, int], int] | None) -> float | None:
-    """Our samples seen (steps × batch, from :func:`our_budget`) over the source's, where both are known."""
+def _ratio(claim: dict[str, Any], ours: OurBudget | None) -> float | None:
+    """The most samples any of our runs saw (steps × batch) over the source's, where both are known."""
     samples = (claim.get("source_budget") or {}).get("samples")
-    if not samples or ours is None or not ours[1][1]:
+    if not samples or ours is None or not ours.most_samples:
         return None
-    return ours[0] * ours[1][1] / float(samples)  # the largest batch: the most any of our variants saw
+    return ours.most_samples / float(samples)
 
 
 def _share_text(ratio: float | None) -> str:
