@@ -19,6 +19,16 @@ from wganlab.study.verdicts import AGREES, DISAGREES, NOT_REPRODUCED, UNMEASURED
 
 SECTIONS = {"studies": "The five source studies", "other": "Other results wganlab measures"}
 CARRIED = "measured before budgets were recorded"  # a row kept from a page written before they were
+# Cited by authors and title; the rows name them by their authors (or "the MNIST blog").
+SOURCE_STUDIES = (
+    'Gribsvad & Bundgaard-Nielsen (DTU), "Wasserstein Generative Adversarial Networks"',
+    'Garrido, Lafourcade, Lapertot & Lefevre, "A practical guide to understanding and applying Generative '
+    'Adversarial Networks and their improvements" (2019)',
+    'Pan, Xie & Chen, "Loss Function Matters: Probing into the Reason behind Wasserstein GAN\'s Success"',
+    'Astroth, "Wasserstein Generative Adversarial Networks and Their Applications"',
+    'the MNIST blog, "Wasserstein GANs" (a blog post, no author named in its text: GAN against WGAN-GP on MNIST '
+    'with the TensorFlow DCGAN tutorial\'s networks)',
+)
 BUDGET_CLASSES = ("at or above the source's budget", "10–100 % of it", "under 10 % of it",
                   "source budget not stated", CARRIED, "not measured")
 
@@ -85,12 +95,16 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         "and the verdict, decided by the rule in "
         "`src/wganlab/study/claims.yaml`: *agrees* / *disagrees* (Holm-corrected p < 0.05 over the claim's own "
         "pairs for comparisons, the whole interval past the goal for thresholds, every seed for \"all modes\"), "
-        "*not reproduced* (it would disagree, but the runs were still improving when they stopped, too few "
-        "evaluations show that they had stopped — the slope of the metric over the last third of training, "
-        "`src/wganlab/study/convergence.py` — or they had under a tenth of the source's budget), *not separable* "
+        "*not reproduced* (it would disagree, but the runs it rests on were still improving when they stopped, "
+        "too few evaluations show that they had stopped — the slope of the metric over the last third of "
+        "training, or over the last 3 evaluations where the last third holds fewer, "
+        "`src/wganlab/study/convergence.py` — they had under a tenth of the source's budget, or the source states "
+        "no budget and their learning rate decays to 0 at the last step, which levels any curve), *not separable* "
         "(these seeds cannot decide it) or *not measured* "
         "(and why, and what it would cost). Claims of other papers, and wganlab's own questions, are in the second "
         "table and not in the first table's counts.",
+        "",
+        "The five source studies: " + "; ".join(SOURCE_STUDIES) + ".",
         "",
         *_counts(rows),
     ]
