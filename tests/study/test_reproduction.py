@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from wganlab.study.aggregate import RunRecord, StudyResults
-from wganlab.study.reproduction import judge, load_claims, our_budget, reproduce, study_directory
+from wganlab.study.budgets import our_budget
+from wganlab.study.reproduction import judge, load_claims, reproduce, study_directory
 from wganlab.study.reproduction_page import build_page
 from wganlab.study.spec import load_study
 from wganlab.study.verdicts import AGREES, DISAGREES, NOT_REPRODUCED, UNMEASURED, UNSEPARATED, real_floor
@@ -256,6 +257,37 @@ def test_a_pair_refutes_on_its_own_two_variants_curves_not_on_a_third_variant_st
     row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
     assert row.verdict == NOT_REPRODUCED and "GAN on moons: W1 to real points still improving" in row.why
     assert "SN on" not in row.why
+
+
+def test_a_levelled_curve_whose_interval_could_still_reach_the_goal_cannot_refute_a_threshold(tmp_path):
+    """"Covers all 8 modes": 4-5 modes after 900 steps, no trend beyond noise, but the slopes (+10, -10, +12, -8,
+    +6 modes per 1,000 steps over the last third) give a 95% interval of about -9.9 to +13.9: at its upper end 900
+    more steps add 12.5 modes. That is not a level shown to stay; with tight curves (the helper's levelled ones)
+    the same values refute the claim."""
+    claim = {"source": "s", "claim": "covers every mode", "study": "toy-long",
+             "test": {"kind": "reaches", "data": ["8gaussians"], "metric": "modes_covered", "variants": ["A"],
+                      "at_least": "all"}}
+    finals, slopes = [4, 5, 5, 4, 5], [10, -10, 12, -8, 6]
+    records = [RunRecord(f"A-{i}", {"variant": "A", "data": "8gaussians", "seed": str(i)}, "", Path("."),
+                         {"train_seconds": 1.0, "steps": 900, "final": {"modes_covered": final, "modes_total": 8}},
+                         [{"step": step, "modes_covered": final + slope * (step - 900) / 1000}
+                          for step in range(100, 1000, 100)])
+               for i, (final, slope) in enumerate(zip(finals, slopes, strict=True))]
+    row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
+    assert row.verdict == NOT_REPRODUCED, row.why
+    assert row.why.startswith("at our budget (the source states none to compare with) (convergence not shown): A "
+                              "on 8gaussians: modes covered (≥ 1% of samples each) levelled"), row.why
+    assert "kept up for 900 more steps, would take its mean 4.6 to the goal (all 8)" in row.why
+    tight = results({("A", "8gaussians"): finals}, "modes_covered")
+    assert judge(claim, tight, Path("x")).verdict == DISAGREES
+    # at the source's own budget the runs trained as long as the source's: the same curves refute it
+    (tmp_path / "config.yaml").write_text("data: {name: 8gaussians}\nbatch_size: 256\n")
+    for record in records:
+        record.run_dir = tmp_path
+    at_the_budget = {**claim, "source_budget": {"text": "900 steps × 256", "samples": 900 * 256}}
+    row = judge(at_the_budget, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records),
+                Path("x"))
+    assert row.verdict == DISAGREES and row.why.startswith("converged: A on 8gaussians"), row.why
 
 
 def test_a_curve_levelled_by_a_learning_rate_decayed_to_zero_shows_no_convergence(tmp_path):

@@ -29,22 +29,28 @@ def overall(verdicts: Iterable[str]) -> str:
     return DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
 
 
-def judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> tuple[str, str]:
+def reaches_goal(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> tuple[float, str, bool]:
+    """A ``reaches`` test's threshold on ``dataset``, its text, and whether the goal is to be at or below it."""
     metric = test["metric"]
-    info = metric_info(metric)
     if "floor_multiple" in test:
         floor = real_floor(dataset, metric, results.manifest.get("evaluation_samples", 2000))
         threshold = float(test["floor_multiple"]) * floor
-        bound = (f"≤ {value_text(threshold, metric)} ({test['floor_multiple']} × real-vs-real "
-                 f"{value_text(floor, metric)})")
-    elif test.get("at_least") == "all":  # every mode (or class) of the dataset: the total its runs report
+        return threshold, (f"≤ {value_text(threshold, metric)} ({test['floor_multiple']} × real-vs-real "
+                           f"{value_text(floor, metric)})"), True
+    if test.get("at_least") == "all":  # every mode (or class) of the dataset: the total its runs report
         total = next((r.result["final"].get(TOTALS[metric]) for r in runs if r.labels["data"] == dataset), None)
         if total is None:
             raise WganlabError(f"'at_least: all' needs a count metric with a total (modes_covered), not {metric}")
-        threshold, bound = float(total), f"all {total}"
-    else:
-        threshold = float(test.get("at_most", test.get("at_least")))
-        bound = f"{'≤' if 'at_most' in test else '≥'} {value_text(threshold, metric)}"
+        return float(total), f"all {total}", False
+    threshold = float(test.get("at_most", test.get("at_least")))
+    # the goal's own side, not the metric's direction: "an error of at least 0.2" is a lower-is-better metric
+    return threshold, f"{'≤' if 'at_most' in test else '≥'} {value_text(threshold, metric)}", "at_most" in test
+
+
+def judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> tuple[str, str]:
+    metric = test["metric"]
+    info = metric_info(metric)
+    threshold, bound, wants_low = reaches_goal(test, dataset, runs, results)
     parts, verdicts = [], []
     for variant in test["variants"]:
         values = [run_value(r, metric) for r in runs if r.labels["data"] == dataset and r.labels["variant"] == variant]
@@ -60,8 +66,6 @@ def judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Study
             continue
         interval = t_interval(values)
         parts.append(f"{variant} {interval.text(metric)}")
-        # the goal's own side, not the metric's direction: "an error of at least 0.2" is a lower-is-better metric
-        wants_low = "floor_multiple" in test or "at_most" in test
         good_side = (interval.high <= threshold) if wants_low else (interval.low >= threshold)
         bad_side = (interval.low > threshold) if wants_low else (interval.high < threshold)
         if interval.n > 1 and good_side:
