@@ -110,6 +110,11 @@ def _ratio(claim: dict[str, Any], ours: OurBudget | None) -> float | None:
     return ours.most_samples / float(samples)
 
 
+def budget_ratio(claim: dict[str, Any], runs: list) -> float | None:
+    """These runs' share of the source's budget: the most samples any of them saw over the source's."""
+    return _ratio(claim, our_budget(claim, runs))
+
+
 def share_text(ratio: float | None) -> str:
     return f"{_percent(ratio)} of the source's budget" if ratio is not None else \
         "our budget (the source states none to compare with)"

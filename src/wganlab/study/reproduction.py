@@ -51,7 +51,7 @@ import yaml
 
 from wganlab.errors import WganlabError
 from wganlab.study.aggregate import StudyResults, collect, evaluation_card, run_value
-from wganlab.study.budgets import budget_text, last_step_read, share_text
+from wganlab.study.budgets import budget_ratio, budget_text, last_step_read, share_text
 from wganlab.study.convergence import Trend, curve_points, trend
 from wganlab.study.layout import MANIFEST_FILE
 from wganlab.study.numbers import value_text
@@ -208,7 +208,7 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
         metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
         trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
                              for r in members], metric)
-    reachable = {key: _within_reach(claim["test"], key, trends[key], groups[key], results, ratio) for key in groups}
+    reachable = {key: _within_reach(claim, key, trends[key], groups[key], results) for key in groups}
     levelled = [keys for keys in parts if all(trends[k].improving is False and not reachable[k] for k in keys)]
     settled = [key for key in groups if any(key in keys for keys in levelled)]
     described = "; ".join(f"{v} on {d}: {trends[(d, v)].text()}" for d, v in settled)
@@ -236,18 +236,20 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
                + "; ".join(f"{v} on {d}: {t.text()}{reachable[(d, v)]}" for (d, v), t in open_ended.items()))
 
 
-def _within_reach(test: dict[str, Any], key: tuple[str, str], found: Trend, runs: list, results: StudyResults,
-                  ratio: float | None) -> str:
+def _within_reach(claim: dict[str, Any], key: tuple[str, str], found: Trend, runs: list,
+                  results: StudyResults) -> str:
     """For a threshold claim (``reaches``) whose curve levelled short of the source's budget: whether the end of
     the slope's 95% interval on the goal's side, kept up to the source's budget (for as many steps again where
     the source states none), would take the runs' mean to the goal, and the sentence that says so ('' where it
     would not, at or past the source's budget, or for other kinds of test). No trend beyond noise is not evidence
     of none: -0.13 to +0.37 modes per 1,000 steps, after 20,000 steps at 4.6 of 8 modes, leaves room for 8."""
+    test = claim["test"]
     metric = test["metric"]
     if test["kind"] != "reaches" or found.metric != metric or found.improving is not False:
         return ""
     values = [v for v in (run_value(r, metric) for r in runs) if v is not None]
     steps = max((r.result or {}).get("steps") or 0 for r in runs)
+    ratio = budget_ratio(claim, runs)  # these runs' own: variants of one row may train for different lengths
     more = steps if ratio is None else steps * (1 / ratio - 1) if ratio < 1 else 0
     if not values or not more or not np.isfinite([found.low, found.high]).all():
         return ""
