@@ -72,3 +72,10 @@ def test_the_text_names_the_evaluations_fitted_when_the_last_third_holds_too_few
         "(95% interval" in found.text()
     dense = [_curve([300, 200, 150, 120, 100, 90, 80 + d, 70 + d, 60 + d]) for d in (0.0, 3.0, -2.0)]
     assert "per 1,000 steps over the last third (95% interval" in trend(dense, "fid").text()
+
+
+def test_a_curve_getting_worse_is_said_to_get_worse_not_to_have_levelled():
+    rising = [_curve([300, 100, 60, 50, 52 + d, 54 + d, 56 + d, 58 + d, 60 + d]) for d in (0.0, 1.0, -1.0)]
+    found = trend(rising, "fid")
+    assert found.improving is False and found.low > 0
+    assert found.text().startswith("FID getting worse, not improving: rising by 20 per 1,000 steps")

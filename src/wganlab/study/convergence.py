@@ -49,7 +49,10 @@ class Trend:
             return (f"{label}: {self.evaluations} evaluation{'s' if self.evaluations != 1 else ''} per seed, too "
                     f"few to tell whether it levelled ({MIN_EVALUATIONS} needed)")
         way = "falling" if self.slope < 0 else "rising"
-        state = "still improving" if self.improving else "levelled (no trend beyond noise)"
+        lower = metric_info(self.metric).lower_is_better
+        worsening = self.low > 0 if lower else self.high < 0  # the whole interval on the worse side
+        state = "still improving" if self.improving else "getting worse, not improving" if worsening else \
+            "levelled (no trend beyond noise)"
         return (f"{label} {state}: {way} by {number(abs(self.slope))} per 1,000 steps {self.window} "
                 f"(95% interval {number(self.low)} to {number(self.high)}, {self.seeds} seeds)")
 
