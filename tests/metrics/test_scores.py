@@ -63,6 +63,16 @@ def test_prdc_on_a_line_by_hand():
     assert prdc(real, fake, k_pr=1, k_dc=2, real_radii=radii) == result  # cached radii: the same numbers
 
 
+def test_neighbour_radii_are_the_kthvalue_of_each_row_bit_for_bit_duplicates_included():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(300, 16, generator=g)
+    x = torch.cat([x, x[:40]])  # 40 exact duplicates: ties at distance 0
+    radii = neighbour_radii(x, (3, 5), chunk=128)
+    for k in (3, 5):
+        expected = torch.cat([torch.cdist(x[s : s + 128], x).kthvalue(k + 1, dim=1).values for s in range(0, 340, 128)])
+        assert torch.equal(radii[k], expected), k
+
+
 def test_prdc_of_too_few_samples_is_a_config_error_naming_k():
     x = torch.randn(50, 4)
     with pytest.raises(ConfigError, match=r"own set \(k = 5\), which needs more than 5 samples, got 5"):

@@ -68,7 +68,7 @@ def test_the_text_names_the_evaluations_fitted_when_the_last_third_holds_too_few
     sparse = [[(1000, 900.0 + d), (1900, 240.0 + d), (2900, 174.0 + d)] for d in (0.0, 10.0, -10.0, 5.0)]
     found = trend(sparse, "fid")
     assert found.improving is True
-    assert "per 1,000 steps over the last 3 evaluations (steps 1,000–2,900), fewer than 3 in the last third " \
+    assert "per 1,000 steps over the last 3 evaluations (steps 1,000–2,900) where the last third held fewer than 3 " \
         "(95% interval" in found.text()
     dense = [_curve([300, 200, 150, 120, 100, 90, 80 + d, 70 + d, 60 + d]) for d in (0.0, 3.0, -2.0)]
     assert "per 1,000 steps over the last third (95% interval" in trend(dense, "fid").text()

@@ -59,9 +59,14 @@ def our_budget(claim: dict[str, Any], runs: list) -> OurBudget | None:
         if config:
             is_vectors = config.get("data", {}).get("name") in VECTOR_DATASETS
             batch = config.get("batch_size") or (256 if is_vectors else 64)
-        length[(run.labels.get("data"), run.labels.get("variant"))] = (steps, batch)
+        cell = (run.labels.get("data"), run.labels.get("variant"))
+        before_steps, before_batch = length.get(cell, (0, None))  # a cell's seeds: the longest, a known batch
+        length[cell] = (max(steps, before_steps), batch if batch is not None else before_batch)
     if not length:
         return None
+    known = {batch for _, batch in length.values() if batch is not None}
+    if len(known) == 1:  # a run without a saved config trained at the batch every other run did
+        length = {cell: (steps, next(iter(known))) for cell, (steps, _) in length.items()}
     groups: dict[tuple[int, int | None], list[tuple[str, str]]] = {}
     for cell, combination in length.items():
         groups.setdefault(combination, []).append(cell)

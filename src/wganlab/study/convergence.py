@@ -5,10 +5,10 @@ each seed, the evaluations logged in the last third of its training (steps at or
 evaluated step, or its last 3 evaluations where the last third holds fewer) are fitted by a least-squares line;
 the slopes of the seeds (in metric units per 1,000 steps)
 give a mean and a 95% Student-t interval. The metric is *still improving* when that whole interval lies on the
-metric's good side (falling for FID and W1, rising for modes covered); *levelled* when it does not (flat, or
-noisy enough that no trend shows). With fewer than :data:`MIN_EVALUATIONS` evaluations in the last third, or a
-single seed, the test cannot tell, and a claim is treated as if the runs were still improving: a refutation
-needs evidence that they had stopped.
+metric's good side (falling for FID and W1, rising for modes covered); *getting worse* when it lies wholly on the
+other side; *levelled* otherwise (flat, or noisy enough that no trend shows). With fewer than
+:data:`MIN_EVALUATIONS` evaluations in all (or a single seed) the test cannot tell, and a claim is treated as if
+the runs were still improving: a refutation needs evidence that they had stopped.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ MIN_EVALUATIONS = 3
 
 @dataclass(frozen=True)
 class Trend:
-    """The mean slope of a metric over the last third of training, per 1,000 steps, with its 95% interval."""
+    """The mean slope of a metric at the end of training (:func:`fitted_tail`), per 1,000 steps, with its 95%
+    interval."""
 
     metric: str
     slope: float
@@ -109,4 +110,5 @@ def _window(curves: list[list[tuple[int, float]]]) -> str:
     if all(tail[0][0] >= (1 - LAST_SHARE) * tail[-1][0] for tail in tails):
         return "over the last third"
     first, last = min(tail[0][0] for tail in tails), max(tail[-1][0] for tail in tails)
-    return f"over the last {MIN_EVALUATIONS} evaluations (steps {first:,}–{last:,}), fewer than 3 in the last third"
+    return (f"over the last {MIN_EVALUATIONS} evaluations (steps {first:,}–{last:,}) where the last third held "
+            f"fewer than {MIN_EVALUATIONS}")

@@ -29,9 +29,9 @@ batch where known) as a ratio. A claim about trained models (every claim unless 
 "disagrees" while the runs' curve of the claim's metric (or of ``converged_by``) is still improving at the end
 of training (:mod:`wganlab.study.convergence`), nor, for a threshold, while the end of its levelled curve's
 slope interval on the goal's side could still take it there by the source's budget (as many steps again where
-the source states none), nor from runs at under a tenth of the source's stated budget
-(whose curves may level only because their learning rate decays to 0): such a row reads "not reproduced at N % of
-the source's budget". Each comparison's Holm family is the claim's own pairs.
+the source states none; the claim's own metric, read at the end of training), nor from runs at under a tenth of
+the source's stated budget (whose curves may level only because their learning rate decays to 0): such a row
+reads "not reproduced at N % of the source's budget". Each comparison's Holm family is the claim's own pairs.
 
 A study takes minutes to hours, and its outputs live under ``runs/`` (not in git), so a checkout rarely holds all
 of them. A row whose study is not found is therefore carried over from the page being rewritten, with the day it
@@ -50,11 +50,11 @@ import numpy as np
 import yaml
 
 from wganlab.errors import WganlabError
-from wganlab.study.aggregate import StudyResults, collect, evaluation_card, run_value
+from wganlab.study.aggregate import StudyResults, collect, evaluation_card, run_value, t_interval
 from wganlab.study.budgets import budget_ratio, budget_text, last_step_read, share_text
 from wganlab.study.convergence import Trend, curve_points, trend
 from wganlab.study.layout import MANIFEST_FILE
-from wganlab.study.numbers import value_text
+from wganlab.study.numbers import metric_info, value_text
 from wganlab.study.reproduction_page import (
     CARRIED,
     FIGURE_TABLES,
@@ -212,6 +212,8 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
     levelled = [keys for keys in parts if all(trends[k].improving is False and not reachable[k] for k in keys)]
     settled = [key for key in groups if any(key in keys for keys in levelled)]
     described = "; ".join(f"{v} on {d}: {trends[(d, v)].text()}" for d, v in settled)
+    if settled:  # the refutation's own share of the source's budget: the shortest of its runs', not the row's
+        ratio = min((r for key in settled if (r := budget_ratio(claim, groups[key])) is not None), default=None)
     if settled and ratio is None and any(_decays_to_zero(run) for key in settled for run in groups[key]):
         # Levelled, but the learning rate reached 0 at the last step, and no source budget says whether these
         # runs were long: the flat end shows the schedule, not a trained model.
@@ -227,7 +229,7 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
                    f"budget that cannot refute a claim about its trained models): {described}")
         return
     if settled:
-        row.why = f"converged: {described}"
+        row.why = f"stopped improving: {described}"
         return
     open_ended = {key: t for key, t in trends.items() if t.improving is not False or reachable[key]}
     still = any(t.improving for t in open_ended.values())
@@ -245,21 +247,28 @@ def _within_reach(claim: dict[str, Any], key: tuple[str, str], found: Trend, run
     of none: -0.13 to +0.37 modes per 1,000 steps, after 20,000 steps at 4.6 of 8 modes, leaves room for 8."""
     test = claim["test"]
     metric = test["metric"]
-    if test["kind"] != "reaches" or found.metric != metric or found.improving is not False:
+    if test["kind"] != "reaches" or "at_step" in test or found.metric != metric or found.improving is not False:
         return ""
     values = [v for v in (run_value(r, metric) for r in runs) if v is not None]
     steps = max((r.result or {}).get("steps") or 0 for r in runs)
     ratio = budget_ratio(claim, runs)  # these runs' own: variants of one row may train for different lengths
     more = steps if ratio is None else steps * (1 / ratio - 1) if ratio < 1 else 0
-    if not values or not more or not np.isfinite([found.low, found.high]).all():
+    if len(values) < 2 or not more or not np.isfinite([found.low, found.high]).all():
         return ""
     threshold, bound, wants_low = reaches_goal(test, key[0], runs, results)
-    mean = float(np.mean(values))
-    reached = mean + (found.low if wants_low else found.high) * more / 1000
+    # from where the verdict would stop disagreeing: one seed at the goal for a count judged seed by seed, the
+    # 95% interval's end on the goal's side otherwise
+    if metric_info(metric).count and "at_least" in test:
+        start, whence = max(values), "its best seed's"
+    else:
+        interval = t_interval(values)
+        start, whence = (interval.low, "its interval's lower end") if wants_low else \
+            (interval.high, "its interval's upper end")
+    reached = start + (found.low if wants_low else found.high) * more / 1000
     if (reached <= threshold) if wants_low else (reached >= threshold):
-        return (f"; the interval's end on the goal's side, kept up for {round(more):,} more steps"
-                f"{'' if ratio is None else ' (to the source budget)'}, would take its mean "
-                f"{value_text(mean, metric)} to the goal ({bound}): no trend beyond noise, but not shown to stay")
+        return (f"; the slope interval's end on the goal's side, kept up for {round(more):,} more steps"
+                f"{'' if ratio is None else ' (to the source budget)'}, would take {whence} "
+                f"{value_text(start, metric)} to the goal ({bound}): no trend beyond noise, but not shown to stay")
     return ""
 
 

@@ -98,11 +98,12 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         "*not reproduced* (it would disagree, but the runs it rests on were still improving when they stopped, "
         "too few evaluations show that they had stopped — the slope of the metric over the last third of "
         "training, or over the last 3 evaluations where the last third holds fewer, "
-        "`src/wganlab/study/convergence.py` — a threshold's levelled curve could still reach it (the end of the "
-        "slope's 95% interval on the goal's side, kept up to the source's budget or, where it states none, for as "
-        "many steps again), they had under a tenth of the source's budget, or the source states no budget and "
-        "their learning rate decays to 0 at the last step, which levels any curve), *not separable* "
-        "(these seeds cannot decide it) or *not measured* "
+        "`src/wganlab/study/convergence.py` — a threshold's levelled curve of its own metric could still reach it "
+        "(the end of the slope's 95% interval on the goal's side, kept up to the source's budget or, where it "
+        "states none, for as many steps again, from the best seed of a count judged seed by seed, else from the "
+        "end of the values' interval on the goal's side), they had under a tenth of the source's budget, or the "
+        "source states no budget and their learning rate decays to 0 at the last step, which levels any curve), "
+        "*not separable* (these seeds cannot decide it) or *not measured* "
         "(and why, and what it would cost). Claims of other papers, and wganlab's own questions, are in the second "
         "table and not in the first table's counts.",
         "",
