@@ -54,7 +54,7 @@ from wganlab.study.aggregate import StudyResults, collect, evaluation_card, run_
 from wganlab.study.budgets import budget_ratio, budget_text, last_step_read, share_text
 from wganlab.study.convergence import Trend, curve_points, trend
 from wganlab.study.layout import MANIFEST_FILE
-from wganlab.study.numbers import metric_info, value_text
+from wganlab.study.numbers import value_text
 from wganlab.study.reproduction_page import (
     CARRIED,
     FIGURE_TABLES,
@@ -75,6 +75,7 @@ from wganlab.study.verdicts import (
     judge_improves,
     judge_reaches,
     judge_worse_on,
+    judged_seed_by_seed,
     overall,
     reaches_goal,
     refuting_variants,
@@ -208,12 +209,13 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
         metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
         trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
                              for r in members], metric)
-    reachable = {key: _within_reach(claim, key, trends[key], groups[key], results) for key in groups}
+    shares = {key: budget_ratio(claim, members) for key, members in groups.items()}  # each variant's own
+    reachable = {key: _within_reach(claim, key, trends[key], groups[key], results, shares[key]) for key in groups}
     levelled = [keys for keys in parts if all(trends[k].improving is False and not reachable[k] for k in keys)]
     settled = [key for key in groups if any(key in keys for keys in levelled)]
     described = "; ".join(f"{v} on {d}: {trends[(d, v)].text()}" for d, v in settled)
     if settled:  # the refutation's own share of the source's budget: the shortest of its runs', not the row's
-        ratio = min((r for key in settled if (r := budget_ratio(claim, groups[key])) is not None), default=None)
+        ratio = min((shares[key] for key in settled if shares[key] is not None), default=None)
     if settled and ratio is None and any(_decays_to_zero(run) for key in settled for run in groups[key]):
         # Levelled, but the learning rate reached 0 at the last step, and no source budget says whether these
         # runs were long: the flat end shows the schedule, not a trained model.
@@ -238,27 +240,27 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
                + "; ".join(f"{v} on {d}: {t.text()}{reachable[(d, v)]}" for (d, v), t in open_ended.items()))
 
 
-def _within_reach(claim: dict[str, Any], key: tuple[str, str], found: Trend, runs: list,
-                  results: StudyResults) -> str:
-    """For a threshold claim (``reaches``) whose curve levelled short of the source's budget: whether the end of
-    the slope's 95% interval on the goal's side, kept up to the source's budget (for as many steps again where
-    the source states none), would take the runs' mean to the goal, and the sentence that says so ('' where it
-    would not, at or past the source's budget, or for other kinds of test). No trend beyond noise is not evidence
-    of none: -0.13 to +0.37 modes per 1,000 steps, after 20,000 steps at 4.6 of 8 modes, leaves room for 8."""
+def _within_reach(claim: dict[str, Any], key: tuple[str, str], found: Trend, runs: list, results: StudyResults,
+                  ratio: float | None) -> str:
+    """For a threshold claim (``reaches``) whose curve levelled short of the source's budget (``ratio``: these
+    runs' share of it, None where unknown): whether the end of the slope's 95% interval on the goal's side, kept
+    up to the source's budget (for as many steps again where the source states none), would take the runs to the
+    goal from where the verdict would stop disagreeing, and the sentence that says so ('' where it would not, at
+    or past the source's budget, or for other kinds of test). No trend beyond noise is not evidence of none:
+    -0.13 to +0.37 modes per 1,000 steps, after 20,000 steps with the best seed at 7 of 8 modes, leaves room."""
     test = claim["test"]
     metric = test["metric"]
     if test["kind"] != "reaches" or "at_step" in test or found.metric != metric or found.improving is not False:
         return ""
     values = [v for v in (run_value(r, metric) for r in runs) if v is not None]
     steps = max((r.result or {}).get("steps") or 0 for r in runs)
-    ratio = budget_ratio(claim, runs)  # these runs' own: variants of one row may train for different lengths
     more = steps if ratio is None else steps * (1 / ratio - 1) if ratio < 1 else 0
     if len(values) < 2 or not more or not np.isfinite([found.low, found.high]).all():
         return ""
     threshold, bound, wants_low = reaches_goal(test, key[0], runs, results)
     # from where the verdict would stop disagreeing: one seed at the goal for a count judged seed by seed, the
     # 95% interval's end on the goal's side otherwise
-    if metric_info(metric).count and "at_least" in test:
+    if judged_seed_by_seed(test):
         start, whence = max(values), "its best seed's"
     else:
         interval = t_interval(values)

@@ -47,6 +47,12 @@ def reaches_goal(test: dict[str, Any], dataset: str, runs: list, results: StudyR
     return threshold, f"{'≤' if 'at_most' in test else '≥'} {value_text(threshold, metric)}", "at_most" in test
 
 
+def judged_seed_by_seed(test: dict[str, Any]) -> bool:
+    """Whether a ``reaches`` test counts the seeds that reach its goal (a bounded count such as modes covered,
+    often bimodal over seeds) instead of placing a t-interval against it."""
+    return test.get("at_least") == "all" or (metric_info(test["metric"]).count and "at_least" in test)
+
+
 def judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> tuple[str, str]:
     metric = test["metric"]
     info = metric_info(metric)
@@ -55,7 +61,7 @@ def judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Study
     for variant in test["variants"]:
         values = [run_value(r, metric) for r in runs if r.labels["data"] == dataset and r.labels["variant"] == variant]
         values = [v for v in values if v is not None]
-        if test.get("at_least") == "all" or (info.count and "at_least" in test):
+        if judged_seed_by_seed(test):
             # A bounded count is often bimodal over seeds (8, 8, 0), which a t-interval misdescribes: judged by
             # how many seeds reach the goal, with the exact interval of that share. Every seed of at least 3
             # agrees, none disagrees; some but not all: the claim holds on some seeds, not separable.
