@@ -388,6 +388,12 @@ def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path)
     _, rows = reproduce(page, tmp_path / "no-studies", claims)  # this checkout has no study outputs
     assert rows == [measured]
     assert "| 2026-11-30 |" in page.read_text(encoding="utf-8")
+    # the settings that differ, stated later, are shown on the row measured before: they are not the claim
+    claims.write_text(yaml.safe_dump({"claims": [{**BEATS, "differences": "batch 64 (the source: 128)"}]}),
+                      encoding="utf-8")
+    _, rows = reproduce(page, tmp_path / "no-studies", claims)
+    assert rows[0].measured_on == "2026-11-30" and rows[0].differences == "batch 64 (the source: 128)"
+    assert f"| {BEATS['claim']} Differences: batch 64 (the source: 128) |" in page.read_text(encoding="utf-8")
     claims.write_text(yaml.safe_dump({"claims": [{**BEATS, "claim": "reworded"}]}), encoding="utf-8")
     _, rows = reproduce(page, tmp_path / "no-studies", claims)  # a claim that changed is not the one measured
     assert rows[0].verdict == UNMEASURED and "not run yet" in rows[0].why and "| – |" in page.read_text()
@@ -538,3 +544,18 @@ def test_worse_on_compares_one_variant_across_two_datasets_over_their_floors():
                                    "floor): scurve ")
     reverse = {**claim, "test": {**claim["test"], "better_on": "moons", "worse_on": "scurve"}}
     assert judge(reverse, study, Path("x")).verdict == DISAGREES
+
+
+def test_a_misspelt_key_in_a_claims_file_is_refused_with_the_right_one(tmp_path):
+    import yaml
+
+    from wganlab.errors import WganlabError
+
+    bad = tmp_path / "claims.yaml"
+    bad.write_text(yaml.safe_dump({"studies": [{**BEATS, "diferences": "batch 64"}]}), encoding="utf-8")
+    with pytest.raises(WganlabError, match=r"the claim from 's' has an unknown key 'diferences'; did you mean "
+                                           r"'differences'\?"):
+        load_claims(bad)
+    bad.write_text("other:\n  - just a sentence\n", encoding="utf-8")
+    with pytest.raises(WganlabError, match="every claim must be a mapping"):
+        load_claims(bad)

@@ -41,6 +41,7 @@ end of the page. The page says which rows were re-measured now and which were ke
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -104,10 +105,28 @@ def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
         found = tree.get(key) or []
         if not isinstance(found, list):
             raise WganlabError(f"'{path}': '{key}:' must be a list of claims")
-        claims += [{**claim, "section": claim.get("section", section)} for claim in found]
+        for claim in found:
+            _check_keys(path, claim)
+            claims.append({**claim, "section": claim.get("section", section)})
     if not claims:
         raise WganlabError(f"'{path}' must hold 'studies:' and 'other:', lists of claims")
     return claims
+
+
+CLAIM_KEYS = ("source", "where", "quote", "claim", "differences", "source_budget", "trained", "converged_by",
+              "study", "scale", "out", "figure", "section", "test")
+
+
+def _check_keys(path: Path, claim: Any) -> None:
+    """A misspelt key would be read as absent (a difference or a budget silently left off the page): refuse it."""
+    if not isinstance(claim, dict):
+        raise WganlabError(f"'{path}': every claim must be a mapping of {', '.join(CLAIM_KEYS)}; got {claim!r:.60}")
+    unknown = [key for key in claim if key not in CLAIM_KEYS]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), CLAIM_KEYS, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"the keys are {', '.join(CLAIM_KEYS)}"
+        raise WganlabError(f"'{path}': the claim from {claim.get('source', '?')!r} has an unknown key "
+                           f"'{unknown[0]}'; {hint}")
 
 
 def study_directory(claim: dict[str, Any], root: Path = DEFAULT_ROOT) -> Path:
@@ -135,7 +154,8 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path,
     test = claim["test"]
     row = ClaimRow(claim["source"], " ".join(str(claim["claim"]).split()), study_label(claim), "–", "–", "–",
                    UNMEASURED, section=claim.get("section", "studies"), where=str(claim.get("where", "")),
-                   quote=" ".join(str(claim.get("quote", "")).split()))
+                   quote=" ".join(str(claim.get("quote", "")).split()),
+                   differences=" ".join(str(claim.get("differences", "")).split()))
     row.budget, row.budget_class, _ = budget_text(claim, [])
     if test["kind"] == "unmeasured":
         row.why = " ".join(str(test["reason"]).split())
@@ -297,8 +317,9 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
         row = judge(claim, cache[where], where, cache[where / TRIALS_DIR])
         kept = earlier.get(row.key)
         if cache[where] is None and claim["test"]["kind"] != "unmeasured" and kept and kept.study == row.study:
-            # what the claims file says now (its table, section, quote); what was measured, from the page before
-            row = replace(kept, section=row.section, where=row.where, quote=row.quote,
+            # what the claims file says now (its table, section, quote, differences); what was measured, from the
+            # page before
+            row = replace(kept, section=row.section, where=row.where, quote=row.quote, differences=row.differences,
                           budget=kept.budget or row.budget, budget_class=kept.budget_class or CARRIED)
         elif cache[where] is not None and claim.get("figure"):
             row.figure = draw_figure(claim, cache[where], out.parent)

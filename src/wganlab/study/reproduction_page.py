@@ -49,6 +49,7 @@ class ClaimRow:
     section: str = "studies"  # "studies": the five source studies; "other": other papers, wganlab's questions
     where: str = ""  # the source's section or figure
     quote: str = ""  # the source's own sentence
+    differences: str = ""  # settings that differ from the source's, stated after the claim (not part of its key)
     budget: str = ""  # ours beside the source's, with the ratio
     budget_class: str = ""  # one of BUDGET_CLASSES
 
@@ -125,6 +126,7 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
             verdict = f"**{row.verdict}**" + (f": {row.why}" if row.why else "")
             measured = row.measured + (f" ([figure]({row.figure}))" if row.figure else "")
             claim = (f"\"{row.quote}\" Tested: {row.claim}" if row.quote else row.claim)
+            claim += f" Differences: {row.differences}" if row.differences else ""
             source = f"{row.source}, {row.where}" if row.where else row.source
             lines.append(f"| {source} | {claim} | `{row.study}` | {row.seeds} | {row.budget or '–'} | "
                          f"{row.cpu_time} | {row.measured_on or '–'} | {measured} | {verdict} |")
