@@ -106,7 +106,7 @@ def import_torch_fidelity():
     try:
         return load()
     except ImportError as err:
-        pytest.skip(f"torch-fidelity is not installed ({err}): pip install 'wganlab[inception]'")
+        pytest.skip(f"torch-fidelity is not installed ({err}): the inception extra")
 
 
 class FakeStep:

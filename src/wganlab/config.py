@@ -126,8 +126,9 @@ class RunSettings:
     device: str = option("auto", choices=("auto", "cpu", "cuda"))
     threads: int = option(0, low=0, why="torch CPU threads; 0 lets torch decide (cores / processes under torchrun)")
     precision: str = option("fp32", choices=("fp32", "bf16"),
-                            why="bf16 runs the networks under bfloat16 autocast (for GPUs: 20-40x slower on CPUs "
-                            "without bf16 units); losses, the penalty's gradient norm and spectral norm stay float32")
+                            why="bf16 runs the networks under bfloat16 autocast (for GPUs and CPUs with "
+                            "avx512_bf16: 20-40x slower on CPUs without bf16 units); losses, the penalty's gradient "
+                            "norm and spectral norm stay float32")
     channels_last: bool = option(True, why="convolutions on NHWC tensors: 12-18% faster DCGAN steps on this CPU, "
                                  "and what GPU tensor cores want; no effect on MLPs")
     compile: str = option("off", choices=("off", "default", "reduce-overhead", "max-autotune"),

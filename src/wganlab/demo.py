@@ -1,4 +1,4 @@
-"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in 9-11 minutes on an AVX-512 host.
+"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in 9-11½ minutes on an AVX-512 host.
 
 GAN, WGAN with weight clipping, WGAN-GP and WGAN-SN on the same networks, on the 8-gaussians toy (5 seeds) and
 the embedded MNIST digits (3 seeds): the toy runs to convergence, the MNIST runs for about 50 s of CPU time each

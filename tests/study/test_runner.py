@@ -165,7 +165,7 @@ def test_finished_runs_of_another_config_are_refused_then_retrained_on_request(t
 
 @pytest.mark.slow
 def test_ray_backend_runs_the_same_study(tmp_path):
-    pytest.importorskip("ray", reason="Ray is not installed: pip install 'wganlab[ray]'")
+    pytest.importorskip("ray", reason="Ray is not installed (the ray extra)")
     study, out = tiny_study(tmp_path), tmp_path / "out"
     outcome = run_study(study, out, backend="ray", workers=2, log=io.StringIO())
     assert (outcome["ran"], outcome["failed"]) == (4, {})
@@ -187,7 +187,7 @@ def test_ctrl_c_or_sigterm_stops_a_study_at_checkpoints_and_the_same_command_res
     from wganlab.rundir.lock import pid_alive, read_holder
 
     if stop.endswith("ray"):
-        pytest.importorskip("ray", reason="the Ray backend is an extra: pip install 'wganlab[ray]'")
+        pytest.importorskip("ray", reason="the Ray backend is an extra: pip install ray")
     text = TINY.replace("steps: 20", "steps: 300").replace("checkpoint_every: 10", "checkpoint_every: 100") \
         .replace("eval_every: 10", "eval_every: 100").replace("sample_every: 20", "sample_every: 100") \
         .replace("variant: [gan, wgan-gp]", "variant: [wgan-gp]").replace("log_every: 5", "log_every: 1")

@@ -115,7 +115,8 @@ def _lmdb_items(path: Path) -> list[EncodedItem]:
     try:
         import lmdb
     except ImportError:
-        raise DataError("reading LSUN's LMDB export needs the lmdb package: pip install 'wganlab[lsun]'") from None
+        raise DataError("reading LSUN's LMDB export needs the lmdb package: pip install lmdb "
+                        "(wganlab's lsun extra)") from None
     try:
         env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, max_readers=64)
     except lmdb.Error as err:

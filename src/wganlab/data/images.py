@@ -1,7 +1,7 @@
 """Small image datasets held in memory as one uint8 tensor on the training device.
 
 A whole MNIST-sized dataset is 47 MB as uint8: keeping it on the device and drawing batches by index removes
-the per-step Python loader overhead that dominates tutorial loops on small networks (MEASURED.md).
+the per-step Python loader overhead that weighs on tutorial loops with small networks (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -145,7 +145,8 @@ def _sklearn_table(name: str, label: str | None) -> Table:
     try:
         import sklearn.datasets
     except ImportError:
-        raise DataError("data=table:sklearn:... needs scikit-learn: pip install 'wganlab[tables]'") from None
+        raise DataError("data=table:sklearn:... needs scikit-learn: pip install scikit-learn "
+                        "(wganlab's tables extra)") from None
     bunch = getattr(sklearn.datasets, SKLEARN_TABLES[name])()
     columns = [str(c) for c in getattr(bunch, "feature_names", [])] or [f"x{i}" for i in range(bunch.data.shape[1])]
     classes = [str(c) for c in getattr(bunch, "target_names", sorted(set(bunch.target)))]

@@ -1,8 +1,8 @@
 """Inception-V3 pool3 features (2048-d), the standard FID network, through torch-fidelity's feature extractor.
 
 torch-fidelity reproduces the TensorFlow graph the FID was defined with (its bilinear resize to 299x299
-included), so numbers made here compare with published ones. It is an optional extra
-(``pip install 'wganlab[inception]'``) because it imports torchvision. Weights come from a local file
+included), so numbers made here compare with published ones. It is an optional extra (``inception``) because
+it imports torchvision. Weights come from a local file
 (``--inception-weights`` or ``$WGANLAB_INCEPTION_WEIGHTS``), else from torch's hub cache where torch-fidelity
 downloads them when online. Because torch-fidelity itself loads that file with ``weights_only=False``, the file is
 first opened here with ``weights_only=True``: one carrying pickled code is refused before torch-fidelity sees it.
@@ -77,8 +77,9 @@ class InceptionFeatures:
             import_torch_fidelity()
             from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
         except ImportError as err:
+            pin = torch.__version__.split("+")[0]  # without it pip may plan another torch, with CUDA wheels
             raise ConfigError(f"Inception features need torch-fidelity ({err}); install it with "
-                              "pip install 'wganlab[inception]' (pin torch to your installed version); 28x28 greyscale "
+                              f"pip install torch-fidelity 'torch=={pin}' (wganlab's inception extra); 28x28 greyscale "
                               "images need it not: --features mnist or fashion-mnist") from None
         path = resolve_weights(weights)
         with torch.random.fork_rng(devices=[]):  # the random init is overwritten: leave the caller's RNG alone

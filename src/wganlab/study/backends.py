@@ -1,8 +1,9 @@
 """Where a study's runs execute: a local process pool, or Ray tasks on a machine or a cluster.
 
 Both take the same list of :class:`Job` and yield ``(job, result)`` as runs end, in completion order. The machine
-is filled with processes x threads (two torch processes with a thread per core each oversubscribe the CPU:
-``../shared/MEASURED.md``), and with one run per GPU, round-robin, when GPUs are visible.
+is filled with processes x threads (two torch processes with a thread per core each oversubscribe the CPU, and
+OpenMP threads that wait for a core slow each other down several times over), and with one run per GPU,
+round-robin, when GPUs are visible.
 """
 
 from __future__ import annotations
@@ -208,7 +209,8 @@ def run_ray(jobs: list[Job | StackJob], placement: Placement,
     except ImportError:
         from wganlab.study.spec import StudyError
 
-        raise StudyError("the Ray backend needs Ray: pip install 'wganlab[ray]' (or use --backend local)") from None
+        raise StudyError("the Ray backend needs Ray: pip install ray (wganlab's ray extra), or use --backend "
+                         "local") from None
     started_here = not ray.is_initialized()
     if started_here:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
