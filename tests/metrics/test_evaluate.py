@@ -39,24 +39,27 @@ def test_real_digits_score_better_than_noise_and_stats_are_cached(tmp_path):
     assert good["resize"].startswith("none: 28x28 only")
 
 
-def test_the_real_sets_radii_are_cached_and_new_weights_never_meet_old_statistics(tmp_path):
-    from wganlab.metrics.scores import prdc
+def test_the_real_sets_radii_and_kid_sums_are_cached_and_new_weights_never_meet_old_statistics(tmp_path):
+    from wganlab.metrics.scores import kid, prdc
 
     images, _ = embedded_mnist()
     real = torch.from_numpy(images[np.random.default_rng(1).permutation(len(images))[:300], None]).float() / 127.5 - 1
     data, cache = DataConfig(name="mnist"), tmp_path / "cache" / "stats"
-    first = evaluate.evaluate_images(real, data, ("pr",), reference_count=2000)
-    assert len(list(cache.glob("*.npz"))) == 2  # the reference features and their neighbour radii
+    first = evaluate.evaluate_images(real, data, ("pr", "kid"), reference_count=2000)
+    assert len(list(cache.glob("*.npz"))) == 3  # the reference features, their neighbour radii and KID sums
     featurizer = evaluate.Featurizer("mnist")
-    by_hand = prdc(evaluate.reference_features(data, featurizer, 2000)[0], featurizer(real)[0])
-    again = evaluate.evaluate_images(real, data, ("pr",), reference_count=2000)
-    assert len(list(cache.glob("*.npz"))) == 2
+    features = evaluate.reference_features(data, featurizer, 2000)[0]
+    by_hand = prdc(features, featurizer(real)[0])
+    kid_by_hand = kid(features, featurizer(real)[0], subset_size=first["kid_subset_size"])  # nothing cached
+    again = evaluate.evaluate_images(real, data, ("pr", "kid"), reference_count=2000)
+    assert len(list(cache.glob("*.npz"))) == 3
     for result in (first, again):
         assert (result["precision"], result["recall"], result["density"], result["coverage"]) == \
             (by_hand.precision, by_hand.recall, by_hand.density, by_hand.coverage)
+        assert (result["kid"], result["kid_std"]) == pytest.approx(kid_by_hand, rel=1e-12)
     featurizer.sha256 = "0" * 64  # as a retrained classifier shipped in a new version would have
     evaluate.reference_features(data, featurizer, 2000)
-    assert len(list(cache.glob("*.npz"))) == 3  # computed afresh, not read from the older weights' file
+    assert len(list(cache.glob("*.npz"))) == 4  # computed afresh, not read from the older weights' file
 
 
 def test_cli_eval_points_npz(tmp_path):

@@ -110,3 +110,22 @@ def test_kid_refuses_sets_smaller_than_its_subsets_and_the_evaluation_picks_a_si
     assert kid_subset_size(2000, 5000) == 1000 and kid_subset_size(2000, 300) == 150
     _, spread = kid(large, small, subsets=10, subset_size=kid_subset_size(2000, 300))
     assert spread > 0  # the subsets differ
+
+
+@pytest.mark.parametrize("n_real, n_fake, subsets, size", [(40, 30, 3, 30),  # whole kernel matrices are cheaper
+                                                          (400, 300, 2, 20)])  # subset by subset is cheaper
+def test_kid_is_the_mean_and_spread_of_each_subsets_mmd2_by_either_way_of_summing(n_real, n_fake, subsets, size):
+    from wganlab.metrics.scores import kid_real_sums, kid_subsets
+
+    rng = np.random.default_rng(3)
+    real = torch.from_numpy(rng.normal(size=(n_real, 5)))
+    fake = torch.from_numpy(rng.normal(size=(n_fake, 5)) + 0.4)
+    real_rows, fake_rows = kid_subsets(n_real, n_fake, subsets, size, seed=7)
+    assert real_rows.shape == (subsets, size) and all(len(set(r.tolist())) == size for r in real_rows)
+    by_hand = [mmd2_unbiased(real[a], fake[b]) for a, b in zip(real_rows, fake_rows, strict=True)]
+    mean, spread = kid(real, fake, subsets=subsets, subset_size=size, seed=7)
+    assert mean == pytest.approx(np.mean(by_hand), rel=1e-12) and spread == pytest.approx(np.std(by_hand), rel=1e-9)
+    cached = kid_real_sums(real, n_fake, subsets, size, seed=7)  # the real side alone, as the evaluation caches it
+    assert kid(real, fake, subsets=subsets, subset_size=size, seed=7, real_sums=cached) == (mean, spread)
+    with pytest.raises(ConfigError, match="real_sums holds \\(2,\\) sums for 3 KID subsets"):
+        kid(real, fake, subsets=3, subset_size=size, seed=7, real_sums=cached[:2])

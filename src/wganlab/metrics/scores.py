@@ -20,12 +20,20 @@ def _as_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     return (x if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))).detach().double().cpu()
 
 
-def kid(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, subsets: int = 100,
-        subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+KID_SUBSETS = 100  # random subsets per KID (Bińkowski et al.; torch-fidelity's default)
+
+
+def kid(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, subsets: int = KID_SUBSETS,
+        subset_size: int = 1000, seed: int = 0, real_sums: torch.Tensor | None = None) -> tuple[float, float]:
     """(mean, std) of the unbiased MMD² over ``subsets`` random subsets of ``subset_size`` from each set.
 
     A set smaller than the subset size is an error, as in torch-fidelity: drawing "subsets" of every row would
     repeat one number ``subsets`` times and report a spread of 0. :func:`kid_subset_size` picks a size that fits.
+    Each of the MMD²'s three kernel sums is computed subset by subset or, where that is cheaper, from the whole
+    kernel matrix between the two sets at once (:func:`_subset_kernel_sums`): the same subsets and sums, in
+    another order (100 subsets of 1,000 from 10,000 real and 2,000 generated: 37 GFLOP instead of 77).
+    ``real_sums`` are :func:`kid_real_sums` of the same draw, which do not depend on the generator (26 of the 37
+    GFLOP): :func:`wganlab.metrics.evaluate.reference_kid_sums` caches them beside the reference features.
     """
     from wganlab.errors import ConfigError
 
@@ -34,13 +42,70 @@ def kid(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, subset
         raise ConfigError(f"KID needs at least {subset_size} samples in each set for subsets of {subset_size}, got "
                           f"{len(x)} real and {len(y)} generated; generate more samples or use a smaller subset size")
     m = subset_size
-    rng = torch.Generator().manual_seed(seed)
-    values = []
-    for _ in range(subsets):
-        a = x[torch.randperm(len(x), generator=rng)[:m]]
-        b = y[torch.randperm(len(y), generator=rng)[:m]]
-        values.append(mmd2_unbiased(a, b))
+    real_rows, fake_rows = kid_subsets(len(x), len(y), subsets, m, seed)
+    if real_sums is None:
+        real_sums = _subset_kernel_sums(x, x, real_rows, real_rows, diagonal=False)
+    elif real_sums.shape != (subsets,):
+        raise ConfigError(f"real_sums holds {tuple(real_sums.shape)} sums for {subsets} KID subsets; compute them "
+                          "with kid_real_sums for the same sets, subsets and seed")
+    within = (real_sums + _subset_kernel_sums(y, y, fake_rows, fake_rows, diagonal=False)) / (m * (m - 1))
+    values = (within - 2 * _subset_kernel_sums(x, y, real_rows, fake_rows) / (m * m)).numpy()
     return float(np.mean(values)), float(np.std(values))
+
+
+def kid_subsets(n_real: int, n_fake: int, subsets: int, subset_size: int, seed: int = 0
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows of each KID subset (``subsets`` x ``subset_size`` each), drawn without replacement within a
+    subset: a real subset, then a generated one, from one generator seeded ``seed``."""
+    rng = torch.Generator().manual_seed(seed)
+    draws = [(torch.randperm(n_real, generator=rng)[:subset_size], torch.randperm(n_fake, generator=rng)[:subset_size])
+             for _ in range(subsets)]
+    return torch.stack([a for a, _ in draws]), torch.stack([b for _, b in draws])
+
+
+def kid_real_sums(real: np.ndarray | torch.Tensor, n_fake: int, subsets: int = KID_SUBSETS, subset_size: int = 1000,
+                  seed: int = 0) -> torch.Tensor:
+    """Each KID subset's sum of k over pairs of distinct real rows, for generated sets of ``n_fake`` (the draw
+    alternates real and generated subsets, so it depends on both sizes)."""
+    x = _as_tensor(real)
+    rows, _ = kid_subsets(len(x), n_fake, subsets, subset_size, seed)
+    return _subset_kernel_sums(x, x, rows, rows, diagonal=False)
+
+
+KERNEL_BLOCK = 1 << 22  # kernel entries held at once (32 MB in float64) when a whole kernel matrix is summed
+
+
+def _kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """k(x, y) = (xᵀy / d + 1)³ for every row of ``a`` against every row of ``b``."""
+    return ((a @ b.T) / a.shape[1] + 1) ** 3
+
+
+def _subset_kernel_sums(a: torch.Tensor, b: torch.Tensor, a_rows: torch.Tensor, b_rows: torch.Tensor,
+                        diagonal: bool = True) -> torch.Tensor:
+    """For each subset s, the sum of k(a_i, b_j) over i in ``a_rows[s]`` and j in ``b_rows[s]`` (without i = j
+    when ``diagonal`` is False: ``a`` and ``b`` are then one set and the subsets the same rows).
+
+    Subset by subset this costs S·m²·d multiply-adds; from the whole kernel matrix, n_a·n_b·(d + S), each block of
+    rows multiplied by the subsets' membership (0/1) matrix. The cheaper is used."""
+    count, m = a_rows.shape
+    if len(a) * len(b) * (a.shape[1] + count) >= count * m * m * a.shape[1]:
+        sums = torch.stack([_kernel(a[rows_a], b[rows_b]).sum() for rows_a, rows_b in zip(a_rows, b_rows, strict=True)])
+    else:
+        a_members, b_members = _membership(a_rows, len(a)), _membership(b_rows, len(b))
+        sums = torch.zeros(count, dtype=torch.float64)
+        step = max(1, KERNEL_BLOCK // len(b))
+        for start in range(0, len(a), step):
+            block = _kernel(a[start:start + step], b)  # rows x n_b
+            sums += (a_members[:, start:start + step] * (b_members @ block.T)).sum(1)
+    if not diagonal:  # k(x, x) of every row in the subset
+        sums -= torch.stack([((a[rows] * a[rows]).sum(1) / a.shape[1] + 1).pow(3).sum() for rows in a_rows])
+    return sums
+
+
+def _membership(rows: torch.Tensor, n: int) -> torch.Tensor:
+    """S x n float64 matrix with a 1 where a subset holds the row."""
+    members = torch.zeros(len(rows), n, dtype=torch.float64)
+    return members.scatter_(1, rows, 1.0)
 
 
 def kid_subset_size(n_real: int, n_fake: int, preferred: int = 1000) -> int:
