@@ -208,11 +208,15 @@ def main(argv: list[str] | None = None) -> int:
 def _train(args: argparse.Namespace) -> int:
     """``wganlab train``; under ``torchrun --nproc_per_node N -m wganlab train ...`` every process runs this."""
     from wganlab.training.distributed import from_environment, shutdown
+    from wganlab.training.signals import stop_requests
 
     group = from_environment()
     try:
         code = _train_in(args, group)
-        group.barrier()  # leave the group together, not while rank 0 still writes its final plots
+        # torchrun forwards the terminal's SIGINT once more: here, as in training, it must not end one process
+        # while the others wait for it
+        with stop_requests(second_sigint_aborts=False):
+            group.barrier()  # leave the group together, not while rank 0 still writes its final plots
     finally:
         shutdown()
     if group.enabled:

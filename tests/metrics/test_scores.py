@@ -121,7 +121,10 @@ def test_kid_is_the_mean_and_spread_of_each_subsets_mmd2_by_either_way_of_summin
     real = torch.from_numpy(rng.normal(size=(n_real, 5)))
     fake = torch.from_numpy(rng.normal(size=(n_fake, 5)) + 0.4)
     real_rows, fake_rows = kid_subsets(n_real, n_fake, subsets, size, seed=7)
-    assert real_rows.shape == (subsets, size) and all(len(set(r.tolist())) == size for r in real_rows)
+    draws = torch.Generator().manual_seed(7)  # the subsets KID has always drawn: a real one, then a generated one
+    for a, b in zip(real_rows, fake_rows, strict=True):
+        assert torch.equal(a, torch.randperm(n_real, generator=draws)[:size])
+        assert torch.equal(b, torch.randperm(n_fake, generator=draws)[:size])
     by_hand = [mmd2_unbiased(real[a], fake[b]) for a, b in zip(real_rows, fake_rows, strict=True)]
     mean, spread = kid(real, fake, subsets=subsets, subset_size=size, seed=7)
     assert mean == pytest.approx(np.mean(by_hand), rel=1e-12) and spread == pytest.approx(np.std(by_hand), rel=1e-9)

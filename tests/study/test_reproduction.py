@@ -88,7 +88,16 @@ def test_beats_against_several_variants_and_on_time_per_step():
     row = judge(claim, with_sn([0.090, 0.095, 0.092]), Path("x"))
     assert row.verdict == UNSEPARATED
     assert "SN 92.3 vs GP 82.3, difference 10 ± 6, p = 0.0082 (Welch, Holm), within" in row.measured
-    assert ", within the 25% by which its values vary between study runs" in row.measured
+    assert ", within the 25% by which two variants' times vary between study runs" in row.measured
+
+
+def test_a_tolerance_is_relative_to_means_of_one_sign():
+    from wganlab.study.verdicts import _within_tolerance
+
+    assert _within_tolerance(82.3, 92.3, 0.25) and _within_tolerance(-82.3, -92.3, 0.25)
+    assert not _within_tolerance(82.3, 122.3, 0.25) and not _within_tolerance(1.0, 1.1, 0.0)  # none without one
+    assert not _within_tolerance(-1.0, 1.1, 0.25) and not _within_tolerance(0.0, 0.1, 0.25)
+    assert _within_tolerance(0.0, 0.0, 0.25)
 
 
 def test_reaches_needs_the_whole_interval_past_the_goal():
@@ -566,4 +575,7 @@ def test_a_misspelt_key_in_a_claims_file_is_refused_with_the_right_one(tmp_path)
         load_claims(bad)
     bad.write_text("other:\n  - just a sentence\n", encoding="utf-8")
     with pytest.raises(WganlabError, match="every claim must be a mapping"):
+        load_claims(bad)
+    bad.write_text(yaml.safe_dump({"studes": [BEATS], "other": [BEATS]}), encoding="utf-8")
+    with pytest.raises(WganlabError, match="has an unknown section 'studes:'"):
         load_claims(bad)

@@ -35,6 +35,7 @@ from wganlab.metrics.scores import (
     kid,
     kid_real_sums,
     kid_subset_size,
+    kid_subsets,
     neighbour_radii,
     prdc,
 )
@@ -108,7 +109,7 @@ def stats_dir() -> Path:
 
 def _stats_path(data: DataConfig, featurizer: Featurizer, count: int, seed: int, *what: Any) -> Path:
     key = json.dumps([data.name, data.root and str(Path(data.root).resolve()), data.split, data.image_size,
-                      data.crop, featurizer.key, count, seed, *what])
+                      data.crop, data.grayscale, featurizer.key, count, seed, *what])
     return stats_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
 
 
@@ -141,16 +142,26 @@ def reference_radii(data: DataConfig, featurizer: Featurizer, count: int, ks: tu
 
 def reference_kid_sums(data: DataConfig, featurizer: Featurizer, count: int, n_fake: int, subset_size: int,
                        seed: int = 0) -> torch.Tensor:
-    """The real side of KID (:func:`wganlab.metrics.scores.kid_real_sums`) for generated sets of ``n_fake``,
-    cached beside :func:`reference_features`: 100 subsets' real-real kernel sums, 26 GFLOP at 10,000 digits."""
+    """The real side of KID (:func:`wganlab.metrics.scores.kid_real_sums`, the subsets drawn as ``kid`` draws
+    them by default) for generated sets of ``n_fake``, cached beside :func:`reference_features` (``seed`` is
+    their draw): 100 subsets' real-real kernel sums, 26 GFLOP at 10,000 digits. The file keeps a hash of the
+    subsets' rows, so sums drawn differently (another torch's ``randperm``) are computed again, never reused."""
     path = _stats_path(data, featurizer, count, seed, "kid", n_fake, subset_size, KID_SUBSETS)
     if path.is_file():
         with np.load(path) as cached:
-            return torch.from_numpy(cached["sums"])
-    sums = kid_real_sums(reference_features(data, featurizer, count, seed)[0], n_fake, subset_size=subset_size)
+            rows = kid_subsets(int(cached["n_real"]), n_fake, KID_SUBSETS, subset_size)[0]
+            if str(cached["rows_sha256"]) == _sha256(rows):
+                return torch.from_numpy(cached["sums"])
+    real = reference_features(data, featurizer, count, seed)[0]
+    sums = kid_real_sums(real, n_fake, subset_size=subset_size)
+    rows = kid_subsets(len(real), n_fake, KID_SUBSETS, subset_size)[0]
     with atomic_output(path) as tmp:
-        np.savez(tmp, sums=sums.numpy())
+        np.savez(tmp, sums=sums.numpy(), n_real=len(real), rows_sha256=_sha256(rows))
     return sums
+
+
+def _sha256(tensor: torch.Tensor) -> str:
+    return hashlib.sha256(tensor.numpy().tobytes()).hexdigest()
 
 
 def real_images(data: DataConfig, count: int, seed: int = 0) -> torch.Tensor:

@@ -100,6 +100,10 @@ def load_claims(path: Path = CLAIMS_FILE) -> list[dict[str, Any]]:
                            f"{f' at line {where.line + 1}' if where else ''}); fix that line") from None
     if not isinstance(tree, dict):
         raise WganlabError(f"'{path}' must hold 'studies:' and 'other:', lists of claims")
+    unknown = [key for key in tree if key not in ("studies", "claims", "other")]
+    if unknown:
+        raise WganlabError(f"'{path}' has an unknown section '{unknown[0]}:'; the sections are 'studies:' (the source "
+                           "studies' claims) and 'other:'")
     claims = []
     for section, key in (("studies", "studies"), ("studies", "claims"), ("other", "other")):
         found = tree.get(key) or []

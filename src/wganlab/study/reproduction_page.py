@@ -13,7 +13,7 @@ from typing import Any
 from wganlab.errors import WganlabError
 from wganlab.study import figures
 from wganlab.study.aggregate import StudyResults, run_value, t_interval
-from wganlab.study.numbers import plus_minus
+from wganlab.study.numbers import TIMING_TOLERANCE, plus_minus
 from wganlab.study.search import SEARCH_FILE
 from wganlab.study.verdicts import AGREES, DISAGREES, NOT_REPRODUCED, UNMEASURED, UNSEPARATED, VERDICTS
 
@@ -95,7 +95,8 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         "their share of the stack; a searched study adds its search's trials), our budget beside the source's, "
         "and the verdict, decided by the rule in "
         "`src/wganlab/study/claims.yaml`: *agrees* / *disagrees* (Holm-corrected p < 0.05 over the claim's own "
-        "pairs for comparisons, and for times a difference over the 25 % by which they vary between study runs; "
+        f"pairs for comparisons, and for times a difference over the {TIMING_TOLERANCE:.0%} by which two "
+        "variants' times vary between study runs; "
         "the whole interval past the goal for thresholds, every seed for \"all modes\"), "
         "*not reproduced* (it would disagree, but the runs it rests on were still improving when they stopped, "
         "too few evaluations show that they had stopped — the slope of the metric over the last third of "

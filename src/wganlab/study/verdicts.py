@@ -102,7 +102,7 @@ def judge_beats(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, st
         goal = (f" ({goal_text(values[better], total, info.noun)}; {goal_text(values[worse], total, info.noun)})"
                 if total and info.count else "")
         verdict = _pair_verdict(pair, info, means)
-        within = (f", within the {info.tolerance:.0%} by which its values vary between study runs"
+        within = (f", within the {info.tolerance:.0%} by which two variants' times vary between study runs"
                   if pair.significant and verdict == UNSEPARATED else "")
         parts.append(f"{better} {value_text(means[better], metric)} vs {worse} {value_text(means[worse], metric)}, "
                      f"difference {signed_text(pair, metric)}, {p_text(pair.p_holm)} ({_test_name(pair)})"
@@ -138,9 +138,12 @@ def _pair_verdict(pair: Any, info: Any, means: dict[str, float]) -> str:
 
 
 def _within_tolerance(a: float, b: float, tolerance: float) -> bool:
-    """Whether the larger of two positive means exceeds the smaller by no more than ``tolerance``."""
+    """Whether the larger of two means of one sign exceeds the smaller by no more than ``tolerance`` of it (means
+    of opposite signs, or one of them 0, are never within: a relative tolerance says nothing about them)."""
+    if tolerance <= 0 or a * b <= 0:
+        return tolerance > 0 and a == b == 0
     low, high = sorted((abs(a), abs(b)))
-    return tolerance > 0 and high <= low * (1 + tolerance)
+    return high <= low * (1 + tolerance)
 
 
 def refuting_variants(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> list[tuple[str, ...]]:

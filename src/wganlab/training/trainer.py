@@ -188,8 +188,9 @@ class Trainer:
     def run(self, stop_at: int | None = None, progress: bool = True) -> TrainResult:
         """Train to ``config.steps`` (or stop early at ``stop_at`` as if interrupted there).
 
-        SIGINT and SIGTERM finish the current step, write a checkpoint and return; a failure inside a step
-        leaves the last periodic checkpoint, which is consistent, as the point to resume from.
+        SIGINT and SIGTERM finish the current step, write a checkpoint and return, their handlers kept until then
+        (a signal torchrun forwards again must not kill one process inside the checkpoint's collectives); a
+        failure inside a step leaves the last periodic checkpoint, which is consistent, as the point to resume from.
         """
         config = self.config
         target = min(config.steps, stop_at) if stop_at is not None else config.steps
@@ -212,17 +213,17 @@ class Trainer:
                         bar.update(self.step)
                         continue
                     saved_at = self.step if saved else saved_at
+                interrupted = self.step < config.steps
+                if interrupted and saved_at != self.step:
+                    self.checkpoint()
+                if self.step < target and self.group.is_main:  # the loop ended early only on a stop request
+                    append_event(self.run_dir, stop_event(self.step, stop))
+                self.finish()
         except BaseException:
             self.close()
             raise
         finally:
             bar.close()
-        interrupted = self.step < config.steps
-        if interrupted and saved_at != self.step:
-            self.checkpoint()
-        if self.step < target and self.group.is_main:  # the loop ended early only on a stop request (any rank's)
-            append_event(self.run_dir, stop_event(self.step, stop))
-        self.finish()
         return TrainResult(self.run_dir, self.step, interrupted)
 
     def _step_and_bookkeeping(self, bar: tqdm) -> bool:
