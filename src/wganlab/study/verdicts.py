@@ -102,7 +102,7 @@ def judge_beats(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, st
         goal = (f" ({goal_text(values[better], total, info.noun)}; {goal_text(values[worse], total, info.noun)})"
                 if total and info.count else "")
         verdict = _pair_verdict(pair, info, means)
-        within = (f", within the {info.tolerance:.0%} by which two variants' times vary between study runs"
+        within = (f", within the {info.tolerance:.0%} that study runs move a ratio of two variants' times by"
                   if pair.significant and verdict == UNSEPARATED else "")
         parts.append(f"{better} {value_text(means[better], metric)} vs {worse} {value_text(means[worse], metric)}, "
                      f"difference {signed_text(pair, metric)}, {p_text(pair.p_holm)} ({_test_name(pair)})"
