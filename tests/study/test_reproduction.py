@@ -387,6 +387,12 @@ def test_variants_trained_for_different_lengths_each_state_their_own(tmp_path):
     by_data = [RunRecord(r.name, {**r.labels, "data": d}, "", tmp_path, {**r.result, "steps": n}, r.metrics)
                for r in study.runs if r.labels["variant"] == "GP" for d, n in (("mnist", 3000), ("digits", 1000))]
     assert our_budget(claim, by_data).text() == "3,000 steps × 32 (mnist), 1,000 × 32 (digits), 3 seeds"
+    # critic-vs-w1's quick scale: every variant 1,000 steps on the toy, each its own on MNIST
+    lengths = {("toy", "W"): 1000, ("toy", "GP"): 1000, ("mnist", "W"): 500, ("mnist", "GP"): 400}
+    mixed = [RunRecord(r.name, {**r.labels, "data": d}, "", tmp_path, {**r.result, "steps": lengths[d, v]}, r.metrics)
+             for r in study.runs for (d, v) in lengths if v == r.labels["variant"]]
+    assert our_budget(claim, mixed).text() == ("1,000 steps × 32 (toy), 500 × 32 (W on mnist), 400 × 32 (GP on mnist), "
+                                               "3 seeds")
 
 
 def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path):

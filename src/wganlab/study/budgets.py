@@ -71,16 +71,22 @@ def our_budget(claim: dict[str, Any], runs: list) -> OurBudget | None:
     for cell, combination in length.items():
         groups.setdefault(combination, []).append(cell)
     by_variant = len({v for _, v in length}) == sum(len({v for _, v in cells}) for cells in groups.values())
-    by_data = len({d for d, _ in length}) == sum(len({d for d, _ in cells}) for cells in groups.values())
+    variants_of: dict[str, set[str]] = {}
+    for data, variant in length:
+        variants_of.setdefault(data, set()).add(variant)
 
     def who(cells: list[tuple[str, str]]) -> str:
+        """The variants, when each trains one length; else each dataset whose every variant trains this one,
+        and "variant on dataset" for the rest."""
         if len(groups) == 1:
             return ""
         if by_variant:
             return ", ".join(dict.fromkeys(v for _, v in cells))
-        if by_data:
-            return ", ".join(dict.fromkeys(d for d, _ in cells))
-        return ", ".join(f"{v} on {d}" for d, v in cells)
+        named = []
+        for data in dict.fromkeys(d for d, _ in cells):
+            here = [v for d, v in cells if d == data]
+            named += [data] if set(here) == variants_of[data] else [f"{v} on {data}" for v in here]
+        return ", ".join(named)
 
     ordered = sorted(groups.items(), key=lambda item: -item[0][0] * (item[0][1] or 1))
     seeds = len({(r.labels.get("data"), r.labels.get("variant"), r.labels.get("seed")) for r in runs})
