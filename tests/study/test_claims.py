@@ -108,6 +108,27 @@ def test_every_quote_is_the_sources_own_words_in_the_section_the_row_names():
         assert any(in_order(fragments, plain(by_number[number][1])) for number, _ in places), claim["where"]
 
 
+@pytest.mark.skipif(not SOURCES.is_dir(), reason="shared/seeds (the source studies' texts) is not beside the checkout")
+def test_the_words_a_claim_quotes_in_its_own_text_are_a_sources():
+    """What a row's test, differences or budget put in quotation marks (four words or more: shorter ones are names,
+    like "quite well") is found word for word in one of the five texts (a row may quote another study than its
+    own, as the guide's mode-collapse row quotes the MNIST blog)."""
+    texts = [plain(p.read_text(encoding="utf-8")) for p in sorted(SOURCES.glob("*.txt"))]
+    checked = 0
+    for claim in load_claims():
+        if not any(name in claim["source"] for name in MARKS):
+            continue
+        said = " ".join(str(claim.get(key, "")) for key in ("claim", "differences"))
+        said += " " + str((claim.get("source_budget") or {}).get("text", ""))
+        for quoted in re.findall(r'"([^"]+)"', said):
+            if len(quoted.split()) < 4:
+                continue
+            fragments = [plain(part) for part in quoted.split("...") if part.strip()]
+            assert any(in_order(fragments, text) for text in texts), (claim["where"], quoted)
+            checked += 1
+    assert checked >= 5  # the test reads the quotes it is meant to
+
+
 def test_the_section_reader_finds_numbered_roman_and_named_sections():
     text = ("# Title\n## **ABSTRACT**\nWe find it.\n## 1. INTRODUCTION\nIntro.\n#### 1.1 Sub part\nDeep *words*.\n"
             "# 2 Next\nOther.\nIII. Survey of Methods\nSurvey text.\n## Implementing GAN in Python\nCode.\n")
