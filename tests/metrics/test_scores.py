@@ -5,7 +5,15 @@ import pytest
 import torch
 
 from wganlab.errors import ConfigError
-from wganlab.metrics.scores import class_coverage, inception_score, kid, mmd2_unbiased, neighbour_radii, prdc
+from wganlab.metrics.scores import class_coverage, inception_score, kid, neighbour_radii, prdc
+
+
+def mmd2_unbiased(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Unbiased MMD² of two equal-size sets with k(x, y) = (xᵀy / d + 1)³ (diagonals left out), as written."""
+    d, m = a.shape[1], len(a)
+    k_aa, k_bb, k_ab = ((a @ a.T) / d + 1) ** 3, ((b @ b.T) / d + 1) ** 3, ((a @ b.T) / d + 1) ** 3
+    within = (k_aa.sum() - k_aa.diagonal().sum() + k_bb.sum() - k_bb.diagonal().sum()) / (m * (m - 1))
+    return float(within - 2 * k_ab.mean())
 
 
 def test_mmd2_unbiased_matches_the_formula_by_hand():
@@ -18,6 +26,8 @@ def test_mmd2_unbiased_matches_the_formula_by_hand():
     within = (k(a[0], a[1]) * 2 + k(b[0], b[1]) * 2) / 2
     across = sum(k(x, y) for x in a for y in b) / 4
     assert mmd2_unbiased(a, b) == pytest.approx(within - 2 * across)
+    # KID of one subset holding every row is that MMD² (the subset's order does not matter), with no spread
+    assert kid(a, b, subsets=1, subset_size=2) == pytest.approx((within - 2 * across, 0.0))
 
 
 def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_otherwise():

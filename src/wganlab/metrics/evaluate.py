@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -113,51 +114,54 @@ def _stats_path(data: DataConfig, featurizer: Featurizer, count: int, seed: int,
     return stats_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
 
 
+def _cached_arrays(path: Path, compute: Callable[[], dict[str, np.ndarray]],
+                   valid: Callable[[dict[str, np.ndarray]], bool] = lambda arrays: True) -> dict[str, np.ndarray]:
+    """The arrays saved at ``path`` if they are there and ``valid``, else ``compute()``'s, saved there atomically
+    for the next evaluation: how every statistic of the real set is kept between evaluations."""
+    if path.is_file():
+        with np.load(path) as cached:
+            arrays = {name: cached[name] for name in cached.files}
+        if valid(arrays):
+            return arrays
+    arrays = compute()
+    with atomic_output(path) as tmp:
+        np.savez(tmp, **arrays)
+    return arrays
+
+
 def reference_features(data: DataConfig, featurizer: Featurizer, count: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
     """(features, class probabilities) of ``count`` real samples, cached on disk by dataset, split, network, count."""
-    path = _stats_path(data, featurizer, count, seed)
-    if path.is_file():
-        with np.load(path) as cached:
-            return torch.from_numpy(cached["features"]), torch.from_numpy(cached["probs"])
-    features, probs = featurizer(real_images(data, count, seed))
-    with atomic_output(path) as tmp:
-        np.savez(tmp, features=features.numpy(), probs=probs.numpy())
-    return features, probs
+    def compute() -> dict[str, np.ndarray]:
+        features, probs = featurizer(real_images(data, count, seed))
+        return {"features": features.numpy(), "probs": probs.numpy()}
+
+    arrays = _cached_arrays(_stats_path(data, featurizer, count, seed), compute)
+    return torch.from_numpy(arrays["features"]), torch.from_numpy(arrays["probs"])
 
 
-def reference_radii(data: DataConfig, featurizer: Featurizer, count: int, ks: tuple[int, ...],
+def reference_radii(data: DataConfig, featurizer: Featurizer, count: int, real: torch.Tensor, ks: tuple[int, ...],
                     seed: int = 0) -> dict[int, torch.Tensor]:
-    """The real samples' k-nearest-neighbour radii in feature space (precision, recall, density and coverage),
-    cached beside :func:`reference_features`: they depend only on the real set, and 10,000 of them cost a
-    10,000 x 10,000 distance matrix."""
-    path = _stats_path(data, featurizer, count, seed, "radii", list(ks))
-    if path.is_file():
-        with np.load(path) as cached:
-            return {k: torch.from_numpy(cached[f"k{k}"]) for k in ks}
-    radii = neighbour_radii(reference_features(data, featurizer, count, seed)[0], ks)
-    with atomic_output(path) as tmp:
-        np.savez(tmp, **{f"k{k}": radius.numpy() for k, radius in radii.items()})
-    return radii
+    """The real samples' k-nearest-neighbour radii in feature space (precision, recall, density and coverage) for
+    ``real``, their :func:`reference_features`, cached beside them: they depend only on the real set, and 10,000
+    of them cost a 10,000 x 10,000 distance matrix."""
+    arrays = _cached_arrays(_stats_path(data, featurizer, count, seed, "radii", list(ks)),
+                            lambda: {f"k{k}": r.numpy() for k, r in neighbour_radii(real, ks).items()})
+    return {k: torch.from_numpy(arrays[f"k{k}"]) for k in ks}
 
 
-def reference_kid_sums(data: DataConfig, featurizer: Featurizer, count: int, n_fake: int, subset_size: int,
-                       seed: int = 0) -> torch.Tensor:
+def reference_kid_sums(data: DataConfig, featurizer: Featurizer, count: int, real: torch.Tensor, n_fake: int,
+                       subset_size: int, seed: int = 0) -> torch.Tensor:
     """The real side of KID (:func:`wganlab.metrics.scores.kid_real_sums`, the subsets drawn as ``kid`` draws
-    them by default) for generated sets of ``n_fake``, cached beside :func:`reference_features` (``seed`` is
-    their draw): 100 subsets' real-real kernel sums, 26 GFLOP at 10,000 digits. The file keeps a hash of the
-    subsets' rows, so sums drawn differently (another torch's ``randperm``) are computed again, never reused."""
-    path = _stats_path(data, featurizer, count, seed, "kid", n_fake, subset_size, KID_SUBSETS)
-    if path.is_file():
-        with np.load(path) as cached:
-            rows = kid_subsets(int(cached["n_real"]), n_fake, KID_SUBSETS, subset_size)[0]
-            if str(cached["rows_sha256"]) == _sha256(rows):
-                return torch.from_numpy(cached["sums"])
-    real = reference_features(data, featurizer, count, seed)[0]
-    sums = kid_real_sums(real, n_fake, subset_size=subset_size)
-    rows = kid_subsets(len(real), n_fake, KID_SUBSETS, subset_size)[0]
-    with atomic_output(path) as tmp:
-        np.savez(tmp, sums=sums.numpy(), n_real=len(real), rows_sha256=_sha256(rows))
-    return sums
+    them by default) for ``real``, their :func:`reference_features` (``seed`` is their draw), and generated sets
+    of ``n_fake``, cached beside them: 100 subsets' real-real kernel sums, 26 GFLOP at 10,000 digits. The file
+    keeps a hash of the subsets' rows, so sums drawn differently (another torch's ``randperm``) are computed
+    again, never reused."""
+    drawn = _sha256(kid_subsets(len(real), n_fake, KID_SUBSETS, subset_size)[0])
+    arrays = _cached_arrays(
+        _stats_path(data, featurizer, count, seed, "kid", n_fake, subset_size, KID_SUBSETS),
+        lambda: {"sums": kid_real_sums(real, n_fake, subset_size=subset_size).numpy(), "rows_sha256": np.array(drawn)},
+        valid=lambda arrays: str(arrays["rows_sha256"]) == drawn)
+    return torch.from_numpy(arrays["sums"])
 
 
 def _sha256(tensor: torch.Tensor) -> str:
@@ -237,13 +241,13 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
         out["fid"] = frechet_distance(Gaussian.fit(real_features), Gaussian.fit(fake_features))
     if "kid" in metrics:
         subset = kid_subset_size(len(real_features), len(fake_features))
-        within = reference_kid_sums(data, featurizer, reference_count, len(fake_features), subset)
+        within = reference_kid_sums(data, featurizer, reference_count, real_features, len(fake_features), subset)
         out["kid"], out["kid_std"] = kid(real_features, fake_features, subset_size=subset, real_sums=within)
         out["kid_subset_size"] = subset
     if "is" in metrics:
         out["is"], out["is_std"] = inception_score(fake_probs)
     if "pr" in metrics:
-        radii = reference_radii(data, featurizer, reference_count, PRDC_NEIGHBOURS)
+        radii = reference_radii(data, featurizer, reference_count, real_features, PRDC_NEIGHBOURS)
         result = prdc(real_features, fake_features, *PRDC_NEIGHBOURS, real_radii=radii)
         out.update(precision=result.precision, recall=result.recall, density=result.density,
                    coverage=result.coverage)

@@ -115,14 +115,6 @@ def kid_subset_size(n_real: int, n_fake: int, preferred: int = 1000) -> int:
     return preferred if smaller >= preferred else max(2, smaller // 2)
 
 
-def mmd2_unbiased(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Unbiased MMD² of two equal-size sets with k(x, y) = (xᵀy / d + 1)³ (diagonals left out)."""
-    d, m = a.shape[1], len(a)
-    k_aa, k_bb, k_ab = ((a @ a.T) / d + 1) ** 3, ((b @ b.T) / d + 1) ** 3, ((a @ b.T) / d + 1) ** 3
-    within = (k_aa.sum() - k_aa.diagonal().sum() + k_bb.sum() - k_bb.diagonal().sum()) / (m * (m - 1))
-    return float(within - 2 * k_ab.mean())
-
-
 def inception_score(probs: np.ndarray | torch.Tensor, splits: int = 10) -> tuple[float, float]:
     """(mean, std) over ``splits`` equal parts of exp(E KL(p(y|x) ‖ p(y)))."""
     p = _as_tensor(probs)
