@@ -9,6 +9,8 @@ import pytest
 from scipy import stats
 
 from wganlab.study.compare import (
+    DIFFERENT,
+    NOT_SEPARABLE,
     goal_share,
     goal_text,
     holm,
@@ -179,3 +181,24 @@ def test_seeds_needed_against_the_normal_approximation():
     normal = 2 * (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) ** 2 / effect**2
     assert normal <= seeds_needed(a, b) <= normal + 2  # the t distribution needs slightly more
     assert seeds_needed(np.array([1.0, 1.0]), np.array([1.0, 1.0])) is None
+
+
+def test_a_tolerance_is_relative_to_means_of_one_sign():
+    from wganlab.study.compare import _within_tolerance
+
+    assert _within_tolerance(82.3, 92.3, 0.25) and _within_tolerance(-82.3, -92.3, 0.25)
+    assert not _within_tolerance(82.3, 122.3, 0.25) and not _within_tolerance(1.0, 1.1, 0.0)  # none without one
+    assert not _within_tolerance(-1.0, 1.1, 0.25) and not _within_tolerance(0.0, 0.1, 0.25)
+    assert _within_tolerance(0.0, 0.0, 0.25)
+
+
+def test_times_within_the_timing_tolerance_are_not_separated_in_any_view():
+    """12 % apart at p < 0.05: a different FID, but not a different time per step (the tolerance is the
+    metric's, so every view of the pair, report or claim, shows the same decision)."""
+    values = {"A": [0.080, 0.085, 0.082], "B": [0.090, 0.095, 0.092]}
+    times = rank_variants("mnist", "seconds_per_step", values).pair("A", "B")
+    scores = rank_variants("mnist", "fid", values).pair("A", "B")
+    assert times.p_holm == scores.p_holm < 0.05
+    assert times.decision == NOT_SEPARABLE and times.held_by_tolerance and not times.significant
+    assert scores.decision == DIFFERENT and not scores.held_by_tolerance
+    assert rank_variants("mnist", "seconds_per_step", values).pair("B", "A").held_by_tolerance  # either way round

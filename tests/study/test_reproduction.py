@@ -91,15 +91,6 @@ def test_beats_against_several_variants_and_on_time_per_step():
     assert ", within the 25% that study runs move a ratio of two variants' times by" in row.measured
 
 
-def test_a_tolerance_is_relative_to_means_of_one_sign():
-    from wganlab.study.verdicts import _within_tolerance
-
-    assert _within_tolerance(82.3, 92.3, 0.25) and _within_tolerance(-82.3, -92.3, 0.25)
-    assert not _within_tolerance(82.3, 122.3, 0.25) and not _within_tolerance(1.0, 1.1, 0.0)  # none without one
-    assert not _within_tolerance(-1.0, 1.1, 0.25) and not _within_tolerance(0.0, 0.1, 0.25)
-    assert _within_tolerance(0.0, 0.0, 0.25)
-
-
 def test_reaches_needs_the_whole_interval_past_the_goal():
     claim = {"source": "s", "claim": "all fit", "study": "toy",
              "test": {"kind": "reaches", "data": ["moons"], "metric": "w1", "variants": ["A", "B"], "at_most": 0.1}}

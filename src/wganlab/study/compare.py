@@ -55,13 +55,19 @@ class PairComparison:
     n_first: int
     n_second: int
     family: int = 1  # pairs corrected together by Holm
+    within_tolerance: bool = False  # the means differ by no more than the metric's tolerance (MetricInfo)
 
     @property
     def decision(self) -> str:
         """The one verdict on this pair that every view shows."""
         if min(self.n_first, self.n_second) < MIN_SEEDS:
             return TOO_FEW_SEEDS
-        return DIFFERENT if self.p_holm < ALPHA else NOT_SEPARABLE
+        return DIFFERENT if self.p_holm < ALPHA and not self.within_tolerance else NOT_SEPARABLE
+
+    @property
+    def held_by_tolerance(self) -> bool:
+        """Separated by its p-value alone, but by no more than the metric's tolerance: not a difference."""
+        return self.within_tolerance and self.p_holm < ALPHA and min(self.n_first, self.n_second) >= MIN_SEEDS
 
     @property
     def significant(self) -> bool:
@@ -170,7 +176,8 @@ def rank_variants(dataset: str, metric: str, values: dict[str, list[float]], tot
                   pairs: list[tuple[str, str]] | None = None) -> Ranking:
     """Order the variants by their mean (best first) and compare every pair, or only ``pairs`` (a claim's own
     comparisons), Holm-corrected together as one family."""
-    lower = metric_info(metric).lower_is_better
+    info = metric_info(metric)
+    lower = info.lower_is_better
     clean = {k: np.asarray([v for v in vs if v is not None and math.isfinite(v)], dtype=np.float64)
              for k, vs in values.items()}
     clean = {k: v for k, v in clean.items() if len(v)}
@@ -181,9 +188,19 @@ def rank_variants(dataset: str, metric: str, values: dict[str, list[float]], tot
     raw = [(a, b, *pair_test(clean[a], clean[b], metric)) for a, b in wanted]
     corrected = holm([r[5] for r in raw])
     family = sum(math.isfinite(r[5]) for r in raw)
-    compared = [PairComparison(a, b, d, lo, hi, p, ph, test, len(clean[a]), len(clean[b]), max(family, 1))
+    compared = [PairComparison(a, b, d, lo, hi, p, ph, test, len(clean[a]), len(clean[b]), max(family, 1),
+                               _within_tolerance(clean[a].mean(), clean[b].mean(), info.tolerance))
                 for (a, b, d, lo, hi, p, test), ph in zip(raw, corrected, strict=True)]
     return Ranking(dataset, metric, order, compared, total)
+
+
+def _within_tolerance(a: float, b: float, tolerance: float) -> bool:
+    """Whether the larger of two means of one sign exceeds the smaller by no more than ``tolerance`` of it (means
+    of opposite signs, or one of them 0, are never within: a relative tolerance says nothing about them)."""
+    if tolerance <= 0 or a * b <= 0:
+        return tolerance > 0 and a == b == 0
+    low, high = sorted((abs(a), abs(b)))
+    return bool(high <= low * (1 + tolerance))
 
 
 def seeds_needed(a: np.ndarray, b: np.ndarray, alpha: float = ALPHA, power: float = POWER,
@@ -366,4 +383,4 @@ def _join(items: list[str]) -> str:
 
 def _flipped(pair: PairComparison) -> PairComparison:
     return PairComparison(pair.second, pair.first, -pair.difference, -pair.high, -pair.low, pair.p_value,
-                          pair.p_holm, pair.test, pair.n_second, pair.n_first, pair.family)
+                          pair.p_holm, pair.test, pair.n_second, pair.n_first, pair.family, pair.within_tolerance)

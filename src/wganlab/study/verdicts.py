@@ -101,9 +101,9 @@ def judge_beats(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, st
             continue
         goal = (f" ({goal_text(values[better], total, info.noun)}; {goal_text(values[worse], total, info.noun)})"
                 if total and info.count else "")
-        verdict = _pair_verdict(pair, info, means)
+        verdict = _pair_verdict(pair, info)
         within = (f", within the {info.tolerance:.0%} that study runs move a ratio of two variants' times by"
-                  if pair.significant and verdict == UNSEPARATED else "")
+                  if pair.held_by_tolerance else "")
         parts.append(f"{better} {value_text(means[better], metric)} vs {worse} {value_text(means[worse], metric)}, "
                      f"difference {signed_text(pair, metric)}, {p_text(pair.p_holm)} ({_test_name(pair)})"
                      f"{within}{goal}")
@@ -129,21 +129,9 @@ def _claimed_pairs(test: dict[str, Any], dataset: str, runs: list) -> tuple[dict
     return values, total, claimed, rank_variants(dataset, metric, values, total, pairs=claimed)
 
 
-def _pair_verdict(pair: Any, info: Any, means: dict[str, float]) -> str:
-    """Separated at Holm-corrected p < 0.05 and, for a metric with a ``tolerance``, by more than it."""
+def _pair_verdict(pair: Any, info: Any) -> str:
     better_is_better = (pair.difference < 0) == info.lower_is_better
-    if not pair.significant or _within_tolerance(means[pair.first], means[pair.second], info.tolerance):
-        return UNSEPARATED
-    return AGREES if better_is_better else DISAGREES
-
-
-def _within_tolerance(a: float, b: float, tolerance: float) -> bool:
-    """Whether the larger of two means of one sign exceeds the smaller by no more than ``tolerance`` of it (means
-    of opposite signs, or one of them 0, are never within: a relative tolerance says nothing about them)."""
-    if tolerance <= 0 or a * b <= 0:
-        return tolerance > 0 and a == b == 0
-    low, high = sorted((abs(a), abs(b)))
-    return high <= low * (1 + tolerance)
+    return UNSEPARATED if not pair.significant else AGREES if better_is_better else DISAGREES
 
 
 def refuting_variants(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> list[tuple[str, ...]]:
@@ -158,9 +146,8 @@ def refuting_variants(test: dict[str, Any], dataset: str, runs: list, results: S
     if kind == "beats":
         _, _, claimed, ranking = _claimed_pairs(test, dataset, runs)
         info = metric_info(test["metric"])
-        means = {name: mean for name, mean, _ in ranking.order}
         return [(b, w) for b, w in claimed
-                if (pair := ranking.pair(b, w)) is not None and _pair_verdict(pair, info, means) == DISAGREES]
+                if (pair := ranking.pair(b, w)) is not None and _pair_verdict(pair, info) == DISAGREES]
     if kind == "alike":
         separated = {(p.first, p.second) for _, _, ranking in _alike_rankings(test, dataset, runs)
                      for p in ranking.pairs if p.significant}
