@@ -143,25 +143,33 @@ def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | Non
     from wganlab.data.images import to_symmetric
     from wganlab.errors import ConfigError
     from wganlab.metrics import evaluate as measure
-    from wganlab.sampling import generate, load_generator, read_samples
+    from wganlab.sampling import class_labels, generate, load_generator, read_samples
 
     asked = None if metrics is None else tuple(metrics)
     if asked == ():
         raise ConfigError("no metric asked for: name at least one, or none to measure every one that applies")
     path = Path(source)
+    classes = None  # the class each sample was asked for (conditional generators)
     if path.suffix == ".npz":
         if data is None:
             raise ConfigError("evaluating a .npz needs --data NAME (data=... in the API): the dataset to compare with")
         samples = read_samples(path)
         reference = reference_data(data_options, data)
         names = measure.requested_metrics(asked, reference, samples.ndim == 2, features, tuple(samples.shape[1:]))
+        if asked and "class_accuracy" in asked:
+            raise ConfigError("'class_accuracy' needs the class each sample was asked for, which a .npz does not "
+                              "hold: evaluate the run directory or its checkpoint instead")
     else:  # the data and the metric names are checked before minutes of sampling
         loaded = load_generator(path)
         reference = reference_data(data_options, data, loaded.config.data)
         names = measure.requested_metrics(asked, reference, loaded.config.is_vectors, features,
                                           tuple(loaded.sample_shape))
+        if asked and "class_accuracy" in asked and not loaded.num_classes:
+            raise ConfigError("'class_accuracy' needs a conditional generator (conditioning.mode=concat, channels "
+                              "or projection); this one is unconditional: ask for 'classes' instead")
         samples = generate(loaded, n, seed=seed)
+        classes = class_labels(loaded, n, None)
         if samples.ndim > 2:
             samples = to_symmetric(samples, loaded.config.data.pixel_range)
     return measure.evaluate_samples(samples, reference, names, network=features,
-                                    inception_weights=inception_weights)
+                                    inception_weights=inception_weights, asked_classes=classes)

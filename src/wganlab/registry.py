@@ -214,6 +214,8 @@ for _name, _summary, *_kinds in (
     ("is", "Inception Score (Salimans et al. 2016); higher is better", "images"),
     ("pr", "precision, recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020)", "images"),
     ("classes", "classes a classifier finds among the samples (of 10)", "images"),
+    ("class_accuracy", "a conditional generator's samples classified as the class asked for (chance: 1/10)",
+     "images"),
     ("modes", "mixture components (8 or 25) or Stacked-MNIST triples (of 1,000) covered", "points", "images"),
     ("w1", "exact Wasserstein-1 distance to real samples, by optimal assignment; lower is better", "points"),
 ):

@@ -89,10 +89,13 @@ def test_cli_eval_images_npz_table(tmp_path):
 
 def test_cli_eval_errors_are_one_line(tmp_path):
     np.savez(tmp_path / "p.npz", points=np.zeros((10, 2), np.float32))
+    np.savez(tmp_path / "i.npz", images=np.zeros((10, 1, 28, 28), np.uint8))
     for args, fragment in (([str(tmp_path / "p.npz")], "needs --data"),
                            ([str(tmp_path / "p.npz"), "--data", "8gaussians", "--metrics", "fid"], "unknown metric"),
                            ([str(tmp_path / "p.npz"), "--data", "mnist"], "cannot be evaluated"),
-                           ([str(tmp_path / "p.npz"), "--data", "swissroll", "--metrics", "modes"], "ask for 'w1'")):
+                           ([str(tmp_path / "p.npz"), "--data", "swissroll", "--metrics", "modes"], "ask for 'w1'"),
+                           ([str(tmp_path / "i.npz"), "--data", "mnist", "--metrics", "class_accuracy"],
+                            "evaluate the run directory or its checkpoint instead")):
         result = cli("eval", *args)
         assert result.returncode == 2 and fragment in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
@@ -106,6 +109,7 @@ def test_a_metric_that_does_not_apply_to_the_data_is_named_with_the_one_that_doe
     assert "for data=cifar10 ask for 'pr' (recall)" in why(["modes"], "cifar10")
     assert "stacked triples are 'modes'" in why(["classes"], "stacked-mnist")
     assert "with inception features ask for 'is' or 'pr'" in why(["classes"], "cifar10")
+    assert "'class_accuracy' uses a classifier of single 28x28" in why(["class_accuracy"], "cifar10")
     assert "data=moons has none: ask for 'w1'" in why(["modes"], "moons")
     assert why(["fid", "classes"], "mnist") is None and why(["modes"], "stacked-mnist") is None
     assert why(["modes", "w1"], "8gaussians") is None

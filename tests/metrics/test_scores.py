@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from wganlab.errors import ConfigError
-from wganlab.metrics.scores import class_coverage, inception_score, kid, neighbour_radii, prdc
+from wganlab.metrics.scores import asked_class_accuracy, class_coverage, inception_score, kid, neighbour_radii, prdc
 
 
 def mmd2_unbiased(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -107,6 +107,19 @@ def test_class_coverage_and_kl():
     assert report.kl_to_real == pytest.approx(np.log(2))  # 5 classes at 0.2 against 0.1 each
     balanced = class_coverage(torch.eye(10)[torch.arange(1000) % 10], real_mix)
     assert balanced.covered == 10 and balanced.kl_to_real == pytest.approx(0.0, abs=1e-9)
+
+
+def test_asked_class_accuracy_by_hand():
+    # three classes; the classifier's argmax for six samples, two asked for each class
+    probs = torch.eye(3)[torch.tensor([0, 0, 1, 2, 0, 1])]
+    asked = torch.tensor([0, 0, 1, 1, 2, 2])
+    assert asked_class_accuracy(probs, asked) == [1.0, 0.5, 0.0]
+    # a generator that ignores its label: the same predictions whatever it was asked, 1/K on average
+    ignored = torch.eye(4)[torch.tensor([2, 0, 3, 3] * 4)]
+    shares = asked_class_accuracy(ignored, torch.arange(16) // 4)
+    assert sum(shares) / len(shares) == pytest.approx(1 / 4)
+    with pytest.raises(ValueError, match="3 asked classes for 6 samples"):
+        asked_class_accuracy(probs, asked[:3])
 
 
 def test_kid_refuses_sets_smaller_than_its_subsets_and_the_evaluation_picks_a_size_that_fits():

@@ -31,6 +31,7 @@ from wganlab.metrics.classifier import load_classifier, predict
 from wganlab.metrics.frechet import Gaussian, frechet_distance
 from wganlab.metrics.scores import (
     KID_SUBSETS,
+    asked_class_accuracy,
     class_coverage,
     inception_score,
     kid,
@@ -217,18 +218,21 @@ def inapplicable(metrics: tuple[str, ...], data: DataConfig, network: str | None
         instead = "'classes' (how many of its classes appear)" if network != "inception" else "'pr' (recall)"
         return (f"'modes' counts the 1,000 digit triples of data=stacked-mnist; for data={data.name} ask for "
                 f"{instead}")
-    if "classes" in metrics and (network == "inception" or data.name == "stacked-mnist"):
+    classified = next((m for m in ("classes", "class_accuracy") if m in metrics), None)
+    if classified and (network == "inception" or data.name == "stacked-mnist"):
         why = "uses a classifier of single 28x28 digits or clothes" if network == "inception" else \
-            "would count single digits; stacked triples are 'modes'"
-        return f"'classes' {why}; for data={data.name} with {network} features ask for " + \
+            "would classify single digits; stacked triples are 'modes'"
+        return f"'{classified}' {why}; for data={data.name} with {network} features ask for " + \
             ("'modes'" if data.name == "stacked-mnist" else "'is' or 'pr'")
     return None
 
 
 def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ...], network: str | None = None,
-                    reference_count: int = 10_000, inception_weights: str | Path | None = None) -> dict[str, Any]:
+                    reference_count: int = 10_000, inception_weights: str | Path | None = None,
+                    asked_classes: torch.Tensor | None = None) -> dict[str, Any]:
     """The requested metrics for float images in [-1, 1] against ``reference_count`` real ones; a metric that does
-    not apply to ``data`` is skipped (see :func:`inapplicable` for refusing it instead)."""
+    not apply to ``data`` is skipped (see :func:`inapplicable` for refusing it instead). ``asked_classes``: the class
+    each sample of a conditional generator was asked for, without which ``class_accuracy`` is skipped too."""
     featurizer = Featurizer(feature_network_for(data, network, tuple(fake.shape[1:])), inception_weights)
     real_features, real_probs = reference_features(data, featurizer, reference_count)
     fake_features, fake_probs = featurizer(fake)
@@ -256,6 +260,10 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
         report = class_coverage(fake_probs, real_counts)
         out.update(classes_covered=report.covered, classes_total=report.total, class_kl=report.kl_to_real,
                    class_counts=report.histogram, real_class_counts=real_counts.tolist())
+    if "class_accuracy" in metrics and asked_classes is not None and featurizer.network != "inception" \
+            and not stacked:
+        shares = asked_class_accuracy(fake_probs, asked_classes)
+        out.update(class_accuracy=sum(shares) / len(shares), class_accuracy_per_class=shares)
     if "modes" in metrics and stacked:
         modes = stacked_modes(fake, featurizer.classifier)
         # a triple with at least one sample: the PacGAN count, named as the toys' VEEGAN count is
@@ -264,11 +272,13 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
 
 
 def evaluate_samples(samples: torch.Tensor, data: DataConfig, metrics: tuple[str, ...], network: str | None = None,
-                     inception_weights: str | Path | None = None) -> dict[str, Any]:
+                     inception_weights: str | Path | None = None, asked_classes: torch.Tensor | None = None
+                     ) -> dict[str, Any]:
     """N x 2 points (:func:`evaluate_points`) or float images in [-1, 1] (:func:`evaluate_images`)."""
     if samples.ndim == 2:
         return evaluate_points(samples, data, metrics)
-    return evaluate_images(samples, data, metrics, network=network, inception_weights=inception_weights)
+    return evaluate_images(samples, data, metrics, network=network, inception_weights=inception_weights,
+                           asked_classes=asked_classes)
 
 
 def evaluate_points(points: torch.Tensor, data: DataConfig, metrics: tuple[str, ...]) -> dict[str, Any]:

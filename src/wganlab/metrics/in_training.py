@@ -1,4 +1,5 @@
-"""Cheap evaluation during training: an FID curve (the DTU study's Fig. 6) or, for 2D toys, modes and W1.
+"""Cheap evaluation during training: an FID curve (the DTU study's Fig. 6), with the asked-class accuracy of a
+conditional generator, or, for 2D toys, modes and W1.
 
 Every ``eval_every`` steps the sampling generator maps a fixed set of ``eval_samples`` latent vectors (drawn
 from a private generator, so training's RNG stream is untouched) and is compared with reference statistics
@@ -19,6 +20,7 @@ from wganlab.data.images import to_symmetric
 from wganlab.errors import CheckpointError, ConfigError
 from wganlab.fileio import isolated_rng
 from wganlab.metrics.frechet import Gaussian, frechet_distance
+from wganlab.metrics.scores import asked_class_accuracy
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
 from wganlab.metrics.wasserstein import POOL_BATCHES, CriticVersusW1
 from wganlab.nets.build import eval_mode, generate_chunks
@@ -83,8 +85,11 @@ class TrainingEvaluator:
                            high_quality=report.high_quality)
         else:
             samples = to_symmetric(samples, self.config.data.pixel_range)
-            features, _ = self.featurizer(samples.cpu())
+            features, probs = self.featurizer(samples.cpu())
             out["fid"] = frechet_distance(self.reference, Gaussian.fit(features))
+            if labels is not None:  # does it draw the class it is asked for (the study's final class_accuracy)
+                shares = asked_class_accuracy(probs, labels.cpu())
+                out["class_accuracy"] = sum(shares) / len(shares)
         out["eval_seconds"] = round(time.perf_counter() - started, 3)
         return out
 

@@ -202,3 +202,15 @@ def class_coverage(fake_probs: np.ndarray | torch.Tensor, real_mix: np.ndarray |
     covered = int((share >= min_ratio * real).sum())
     kl = float((share * (torch.log(share.clamp_min(1e-12)) - torch.log(real.clamp_min(1e-12)))).sum())
     return ClassCoverage(covered, len(real), kl, counts.long().tolist())
+
+
+def asked_class_accuracy(fake_probs: np.ndarray | torch.Tensor, asked: torch.Tensor) -> list[float]:
+    """Per asked class, the share of its samples that the classifier (argmax) assigns to it: whether a
+    conditional generator follows its label. Averaged over classes, a generator that ignores the label scores
+    the chance level 1/K (each class's share is then how often the classifier says it), whatever its samples."""
+    predicted = _as_tensor(fake_probs).argmax(1)
+    asked = torch.as_tensor(asked).long()
+    if len(asked) != len(predicted):
+        raise ValueError(f"{len(asked)} asked classes for {len(predicted)} samples")
+    return [float((predicted[asked == k] == k).double().mean()) for k in range(_as_tensor(fake_probs).shape[1])
+            if bool((asked == k).any())]

@@ -25,7 +25,7 @@ from wganlab.study.task import config_differences, read_result, saved_config
 # Metrics in table order, with whether lower is better. Anything else numeric is kept after these.
 METRICS: dict[str, bool] = {
     "fid": True, "kid": True, "w1": True, "modes_covered": False, "modes_any": False, "high_quality": False,
-    "classes_covered": False,
+    "classes_covered": False, "class_accuracy": False,
     "class_kl": True, "modes_kl": True, "precision": False, "recall": False, "density": False, "coverage": False,
     "critic_w1_correlation": False, "real_minus_centroids": False, "accuracy_real": False,
     "accuracy_generated": False, "gan_test": False, "accuracy_filtered_x1": False,

@@ -54,6 +54,7 @@ METRIC_INFO: dict[str, MetricInfo] = {
     "high_quality": MetricInfo("high-quality share", False, bounds=(0.0, 1.0)),
     "classes_covered": MetricInfo("classes covered", False, count=True, noun="classes", bounds=(0.0, math.inf)),
     "class_kl": MetricInfo("class KL to real", True, bounds=(0.0, math.inf)),
+    "class_accuracy": MetricInfo("asked-class accuracy", False, bounds=(0.0, 1.0)),
     "modes_kl": MetricInfo("mode KL to uniform", True, bounds=(0.0, math.inf)),
     "precision": MetricInfo("precision", False, bounds=(0.0, 1.0)),
     "recall": MetricInfo("recall", False, bounds=(0.0, 1.0)),

@@ -201,7 +201,8 @@ def record_failure(run_dir: Path, message: str, details: str = "") -> None:
     (run_dir / ERROR_FILE).write_text(f"{message}\n\n{details}" if details else f"{message}\n", encoding="utf-8")
 
 
-STUDY_METRICS = ("fid", "kid", "classes", "modes", "w1")  # where they apply; see measure_checkpoint
+# Where they apply (see measure_checkpoint); class_accuracy for conditional generators only.
+STUDY_METRICS = ("fid", "kid", "classes", "class_accuracy", "modes", "w1")
 
 
 def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> dict[str, Any]:
@@ -209,7 +210,8 @@ def measure_checkpoint(run_dir: Path, checkpoint: Path | None, samples: int) -> 
     :func:`wganlab.api.evaluate` that ``wganlab eval`` calls, on the same latent noise for every run.
 
     2D toys: modes covered (mixtures), high-quality share and exact W1; tables: W1. 28x28 digits and clothes: FID
-    with wganlab's feature network, class coverage and the class histogram; stacked MNIST: its 1,000 triples.
+    with wganlab's feature network, class coverage and the class histogram, and for a conditional generator the
+    share of samples classified as the class asked for; stacked MNIST: its 1,000 triples.
     Other images: Inception FID when its weights are available, else the reason it is not.
     """
     from wganlab.api import evaluate
@@ -235,7 +237,7 @@ def _applicable(loaded: Any) -> tuple[str, ...]:
     from wganlab.registry import METRICS
 
     kind = METRICS.having("points" if loaded.config.is_vectors else "images")
-    return tuple(m for m in STUDY_METRICS if m in kind
+    return tuple(m for m in STUDY_METRICS if m in kind and (m != "class_accuracy" or loaded.num_classes)
                  and inapplicable((m,), loaded.config.data, None, loaded.sample_shape) is None)
 
 
