@@ -47,6 +47,7 @@ def test_guide_presets_follow_its_tables():
     assert (minibatch.kernels, minibatch.kernel_dim, minibatch.dense_after) == (128, 5, 256)
     wgan = load_config("guide-cwgan-gp")
     assert (wgan.conditioning.mode, wgan.model.d_norm, wgan.critic_burst_steps) == ("channels", "layer", 50)
+    assert (wgan.d_optimizer.lr, wgan.d_optimizer.betas) == (2e-4, (0.5, 0.9))  # §5.6, for both of its models
     assert [load_config(f"guide-k{k}").model.kernel_size for k in (3, 4, 5, 7)] == [3, 4, 5, 7]
 
 
@@ -98,6 +99,15 @@ def test_a_conditional_model_makes_the_class_it_is_asked_for(tmp_path):
     assert shares["projection"].conditional and not shares["none"].conditional
     assert shares["none"].mean == pytest.approx(0.1, abs=1e-6)
     assert shares["projection"].mean > 0.2
+    measured = evaluate(tmp_path / "projection", n=2000, metrics=("class_accuracy",))
+    assert len(measured["class_accuracy_per_class"]) == 10
+    assert measured["class_accuracy"] == pytest.approx(shares["projection"].mean, abs=0.06)
+    logged = [json.loads(line) for line in (tmp_path / "projection" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["class_accuracy"] for r in logged if "class_accuracy" in r] == \
+        [pytest.approx(shares["projection"].mean, abs=0.08)]  # one evaluation, at step 100
+    assert "class_accuracy" not in evaluate(tmp_path / "none", n=200)  # every metric that applies, this not
+    with pytest.raises(ConfigError, match="'class_accuracy' needs a conditional generator"):
+        evaluate(tmp_path / "none", n=200, metrics=("class_accuracy",))
 
 
 def replay_steps(trainer) -> int:
