@@ -142,6 +142,25 @@ def test_every_shipped_claim_parses_and_names_a_shipped_study(tmp_path):
     assert all(r.why for r in rows if r.verdict == UNMEASURED)
 
 
+def test_every_measured_claim_names_variants_and_data_its_study_scale_trains():
+    """A misspelt variant or dataset would find no runs and read as "not separable", never as a mistake."""
+    from wganlab.study.spec import load_study
+    from wganlab.study.verdicts import variant_names
+
+    for claim in load_claims():
+        test = claim["test"]
+        if test["kind"] == "unmeasured":
+            continue
+        runs = load_study(claim["study"], claim.get("scale")).runs
+        trained = {axis: {r.labels[axis] for r in runs} for axis in ("variant", "data")}
+        named = [*test.get("variants", []), *variant_names(test.get("better", [])),
+                 *variant_names(test.get("worse", [])), *variant_names(test.get("variant", []))]
+        where = f"{claim['study']} --scale {claim.get('scale')}: {claim['claim'][:50]}"
+        assert named and set(named) <= trained["variant"], (where, set(named) - trained["variant"])
+        datasets = [*variant_names(test.get("data", [])), *[test[k] for k in ("better_on", "worse_on") if k in test]]
+        assert datasets and set(datasets) <= trained["data"], (where, set(datasets) - trained["data"])
+
+
 def test_reaches_all_modes_reads_the_total_from_the_runs():
     claim = {"source": "s", "claim": "every mode", "study": "toy",
              "test": {"kind": "reaches", "data": ["8gaussians"], "metric": "modes_covered", "variants": ["A"],
