@@ -167,8 +167,11 @@ def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | Non
         if asked and "class_accuracy" in asked and not loaded.num_classes:
             raise ConfigError("'class_accuracy' needs a conditional generator (conditioning.mode=concat, channels "
                               "or projection); this one is unconditional: ask for 'classes' instead")
+        if asked and "class_accuracy" in asked and reference.name != loaded.config.data.name:
+            raise ConfigError(f"'class_accuracy' asks for the classes of the run's own data "
+                              f"(data={loaded.config.data.name}), not data={reference.name}'s: leave out --data")
         samples = generate(loaded, n, seed=seed)
-        classes = class_labels(loaded, n, None)
+        classes = class_labels(loaded, n, None) if reference.name == loaded.config.data.name else None
         if samples.ndim > 2:
             samples = to_symmetric(samples, loaded.config.data.pixel_range)
     return measure.evaluate_samples(samples, reference, names, network=features,

@@ -110,6 +110,9 @@ def test_a_metric_that_does_not_apply_to_the_data_is_named_with_the_one_that_doe
     assert "stacked triples are 'modes'" in why(["classes"], "stacked-mnist")
     assert "with inception features ask for 'is' or 'pr'" in why(["classes"], "cifar10")
     assert "'class_accuracy' uses a classifier of single 28x28" in why(["class_accuracy"], "cifar10")
+    assert "not data=idx's labels" in why(["class_accuracy"], "idx")  # the MNIST network, but other labels
+    assert "not data=mnist's labels" in why(["class_accuracy"], "mnist", "fashion-mnist")
+    assert why(["class_accuracy"], "fashion-mnist") is None
     assert "data=moons has none: ask for 'w1'" in why(["modes"], "moons")
     assert why(["fid", "classes"], "mnist") is None and why(["modes"], "stacked-mnist") is None
     assert why(["modes", "w1"], "8gaussians") is None

@@ -120,6 +120,9 @@ def test_asked_class_accuracy_by_hand():
     assert sum(shares) / len(shares) == pytest.approx(1 / 4)
     with pytest.raises(ValueError, match="3 asked classes for 6 samples"):
         asked_class_accuracy(probs, asked[:3])
+    with pytest.raises(ValueError, match="class 3 was asked for, but the classifier knows 3 classes"):
+        asked_class_accuracy(probs, torch.tensor([0, 0, 1, 1, 2, 3]))
+    assert asked_class_accuracy(probs, torch.tensor([2, 2, 2, 2, 2, 2])) == [1 / 6]  # only the classes asked for
 
 
 def test_kid_refuses_sets_smaller_than_its_subsets_and_the_evaluation_picks_a_size_that_fits():

@@ -218,6 +218,9 @@ def inapplicable(metrics: tuple[str, ...], data: DataConfig, network: str | None
         instead = "'classes' (how many of its classes appear)" if network != "inception" else "'pr' (recall)"
         return (f"'modes' counts the 1,000 digit triples of data=stacked-mnist; for data={data.name} ask for "
                 f"{instead}")
+    if "class_accuracy" in metrics and network in ("mnist", "fashion-mnist") and data.name != network:
+        return (f"'class_accuracy' compares the class asked for with the {network} classifier's classes, which "
+                f"are not data={data.name}'s labels; ask for 'classes' (how many of its classes appear)")
     classified = next((m for m in ("classes", "class_accuracy") if m in metrics), None)
     if classified and (network == "inception" or data.name == "stacked-mnist"):
         why = "uses a classifier of single 28x28 digits or clothes" if network == "inception" else \
@@ -260,8 +263,8 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
         report = class_coverage(fake_probs, real_counts)
         out.update(classes_covered=report.covered, classes_total=report.total, class_kl=report.kl_to_real,
                    class_counts=report.histogram, real_class_counts=real_counts.tolist())
-    if "class_accuracy" in metrics and asked_classes is not None and featurizer.network != "inception" \
-            and not stacked:
+    if "class_accuracy" in metrics and asked_classes is not None and data.name == featurizer.network:
+        # the classifier's own classes only (digits, clothes): not a folder's or an IDX file's labels
         shares = asked_class_accuracy(fake_probs, asked_classes)
         out.update(class_accuracy=sum(shares) / len(shares), class_accuracy_per_class=shares)
     if "modes" in metrics and stacked:

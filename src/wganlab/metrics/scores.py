@@ -208,9 +208,10 @@ def asked_class_accuracy(fake_probs: np.ndarray | torch.Tensor, asked: torch.Ten
     """Per asked class, the share of its samples that the classifier (argmax) assigns to it: whether a
     conditional generator follows its label. Averaged over classes, a generator that ignores the label scores
     the chance level 1/K (each class's share is then how often the classifier says it), whatever its samples."""
-    predicted = _as_tensor(fake_probs).argmax(1)
-    asked = torch.as_tensor(asked).long()
+    probs = _as_tensor(fake_probs)
+    predicted, asked = probs.argmax(1), torch.as_tensor(asked).long()
     if len(asked) != len(predicted):
         raise ValueError(f"{len(asked)} asked classes for {len(predicted)} samples")
-    return [float((predicted[asked == k] == k).double().mean()) for k in range(_as_tensor(fake_probs).shape[1])
-            if bool((asked == k).any())]
+    if len(asked) and int(asked.max()) >= probs.shape[1]:
+        raise ValueError(f"class {int(asked.max())} was asked for, but the classifier knows {probs.shape[1]} classes")
+    return [float((predicted[asked == k] == k).double().mean()) for k in asked.unique().tolist()]
