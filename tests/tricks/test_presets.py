@@ -47,7 +47,7 @@ def test_guide_presets_follow_its_tables():
     assert (minibatch.kernels, minibatch.kernel_dim, minibatch.dense_after) == (128, 5, 256)
     wgan = load_config("guide-cwgan-gp")
     assert (wgan.conditioning.mode, wgan.model.d_norm, wgan.critic_burst_steps) == ("channels", "layer", 50)
-    assert (wgan.d_optimizer.lr, wgan.d_optimizer.betas) == (2e-4, (0.5, 0.9))  # §5.6, for both of its models
+    assert (wgan.d_optimizer.lr, wgan.d_optimizer.betas) == (1e-4, (0.0, 0.9))  # its Algorithm 2 (§5.3.1)
     assert [load_config(f"guide-k{k}").model.kernel_size for k in (3, 4, 5, 7)] == [3, 4, 5, 7]
 
 
