@@ -238,7 +238,9 @@ def _curves(results: StudyResults) -> list[str]:
             continue
         parts += [f"<h2>{_e(label)} over training</h2>", _img(pair[0], f"{key} by step"),
                   _img(pair[1], f"{key} by time")]
-    for title, png in (("Critic against the exact batch W1", figures.critic_vs_w1_figure(results)),
+    for title, png in (("Asked-class accuracy of every run over training (chance: 1 in 10)",
+                        figures.seed_curves_figure(results, "class_accuracy", "asked-class accuracy")),
+                       ("Critic against the exact batch W1", figures.critic_vs_w1_figure(results)),
                        ("Augmentation: held-out accuracy against generated rows per real row",
                         figures.augmentation_figure(results))):
         if png:

@@ -70,7 +70,9 @@ def _search_figure(results: StudyResults) -> bytes | None:
 
 # A claim's ``figure:`` names one of these; each draws from the study's results, or returns None.
 FIGURES = {"critic-vs-w1": figures.critic_vs_w1_figure, "augment": figures.augmentation_figure,
-           "search": _search_figure}
+           "search": _search_figure,
+           "class-accuracy": lambda results: figures.seed_curves_figure(results, "class_accuracy",
+                                                                        "asked-class accuracy")}
 
 
 FIGURE_CAPTIONS = {"critic-vs-w1": "the exact batch W1 (solid) and each critic's estimate of it (dashed), means "
@@ -78,7 +80,9 @@ FIGURE_CAPTIONS = {"critic-vs-w1": "the exact batch W1 (solid) and each critic's
                    "augment": "held-out accuracy against generated rows per real row (0: real rows only), with "
                    "generated rows only (GAN-train) dashed; means over seeds with 95% error bars",
                    "search": "the best metric a search of k trials finds for each variant (Lucic et al. 2018): the "
-                   "median of a bootstrap of its trials with the 95% band"}
+                   "median of a bootstrap of its trials with the 95% band",
+                   "class-accuracy": "the share of each run's samples classified as the class asked for, at every "
+                   "evaluation during training, one line per seed (chance: 1 in 10)"}
 
 
 _ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"\n(.*?)\n-->", re.DOTALL)
