@@ -233,6 +233,24 @@ def test_runs_still_improving_cannot_disagree_with_a_claim_about_trained_models(
     assert row.verdict == NOT_REPRODUCED and "(convergence not shown)" in row.why
 
 
+def test_a_threshold_on_the_far_side_of_a_metrics_direction_improves_towards_its_goal():
+    """ "At most 0.2" of a higher-is-better share (a label ignored): runs at 0.6 and rising move away from the
+    goal, so they refute; the same runs falling towards it are still improving and cannot."""
+    claim = {"source": "s", "claim": "the label is ignored", "study": "guide-tricks",
+             "source_budget": {"text": "not stated"},
+             "test": {"kind": "reaches", "data": ["mnist"], "metric": "class_accuracy", "variants": ["A"],
+                      "at_most": 0.2}}
+    for slope, verdict, words in ((0.02, DISAGREES, "asked-class accuracy moving away from the goal: rising"),
+                                  (-0.02, NOT_REPRODUCED, "asked-class accuracy still moving towards the goal")):
+        records = [RunRecord(f"A-{i}", {"variant": "A", "data": "mnist", "seed": str(i)}, "", Path("."),
+                             {"train_seconds": 1.0, "steps": 900, "final": {"class_accuracy": 0.6 + i / 100}},
+                             [{"step": step, "class_accuracy": 0.5 + slope * step / 100 + i / 100 + (step % 200) / 1e4}
+                              for step in range(100, 1000, 100)])
+                   for i in range(3)]
+        row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
+        assert row.verdict == verdict and words in row.why, row.why
+
+
 def test_a_refutation_needs_only_its_own_runs_converged_and_differences_are_not_clipped():
     """A disagrees on mnist-100 with levelled runs; B there, and both on mnist-10, still improving, are merely
     not separable: the claim is refuted by A's mnist-100 runs whatever the other curves do. A paired difference

@@ -40,6 +40,13 @@ class Trend:
     evaluations: int  # fewest evaluations any seed had in its last third
     improving: bool | None  # None: too few evaluations or seeds to tell
     window: str = "over the last third"  # which evaluations the slopes were fitted to, as the text says it
+    # Improving towards a threshold's side rather than the metric's own direction ("at most 0.2" of a
+    # higher-is-better share: falling is towards the goal); None: the metric's direction.
+    goal_lower: bool | None = None
+
+    @property
+    def lower(self) -> bool:
+        return metric_info(self.metric).lower_is_better if self.goal_lower is None else self.goal_lower
 
     def text(self) -> str:
         """``FID falling by 12 per 1,000 steps over the last third (95% interval 8 to 16, 5 seeds)``."""
@@ -50,10 +57,10 @@ class Trend:
             return (f"{label}: {self.evaluations} evaluation{'s' if self.evaluations != 1 else ''} per seed, too "
                     f"few to tell whether it levelled ({MIN_EVALUATIONS} needed)")
         way = "falling" if self.slope < 0 else "rising"
-        lower = metric_info(self.metric).lower_is_better
-        worsening = self.low > 0 if lower else self.high < 0  # the whole interval on the worse side
-        state = "still improving" if self.improving else "getting worse, not improving" if worsening else \
-            "levelled (no trend beyond noise)"
+        worsening = self.low > 0 if self.lower else self.high < 0  # the whole interval on the worse side
+        better, worse = ("still improving", "getting worse, not improving") if self.goal_lower is None else \
+            ("still moving towards the goal", "moving away from the goal")
+        state = better if self.improving else worse if worsening else "levelled (no trend beyond noise)"
         return (f"{label} {state}: {way} by {number(abs(self.slope))} per 1,000 steps {self.window} "
                 f"(95% interval {number(self.low)} to {number(self.high)}, {self.seeds} seeds)")
 
@@ -85,8 +92,9 @@ def last_third_slope(points: list[tuple[int, float]]) -> tuple[float, int]:
     return (0.0 if abs(slope) < 1e-9 * max(1.0, float(np.abs(values).max())) else slope), len(tail)
 
 
-def trend(curves: list[list[tuple[int, float]]], metric: str) -> Trend:
-    """The test over seeds: each curve is one seed's logged (step, value) pairs of ``metric``."""
+def trend(curves: list[list[tuple[int, float]]], metric: str, goal_lower: bool | None = None) -> Trend:
+    """The test over seeds: each curve is one seed's logged (step, value) pairs of ``metric``; ``goal_lower``:
+    improving means falling (True) or rising (False) towards a threshold, whatever the metric's direction."""
     slopes, counts = [], []
     for points in curves:
         slope, count = last_third_slope(points)
@@ -96,11 +104,11 @@ def trend(curves: list[list[tuple[int, float]]], metric: str) -> Trend:
     fewest = min(counts) if counts else 0
     interval = t_interval(slopes)
     if fewest < MIN_EVALUATIONS or interval.n < 2:
-        return Trend(metric, interval.mean, math.nan, math.nan, len(curves), fewest, None)
-    lower = metric_info(metric).lower_is_better
+        return Trend(metric, interval.mean, math.nan, math.nan, len(curves), fewest, None, goal_lower=goal_lower)
+    lower = metric_info(metric).lower_is_better if goal_lower is None else goal_lower
     improving = interval.high < 0 if lower else interval.low > 0
     return Trend(metric, interval.mean, interval.low, interval.high, interval.n, fewest, improving,
-                 _window(curves))
+                 _window(curves), goal_lower)
 
 
 def _window(curves: list[list[tuple[int, float]]]) -> str:

@@ -55,7 +55,7 @@ from wganlab.study.aggregate import StudyResults, collect, evaluation_card, run_
 from wganlab.study.budgets import budget_ratio, budget_text, last_step_read, share_text
 from wganlab.study.convergence import Trend, curve_points, trend
 from wganlab.study.layout import MANIFEST_FILE
-from wganlab.study.numbers import value_text
+from wganlab.study.numbers import metric_info, value_text
 from wganlab.study.reproduction_page import (
     CARRIED,
     FIGURE_TABLES,
@@ -232,7 +232,7 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
     for key, members in groups.items():  # the first of the candidate metrics these runs log
         metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
         trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
-                             for r in members], metric)
+                             for r in members], metric, _goal_lower(claim["test"], metric))
     shares = {key: budget_ratio(claim, members) for key, members in groups.items()}  # each variant's own
     reachable = {key: _within_reach(claim, key, trends[key], groups[key], results, shares[key]) for key in groups}
     levelled = [keys for keys in parts if all(trends[k].improving is False and not reachable[k] for k in keys)]
@@ -262,6 +262,15 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
     row.verdict = NOT_REPRODUCED
     row.why = (f"at {share_text(ratio)} (" + ("still improving" if still else "convergence not shown") + "): "
                + "; ".join(f"{v} on {d}: {t.text()}{reachable[(d, v)]}" for (d, v), t in open_ended.items()))
+
+
+def _goal_lower(test: dict[str, Any], metric: str) -> bool | None:
+    """For a threshold on the claim's own metric, which way is towards its goal: "at most 0.2" of a share that is
+    higher-is-better still counts as improving when it falls. None: the metric's own direction."""
+    if test["kind"] != "reaches" or metric != test["metric"] or test.get("at_least") == "all":
+        return None
+    lower = "at_most" in test or "floor_multiple" in test
+    return None if lower == metric_info(metric).lower_is_better else lower
 
 
 def _within_reach(claim: dict[str, Any], key: tuple[str, str], found: Trend, runs: list, results: StudyResults,
