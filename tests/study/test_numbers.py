@@ -63,6 +63,7 @@ def test_p_values():
     assert p_text(0.00004) == "p < 0.001"
     assert p_text(0.3123) == "p = 0.31"
     assert p_text(0.049) == "p = 0.049"
+    assert p_text(0.0496) == "p = 0.0496" and p_text(0.0503) == "p = 0.0503"  # not 0.050 on either side
     assert p_text(1.0) == "p = 1"
     assert p_text(math.nan) == "p = –"
 

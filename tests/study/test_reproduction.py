@@ -52,6 +52,30 @@ def test_beats_agrees_disagrees_or_cannot_separate():
     assert judge(BEATS, noisy, Path("x")).verdict == UNSEPARATED
 
 
+def test_an_agreement_from_short_or_still_improving_runs_keeps_its_verdict_and_says_so(tmp_path):
+    """Runs that cannot refute a claim (under a tenth of the source's budget, or still improving) can agree with
+    it: the verdict stays, and the row says why it could still change."""
+    values = {("GP", "8gaussians"): [8, 8, 7, 8, 8], ("GAN", "8gaussians"): [3, 4, 2, 3, 4]}
+    settled = judge(BEATS, results(values, "modes_covered"), Path("x"))
+    assert settled.verdict == AGREES and settled.why == ""
+    rising = judge(BEATS, results(values, "modes_covered", curve="improving"), Path("x"))
+    assert rising.verdict == AGREES
+    assert rising.why.startswith("at our budget (the source states none to compare with), still improving: "
+                                 "GP on 8gaussians: modes covered (≥ 1% of samples each) still improving: rising")
+    assert rising.why.endswith("; trained on, these models could still change the verdict")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("data: {name: 8gaussians}\nbatch_size: 256\nsteps: 900\n")
+    study = results(values, "modes_covered")
+    found = StudyResults(Path("."), study.manifest,
+                         [RunRecord(r.name, r.labels, "", run_dir, r.result, r.metrics) for r in study.runs])
+    short = {**BEATS, "source_budget": {"text": "100,000 steps × 256", "samples": 25_600_000}}
+    assert judge(short, found, Path("x")).why == ("at 0.9 % of the source's budget; trained on, these models could "
+                                                  "still change the verdict")
+    enough = {**BEATS, "source_budget": {"text": "1,000 steps × 256", "samples": 256_000}}
+    assert judge(enough, found, Path("x")).why == ""
+
+
 def test_a_searched_studys_time_adds_its_trials_of_the_claims_variants():
     reruns = results({("GP", "8gaussians"): [8, 8, 7, 8, 8], ("GAN", "8gaussians"): [3, 4, 2, 3, 4]},
                      "modes_covered")  # 10 re-runs of 30 s

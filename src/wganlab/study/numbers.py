@@ -203,13 +203,16 @@ def value_text(value: float, name: str = "") -> str:
 
 
 def p_text(p: float) -> str:
-    """``p = 0.002``, ``p < 0.001``, ``p = 0.31``: two significant digits, never scientific notation."""
+    """``p = 0.002``, ``p < 0.001``, ``p = 0.31``: two significant digits, never scientific notation; three
+    where two would round across the 0.05 that verdicts use (0.0496 is "p = 0.0496", not "p = 0.050")."""
     if p is None or not math.isfinite(p):
         return "p = –"
     if p < 0.001:
         return "p < 0.001"
     if p >= 0.995:
         return "p = 1"
+    if 0.0495 <= p < 0.0505 and p != 0.05:
+        return f"p = {p:.4f}"
     return f"p = {number(p, max(2, significant_decimals(p, 2)) if p < 0.1 else 2)}"
 
 

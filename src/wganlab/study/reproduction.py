@@ -68,6 +68,7 @@ from wganlab.study.reproduction_page import (
 from wganlab.study.search import TRIALS_DIR
 from wganlab.study.task import saved_config
 from wganlab.study.verdicts import (
+    AGREES,
     DISAGREES,
     NOT_REPRODUCED,
     UNMEASURED,
@@ -209,6 +210,8 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path,
     if row.verdict == DISAGREES and claim.get("trained", True):
         # a refutation stands on the runs of a part that disagrees: they must have stopped improving
         _unless_still_improving(row, claim, refuting, ratio, results)
+    if row.verdict == AGREES and claim.get("trained", True):
+        _caveat_early_agreement(row, claim, runs, ratio)
     return row
 
 
@@ -222,17 +225,9 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
     curve still improving at the end of training, or too few evaluations to tell), or the runs had under a tenth
     of the source's budget, or no source budget is known and their learning rate decays to 0 at the last step
     (which levels any curve), the row becomes "not reproduced at N % of the source's budget"."""
-    candidates = variant_names(claim.get("converged_by", claim["test"]["metric"]))
-    groups: dict[tuple[str, str], list] = {}  # a dataset's variant: its runs (a part may share them with another)
-    for run in {id(run): run for runs in refuting.values() for run in runs}.values():
-        groups.setdefault((run.labels["data"], run.labels["variant"]), []).append(run)
+    groups = _by_variant({id(run): run for runs in refuting.values() for run in runs}.values())
     parts = [{(r.labels["data"], r.labels["variant"]) for r in runs} for runs in refuting.values()]
-    trends = {}
-    until = last_step_read(claim["test"])  # whether they were still improving where the claim reads them
-    for key, members in groups.items():  # the first of the candidate metrics these runs log
-        metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
-        trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
-                             for r in members], metric, _goal_lower(claim["test"], metric))
+    trends = _end_trends(claim, groups)
     shares = {key: budget_ratio(claim, members) for key, members in groups.items()}  # each variant's own
     reachable = {key: _within_reach(claim, key, trends[key], groups[key], results, shares[key]) for key in groups}
     levelled = [keys for keys in parts if all(trends[k].improving is False and not reachable[k] for k in keys)]
@@ -262,6 +257,39 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
     row.verdict = NOT_REPRODUCED
     row.why = (f"at {share_text(ratio)} (" + ("still improving" if still else "convergence not shown") + "): "
                + "; ".join(f"{v} on {d}: {t.text()}{reachable[(d, v)]}" for (d, v), t in open_ended.items()))
+
+
+def _by_variant(runs: Any) -> dict[tuple[str, str], list]:
+    """A dataset's variant: its runs."""
+    groups: dict[tuple[str, str], list] = {}
+    for run in runs:
+        groups.setdefault((run.labels["data"], run.labels["variant"]), []).append(run)
+    return groups
+
+
+def _end_trends(claim: dict[str, Any], groups: dict[tuple[str, str], list]) -> dict[tuple[str, str], Trend]:
+    """Each group's trend at the end of training (up to where the claim reads it), on the first of the claim's
+    metric (or ``converged_by``) that its runs log."""
+    candidates = variant_names(claim.get("converged_by", claim["test"]["metric"]))
+    until = last_step_read(claim["test"])
+    trends = {}
+    for key, members in groups.items():
+        metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
+        trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
+                             for r in members], metric, _goal_lower(claim["test"], metric))
+    return trends
+
+
+def _caveat_early_agreement(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None) -> None:
+    """An agreement stands as the rule decides it, but one from runs with under a tenth of the source's budget,
+    or still improving at their end, says so: trained on, the models compared could still change places, which
+    is why such runs cannot refute a claim either."""
+    improving = [f"{v} on {d}: {t.text()}" for (d, v), t in _end_trends(claim, _by_variant(runs)).items()
+                 if t.improving]
+    short = ratio is not None and ratio < MIN_SHARE_TO_REFUTE
+    if short or improving:
+        row.why = (f"at {share_text(ratio)}" + (", still improving: " + "; ".join(improving) if improving else "")
+                   + "; trained on, these models could still change the verdict")
 
 
 def _goal_lower(test: dict[str, Any], metric: str) -> bool | None:
