@@ -123,7 +123,11 @@ def test_reaches_needs_the_whole_interval_past_the_goal():
     bad = results({("A", "moons"): [0.05, 0.06, 0.04], ("B", "moons"): [0.3, 0.32, 0.31]}, "w1")
     assert judge(claim, bad, Path("x")).verdict == DISAGREES
     straddles = results({("A", "moons"): [0.05, 0.06, 0.04], ("B", "moons"): [0.02, 0.2, 0.09]}, "w1")
-    assert judge(claim, straddles, Path("x")).verdict == UNSEPARATED
+    row = judge(claim, straddles, Path("x"))
+    assert row.verdict == UNSEPARATED
+    # the interval across the goal describes no run: the seeds' own values follow it, for that variant alone
+    assert "B 0.1 (0 to 0.3) (by seed: 0.02, 0.2, 0.09)" in row.measured, row.measured
+    assert row.measured.count("by seed") == 1
 
 
 def test_unmeasured_and_not_yet_run_rows_say_why(tmp_path):

@@ -47,6 +47,9 @@ def reaches_goal(test: dict[str, Any], dataset: str, runs: list, results: StudyR
     return threshold, f"{'≤' if 'at_most' in test else '≥'} {value_text(threshold, metric)}", "at_most" in test
 
 
+MAX_SEEDS_LISTED = 10  # a threshold no interval decides lists its seeds' values up to this many
+
+
 def judged_seed_by_seed(test: dict[str, Any]) -> bool:
     """Whether a ``reaches`` test counts the seeds that reach its goal (a bounded count such as modes covered,
     often bimodal over seeds) instead of placing a t-interval against it."""
@@ -71,15 +74,14 @@ def judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Study
                             DISAGREES if n >= MIN_SEEDS and k == 0 else UNSEPARATED)
             continue
         interval = t_interval(values)
-        parts.append(f"{variant} {interval.text(metric)}")
         good_side = (interval.high <= threshold) if wants_low else (interval.low >= threshold)
         bad_side = (interval.low > threshold) if wants_low else (interval.high < threshold)
-        if interval.n > 1 and good_side:
-            verdicts.append(AGREES)
-        elif interval.n > 1 and bad_side:
-            verdicts.append(DISAGREES)
-        else:
-            verdicts.append(UNSEPARATED)
+        verdicts.append(AGREES if interval.n > 1 and good_side else DISAGREES if interval.n > 1 and bad_side
+                        else UNSEPARATED)
+        # an interval across the goal may describe no run (seeds split between both sides): say each seed's
+        seeds = (f" (by seed: {', '.join(value_text(v, metric) for v in values)})"
+                 if verdicts[-1] == UNSEPARATED and 1 < len(values) <= MAX_SEEDS_LISTED else "")
+        parts.append(f"{variant} {interval.text(metric)}{seeds}")
     verdict = overall(verdicts)
     return f"{dataset} {info.label} (goal {bound}): {', '.join(parts)}", verdict
 
