@@ -175,12 +175,16 @@ def test_every_measured_claim_names_variants_and_data_its_study_scale_trains():
     from wganlab.study.spec import load_study
     from wganlab.study.verdicts import variant_names
 
+    trained_by: dict[tuple, dict[str, set]] = {}  # each study scale read once
     for claim in load_claims():
         test = claim["test"]
         if test["kind"] == "unmeasured":
             continue
-        runs = load_study(claim["study"], claim.get("scale")).runs
-        trained = {axis: {r.labels[axis] for r in runs} for axis in ("variant", "data")}
+        key = (claim["study"], claim.get("scale"))
+        if key not in trained_by:
+            runs = load_study(*key).runs
+            trained_by[key] = {axis: {r.labels[axis] for r in runs} for axis in ("variant", "data")}
+        trained = trained_by[key]
         named = [*test.get("variants", []), *variant_names(test.get("better", [])),
                  *variant_names(test.get("worse", [])), *variant_names(test.get("variant", []))]
         where = f"{claim['study']} --scale {claim.get('scale')}: {claim['claim'][:50]}"
