@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from wganlab.study.aggregate import RunRecord, StudyResults
-from wganlab.study.figures import _run_curve, augmentation_figure, critic_vs_w1_figure, seed_curves_figure
+from wganlab.study.convergence import curve_points
+from wganlab.study.figures import augmentation_figure, critic_vs_w1_figure, seed_curves_figure
 
 PNG = b"\x89PNG"
 
@@ -34,8 +35,8 @@ def test_seed_curves_draw_each_run_where_the_seeds_split():
     learns = [{"step": s, "class_accuracy": a} for s, a in ((400, 0.5), (200, 0.1), (600, 0.9))]
     ignores = [{"step": s, "class_accuracy": 0.1} for s in (200, 400, 600)] + [{"step": 700, "fid": 30.0}]
     runs = [record("concat", 0, learns), record("concat", 1, learns), record("concat", 2, ignores)]
-    assert _run_curve(runs[0], "class_accuracy") == ([200, 400, 600], [0.1, 0.5, 0.9])
-    assert _run_curve(runs[2], "class_accuracy") == ([200, 400, 600], [0.1, 0.1, 0.1])
+    assert curve_points(runs[0].metrics, "class_accuracy") == [(200, 0.1), (400, 0.5), (600, 0.9)]
+    assert curve_points(runs[2].metrics, "class_accuracy") == [(200, 0.1), (400, 0.1), (600, 0.1)]
     assert seed_curves_figure(study(runs), "class_accuracy").startswith(PNG)
     assert seed_curves_figure(study(runs), "w1") is None
 

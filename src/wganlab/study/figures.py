@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from wganlab.study.aggregate import RunRecord, StudyResults, curve, run_value, t_interval
+from wganlab.study.convergence import curve_points
 
 PANEL_AXIS = "data"
 # Where a metric cannot go: intervals drawn past it (a t-interval over 2 seeds is wide) are cut at the bound.
@@ -88,7 +89,7 @@ def curves_figures(results: StudyResults, key: str, ylabel: str | None = None) -
 def seed_curves_figure(results: StudyResults, key: str, ylabel: str | None = None) -> bytes | None:
     """Every run's own curve of ``key`` over steps, one colour per experiment: where seeds split (some runs
     learn a thing, others never do) a mean and its interval describe no run, and this shows each."""
-    layout = {panel: {line: [points for points in (_run_curve(r, key) for r in runs) if points]
+    layout = {panel: {line: [points for points in (curve_points(r.metrics, key) for r in runs) if points]
                       for line, runs in lines.items()} for panel, lines in panels(results).items()}
     layout = {p: {k: c for k, c in lines.items() if c} for p, lines in layout.items()}
     layout = {p: lines for p, lines in layout.items() if lines}
@@ -97,19 +98,14 @@ def seed_curves_figure(results: StudyResults, key: str, ylabel: str | None = Non
     fig, axes = _figure(len(layout))
     for ax, (panel, lines) in zip(axes, layout.items(), strict=True):
         for index, (line, runs) in enumerate(lines.items()):
-            for number, (steps, values) in enumerate(runs):
+            for number, points in enumerate(runs):
+                steps, values = zip(*points, strict=True)
                 ax.plot(steps, values, color=f"C{index}", lw=1.2, marker="o", ms=2.5, alpha=0.8,
                         label=f"{line} ({len(runs)} seeds)" if number == 0 else None)
         ax.set(title=panel, xlabel="generator step", ylabel=ylabel or key)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _png(fig)
-
-
-def _run_curve(run: RunRecord, key: str) -> tuple[list[int], list[float]] | None:
-    points = sorted((r["step"], r[key]) for r in run.metrics
-                    if isinstance(r.get(key), (int, float)) and math.isfinite(r[key]) and "step" in r)
-    return ([s for s, _ in points], [v for _, v in points]) if points else None
 
 
 def bars_figure(results: StudyResults, metric: str, ylabel: str | None = None,
