@@ -150,13 +150,14 @@ def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | Non
         raise ConfigError("no metric asked for: name at least one, or none to measure every one that applies")
     path = Path(source)
     classes = None  # the class each sample was asked for (conditional generators)
+    accuracy_asked = asked is not None and "class_accuracy" in asked
     if path.suffix == ".npz":
         if data is None:
             raise ConfigError("evaluating a .npz needs --data NAME (data=... in the API): the dataset to compare with")
         samples = read_samples(path)
         reference = reference_data(data_options, data)
         names = measure.requested_metrics(asked, reference, samples.ndim == 2, features, tuple(samples.shape[1:]))
-        if asked and "class_accuracy" in asked:
+        if accuracy_asked:
             raise ConfigError("'class_accuracy' needs the class each sample was asked for, which a .npz does not "
                               "hold: evaluate the run directory or its checkpoint instead")
     else:  # the data and the metric names are checked before minutes of sampling
@@ -164,14 +165,15 @@ def evaluate(source: str | Path, n: int = 10_000, metrics: tuple[str, ...] | Non
         reference = reference_data(data_options, data, loaded.config.data)
         names = measure.requested_metrics(asked, reference, loaded.config.is_vectors, features,
                                           tuple(loaded.sample_shape))
-        if asked and "class_accuracy" in asked and not loaded.num_classes:
+        if accuracy_asked and not loaded.num_classes:
             raise ConfigError("'class_accuracy' needs a conditional generator (conditioning.mode=concat, channels "
                               "or projection); this one is unconditional: ask for 'classes' instead")
-        if asked and "class_accuracy" in asked and reference.name != loaded.config.data.name:
+        own_data = reference.name == loaded.config.data.name
+        if accuracy_asked and not own_data:
             raise ConfigError(f"'class_accuracy' asks for the classes of the run's own data "
                               f"(data={loaded.config.data.name}), not data={reference.name}'s: leave out --data")
         samples = generate(loaded, n, seed=seed)
-        classes = class_labels(loaded, n, None) if reference.name == loaded.config.data.name else None
+        classes = class_labels(loaded, n, None) if own_data else None
         if samples.ndim > 2:
             samples = to_symmetric(samples, loaded.config.data.pixel_range)
     return measure.evaluate_samples(samples, reference, names, network=features,

@@ -203,6 +203,13 @@ def requested_metrics(metrics: tuple[str, ...] | None, data: DataConfig, toy: bo
     return tuple(metrics)
 
 
+def classifies_own_labels(data: DataConfig, network: str) -> bool:
+    """Whether ``network``'s classes are ``data``'s labels (wganlab's MNIST or Fashion-MNIST classifier on its
+    own dataset), so that a class asked of a conditional generator can be checked against them; not an IDX
+    file's or a folder's labels, which the MNIST network also reads."""
+    return network in ("mnist", "fashion-mnist") and data.name == network
+
+
 def inapplicable(metrics: tuple[str, ...], data: DataConfig, network: str | None = None,
                  shape: tuple[int, ...] | None = None) -> str | None:
     """Why one of ``metrics`` cannot be measured on ``data`` (with that feature network) and what to ask for
@@ -218,7 +225,7 @@ def inapplicable(metrics: tuple[str, ...], data: DataConfig, network: str | None
         instead = "'classes' (how many of its classes appear)" if network != "inception" else "'pr' (recall)"
         return (f"'modes' counts the 1,000 digit triples of data=stacked-mnist; for data={data.name} ask for "
                 f"{instead}")
-    if "class_accuracy" in metrics and network in ("mnist", "fashion-mnist") and data.name != network:
+    if "class_accuracy" in metrics and network != "inception" and not classifies_own_labels(data, network):
         return (f"'class_accuracy' compares the class asked for with the {network} classifier's classes, which "
                 f"are not data={data.name}'s labels; ask for 'classes' (how many of its classes appear)")
     classified = next((m for m in ("classes", "class_accuracy") if m in metrics), None)
@@ -263,8 +270,8 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
         report = class_coverage(fake_probs, real_counts)
         out.update(classes_covered=report.covered, classes_total=report.total, class_kl=report.kl_to_real,
                    class_counts=report.histogram, real_class_counts=real_counts.tolist())
-    if "class_accuracy" in metrics and asked_classes is not None and data.name == featurizer.network:
-        # the classifier's own classes only (digits, clothes): not a folder's or an IDX file's labels
+    if "class_accuracy" in metrics and asked_classes is not None \
+            and classifies_own_labels(data, featurizer.network):
         shares = asked_class_accuracy(fake_probs, asked_classes)
         out.update(class_accuracy=sum(shares) / len(shares), class_accuracy_per_class=shares)
     if "modes" in metrics and stacked:

@@ -43,7 +43,12 @@ class TrainingEvaluator:
             with isolated_rng(config.seed + 3, device):
                 self.reference_points = data.sample(TOY_REFERENCE).cpu()
             return
-        from wganlab.metrics.evaluate import Featurizer, feature_network_for, reference_features
+        from wganlab.metrics.evaluate import (
+            Featurizer,
+            classifies_own_labels,
+            feature_network_for,
+            reference_features,
+        )
 
         name = feature_network_for(config.data)
         if name == "inception" or tuple(data.shape) != (1, 28, 28):
@@ -57,6 +62,7 @@ class TrainingEvaluator:
             return
         features, _ = reference_features(config.data, self.featurizer, 10_000, seed=0)
         self.reference = Gaussian.fit(features)
+        self.checks_asked_class = classifies_own_labels(config.data, name)  # class_accuracy of a conditional model
 
     @property
     def active(self) -> bool:
@@ -87,8 +93,7 @@ class TrainingEvaluator:
             samples = to_symmetric(samples, self.config.data.pixel_range)
             features, probs = self.featurizer(samples.cpu())
             out["fid"] = frechet_distance(self.reference, Gaussian.fit(features))
-            if labels is not None and self.config.data.name == self.featurizer.network:  # the classifier's own
-                # classes (digits, clothes): does it draw the class asked for (a study's final class_accuracy)
+            if labels is not None and self.checks_asked_class:  # does it draw the class asked for
                 shares = asked_class_accuracy(probs, labels.cpu())
                 out["class_accuracy"] = sum(shares) / len(shares)
         out["eval_seconds"] = round(time.perf_counter() - started, 3)
