@@ -195,7 +195,7 @@ def fused_adam_equals_foreach(device: str) -> dict[str, Any]:
             for param, grad in zip(params, step_grads, strict=True):
                 param.grad = grad.clone()
             optimizer.step()
-        finals[kind] = params
+        finals[kind] = [param.detach() for param in params]
     diff = max(float((a - b).abs().max()) for a, b in zip(finals["fused"], finals["foreach"], strict=True))
     return {"passed": diff <= FUSED_ATOL, "max_abs_diff": diff, "tolerance": FUSED_ATOL, "steps": len(grads)}
 

@@ -62,9 +62,9 @@ def test_local_study_runs_skips_finished_and_reports(tmp_path):
         assert result["status"] == "finished" and result["steps"] == 20
         assert {"w1", "modes_covered", "high_quality"} <= set(result["final"])
         assert result["best"]["step"] in (10, 20)  # best.pt kept by the in-training W1
-    again = run_study(study, out, backend="local", workers=2, log=io.StringIO())
+    again = run_study(study, str(out), backend="local", workers=2, log=io.StringIO())  # a str path, as a script may
     assert (again["skipped"], again["ran"]) == (4, 0)
-    report = build_report(out)
+    report = build_report(str(out))
     assert report.is_file() and (out / "summary.csv").is_file()
     table = (out / "summary.md").read_text(encoding="utf-8")
     assert "| gan |" in table and "| wgan-gp |" in table and " ± " in table

@@ -58,7 +58,7 @@ figure.side img{width:240px}
 """
 
 
-def build_report(out: Path) -> Path:
+def build_report(out: str | Path) -> Path:
     """Aggregate the study at ``out``, write ``summary.csv``, ``summary.md`` and ``report.html``; return the page."""
     results = collect(Path(out))
     rows = summarize(results)

@@ -47,7 +47,7 @@ def write_manifest(study: Study, out: Path) -> None:
     write_json_atomic(out / MANIFEST_FILE, manifest)
 
 
-def run_study(study: Study, out: Path, backend: str = "local", workers: int | None = None,
+def run_study(study: Study, out: str | Path, backend: str = "local", workers: int | None = None,
               address: str | None = None, log: Any = None, stack_seeds: bool | None = None,
               rerun_changed: bool = False) -> dict[str, Any]:
     """Run every unfinished run of ``study`` under ``out``; returns counts and the failed runs' errors.
@@ -62,9 +62,9 @@ def run_study(study: Study, out: Path, backend: str = "local", workers: int | No
     ``out`` is locked while the study runs: a second study process on it is refused with the holder's name.
     Progress lines go to ``log`` (default: ``sys.stderr`` as it is when the study starts).
     """
-    log = sys.stderr if log is None else log
+    log, out = (sys.stderr if log is None else log), Path(out)
     if study.search is not None:
-        return _run_search(study, Path(out), backend, workers, address, log, stack_seeds, rerun_changed)
+        return _run_search(study, out, backend, workers, address, log, stack_seeds, rerun_changed)
     with DirectoryLock(out, "a study writing this directory"):
         changed = changed_runs(study, out)
         if changed and not rerun_changed:
