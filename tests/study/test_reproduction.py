@@ -232,12 +232,37 @@ def test_improves_pairs_each_run_with_its_own_baseline():
         return StudyResults(Path("."), {"axes": AXES, "evaluation_samples": 500, "name": "t", "scale": "full"},
                             records)
 
-    # seeds differ a lot from each other, but each run gains 2 points: paired, that is clear
-    gains = runs([(0.62, 0.60), (0.82, 0.80), (0.72, 0.70), (0.53, 0.51)])
+    # seeds differ a lot from each other, but each run gains 2-3 points: paired, that is clear
+    gains = runs([(0.62, 0.60), (0.83, 0.80), (0.72, 0.70), (0.535, 0.51)])
     row = judge(claim, gains, Path("x"))
     assert row.verdict == AGREES and "paired difference" in row.measured
     assert judge(claim, runs([(0.58, 0.60), (0.78, 0.80), (0.69, 0.70)]), Path("x")).verdict == DISAGREES
     assert judge(claim, runs([(0.61, 0.60), (0.78, 0.80), (0.70, 0.70)]), Path("x")).verdict == UNSEPARATED
+
+
+def test_improves_tests_each_variant_paired_and_corrects_over_the_claims_variants_with_holm():
+    """Paired t-tests, by hand: A's gains 0.01, 0.03, 0.02, 0.03, 0 (mean 0.018, sd 0.0130, t = 3.09 on 4 degrees
+    of freedom: p = 0.037) agree alone; with B's (p = 0.033) in the same claim, Holm makes both 2 x 0.033 = 0.066,
+    and neither separates."""
+    gains = {"A": [0.01, 0.03, 0.02, 0.03, 0.0], "B": [0.015, 0.03, 0.02, 0.025, -0.002]}
+    levelled = [{"step": step, "fid": 40.0 + (step % 300) / 1000} for step in range(100, 1000, 100)]
+    records = [RunRecord(f"{v}-{i}", {"variant": v, "data": "mnist-100", "seed": str(i)}, "", Path("."),
+                         {"train_seconds": 1.0,
+                          "final": {"accuracy_x1": 0.6 + i / 10 + gain, "accuracy_real": 0.6 + i / 10}}, levelled)
+               for v, values in gains.items() for i, gain in enumerate(values)]
+    found = StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records)
+
+    def claim(variants):
+        return {"source": "s", "claim": "generated rows help", "study": "augment",
+                "test": {"kind": "improves", "data": ["mnist-100"], "metric": "accuracy_x1",
+                         "baseline": "accuracy_real", "variants": variants}}
+
+    alone = judge(claim(["A"]), found, Path("x"))
+    assert alone.verdict == AGREES and "p = 0.037 (paired t-test)" in alone.measured
+    both = judge(claim(["A", "B"]), found, Path("x"))
+    assert both.verdict == UNSEPARATED and both.measured.count("p = 0.066 (paired t-test, Holm)") == 2
+    assert "[Holm over the claim's 2 variants]" in both.measured
+
 
 
 def test_runs_still_improving_cannot_disagree_with_a_claim_about_trained_models():

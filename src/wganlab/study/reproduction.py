@@ -11,8 +11,8 @@ decides the verdict by a rule stated in the claims file:
 - ``reaches``: every named variant's 95% interval lies on the good side of a threshold (for W1 on a toy: a
   multiple of the W1 between two independent real samples of the same size, the sampling floor).
 - ``improves``: within each run, ``metric`` beats ``baseline`` (e.g. accuracy with generated rows added against
-  real rows only), paired over seeds: the whole 95% interval of the differences on the better side agrees, on
-  the worse side disagrees.
+  real rows only), paired over seeds: a paired t-test that separates the differences from 0 at Holm-corrected
+  p < 0.05 (Holm over the claim's variants on one dataset) agrees on the better side, disagrees on the worse.
 - ``alike``: the variants' in-training ``metric`` at the listed ``steps`` (the evaluations every run logs, read
   from unfinished runs too): disagrees when some pair separates at Holm-corrected p < 0.05 at some step (Holm
   over the pairs of that step), otherwise "not separable" — never "agrees": seeds that cannot tell variants apart

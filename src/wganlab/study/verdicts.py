@@ -15,7 +15,7 @@ from wganlab.errors import WganlabError
 from wganlab.fileio import read_json
 from wganlab.rundir.layout import RUN_INFO_FILE
 from wganlab.study.aggregate import TOTALS, StudyResults, run_value, t_interval
-from wganlab.study.compare import MIN_SEEDS, goal_share, goal_text, rank_variants
+from wganlab.study.compare import ALPHA, MIN_SEEDS, goal_share, goal_text, holm, paired_p, rank_variants
 from wganlab.study.numbers import metric_info, p_text, plus_minus, value_text
 
 AGREES, DISAGREES, UNSEPARATED, UNMEASURED = "agrees", "disagrees", "not separable", "not measured"
@@ -141,10 +141,11 @@ def refuting_variants(test: dict[str, Any], dataset: str, runs: list, results: S
     ``improves``, a pair for ``beats`` (a claimed pair separated the wrong way) and ``alike`` (a pair separated
     at some step). A refutation stands only on these runs, so only their curves must have levelled."""
     kind = test["kind"]
-    if kind in ("reaches", "improves"):
-        alone = (lambda t: judge_reaches(t, dataset, runs, results)) if kind == "reaches" else \
-            (lambda t: judge_improves(t, dataset, runs))
-        return [(v,) for v in test["variants"] if alone({**test, "variants": [v]})[1] == DISAGREES]
+    if kind == "reaches":
+        return [(v,) for v in test["variants"]
+                if judge_reaches({**test, "variants": [v]}, dataset, runs, results)[1] == DISAGREES]
+    if kind == "improves":  # with the Holm family of the whole claim, as its verdict was decided
+        return [(v,) for v, _, verdict in _improves_parts(test, dataset, runs)[0] if verdict == DISAGREES]
     if kind == "beats":
         _, _, claimed, ranking = _claimed_pairs(test, dataset, runs)
         info = metric_info(test["metric"])
@@ -245,29 +246,43 @@ def variant_names(value: str | list[str]) -> list[str]:
 
 def judge_improves(test: dict[str, Any], dataset: str, runs: list) -> tuple[str, str]:
     """``metric`` against ``baseline`` within each run (paired over seeds: e.g. a classifier's accuracy with
-    generated rows added against the same run's real-only accuracy): agrees when the 95% interval of the paired
-    differences lies wholly on the better side, disagrees when wholly on the worse side."""
+    generated rows added against the same run's real-only accuracy): agrees when the paired t-test separates the
+    differences from 0 on the better side at Holm-corrected p < 0.05, disagrees when on the worse side. The Holm
+    family is the claim's variants on this dataset, as ``beats`` takes the claim's own pairs."""
+    parts, family_size = _improves_parts(test, dataset, runs)
+    info = metric_info(test["metric"])
+    family = f" [Holm over the claim's {family_size} variants]" if family_size > 1 else ""
+    return (f"{dataset} {info.label} against {metric_info(test['baseline']).label}: "
+            f"{'; '.join(text for _, text, _ in parts)}{family}"), overall(v for _, _, v in parts)
+
+
+def _improves_parts(test: dict[str, Any], dataset: str, runs: list) -> tuple[list[tuple[str, str, str]], int]:
+    """(variant, text, verdict) of each variant of an ``improves`` test on one dataset, and the size of their Holm
+    family (the variants with a p-value: at least 2 seeds)."""
     metric, baseline = test["metric"], test["baseline"]
     info = metric_info(metric)
-    parts, verdicts = [], []
+    better = -1.0 if info.lower_is_better else 1.0
+    measured = []
     for variant in test["variants"]:
         pairs = [(run_value(r, metric), run_value(r, baseline)) for r in runs
                  if r.labels["data"] == dataset and r.labels["variant"] == variant]
-        differences = [a - b for a, b in pairs if a is not None and b is not None]
+        differences = np.array([a - b for a, b in pairs if a is not None and b is not None], dtype=np.float64)
+        differences = differences[np.isfinite(differences)]
+        measured.append((variant, pairs, differences, paired_p(differences)))
+    adjusted = holm([p for *_, p in measured])
+    tested = sum(bool(np.isfinite(p)) for *_, p in measured)
+    parts = []
+    for (variant, pairs, differences, _), p_holm in zip(measured, adjusted, strict=True):
         interval = t_interval(differences)
-        better = -1.0 if info.lower_is_better else 1.0
-        if interval.n > 1 and min(better * interval.low, better * interval.high) > 0:
-            verdicts.append(AGREES)
-        elif interval.n > 1 and max(better * interval.low, better * interval.high) < 0:
-            verdicts.append(DISAGREES)
-        else:
-            verdicts.append(UNSEPARATED)
+        side = better * float(np.mean(differences)) if len(differences) else 0.0
+        verdict = UNSEPARATED if not p_holm < ALPHA else AGREES if side > 0 else DISAGREES
         mean_metric = float(np.mean([a for a, _ in pairs if a is not None])) if pairs else float("nan")
         mean_base = float(np.mean([b for _, b in pairs if b is not None])) if pairs else float("nan")
-        parts.append(f"{variant} {value_text(mean_metric, metric)} vs {value_text(mean_base, baseline)}, "
-                     f"paired difference {interval.text(metric, difference=True)}")
-    verdict = overall(verdicts)
-    return (f"{dataset} {info.label} against {metric_info(baseline).label}: {'; '.join(parts)}"), verdict
+        test_name = "paired t-test, Holm" if tested > 1 else "paired t-test"
+        parts.append((variant, f"{variant} {value_text(mean_metric, metric)} vs {value_text(mean_base, baseline)}, "
+                               f"paired difference {interval.text(metric, difference=True)}, {p_text(p_holm)} "
+                               f"({test_name})", verdict))
+    return parts, tested
 
 
 @functools.cache  # a pure function of its arguments (fixed draws), asked again by every row on the dataset
