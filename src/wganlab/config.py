@@ -129,7 +129,7 @@ class RunSettings:
                             why="bf16 runs the networks under bfloat16 autocast (for GPUs and CPUs with "
                             "avx512_bf16: 20-40x slower on CPUs without bf16 units); losses, the penalty's gradient "
                             "norm and spectral norm stay float32")
-    channels_last: bool = option(True, why="convolutions on NHWC tensors: 12-18% faster DCGAN steps on this CPU, "
+    channels_last: bool = option(True, why="convolutions on NHWC tensors: 12-17% faster DCGAN steps on a 2-core CPU, "
                                  "and what GPU tensor cores want; no effect on MLPs")
     compile: str = option("off", choices=("off", "default", "reduce-overhead", "max-autotune"),
                           why="torch.compile mode for the generator and the critic; the gradient penalty's pass "

@@ -1,9 +1,10 @@
-"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in 9-11½ minutes on an AVX-512 host.
+"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in 9-11½ minutes on an AVX-512 host (2-3 times that
+on an AVX2 host).
 
 GAN, WGAN with weight clipping, WGAN-GP and WGAN-SN on the same networks, on the 8-gaussians toy (5 seeds) and
-the embedded MNIST digits (3 seeds): the toy runs to convergence, the MNIST runs for about 50 s of CPU time each
-(their FIDs still falling); then the verdicts (which variant is better, and how sure), the seeds-averaged tables and
-the HTML report. Prints where the report is.
+the embedded MNIST digits (3 seeds): the toy runs until their learning rate has decayed to 0, the MNIST runs for
+about 50 s of CPU time each (their FIDs still falling); then the verdicts (which variant is better, and how sure),
+the seeds-averaged tables and the HTML report. Prints where the report is.
 """
 
 from __future__ import annotations
