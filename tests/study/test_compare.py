@@ -14,7 +14,6 @@ from wganlab.study.compare import (
     goal_share,
     goal_text,
     holm,
-    paired_p,
     permutation_floor,
     permutation_p,
     rank_variants,
@@ -203,17 +202,3 @@ def test_times_within_the_timing_tolerance_are_not_separated_in_any_view():
     assert times.decision == NOT_SEPARABLE and times.held_by_tolerance and not times.significant
     assert scores.decision == DIFFERENT and not scores.held_by_tolerance
     assert rank_variants("mnist", "seconds_per_step", values).pair("B", "A").held_by_tolerance  # either way round
-
-
-def test_paired_p_by_hand():
-    """Gains 0.01, 0.03, 0.02, 0.03, 0: mean 0.018, sd 0.0130, t = 3.09 on 4 degrees of freedom, p = 0.037. The
-    same gain on every seed has no spread for a t-test, so the exact sign-flip test decides: all 5 of one sign is
-    2 of 2^5 sign patterns, 0.0625, short of 0.05 (6 seeds: 2/64); no gain at all is p = 1; a NaN seed is left
-    out; one seed tests nothing."""
-    assert paired_p(np.array([0.01, 0.03, 0.02, 0.03, 0.0])) == pytest.approx(0.0367, abs=5e-5)
-    assert paired_p(np.full(5, 0.02)) == 0.0625 and paired_p(np.full(6, -0.02)) == 2 / 64
-    assert paired_p(np.array([0.62 - 0.60, 0.82 - 0.80, 0.72 - 0.70])) == 0.25  # equal to rounding: 2 of 8
-    assert paired_p(np.zeros(4)) == 1.0
-    gains = np.array([0.01, 0.03, 0.02, 0.03, 0.0])
-    assert paired_p(np.insert(gains, 2, np.nan)) == paired_p(gains)
-    assert math.isnan(paired_p(np.array([0.02])))

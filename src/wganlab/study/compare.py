@@ -121,22 +121,6 @@ def welch(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[float
     return difference, difference - half, difference + half, p, "welch"
 
 
-def paired_p(differences: np.ndarray) -> float:
-    """Two-sided p-value that paired differences (a run's metric minus its own baseline, one per seed) centre on
-    0: the one-sample t-test, or, where every seed moved by the same amount (t is 0/0 or unbounded there), the
-    exact sign-flip test, by hand: all n differences of one sign is 2 of the 2^n sign patterns. NaN below 2 seeds."""
-    d = np.asarray(differences, dtype=np.float64)
-    d = d[np.isfinite(d)]
-    if len(d) < 2:
-        return math.nan
-    largest = float(np.abs(d).max())
-    if float(np.ptp(d)) <= 1e-9 * largest or largest == 0:  # the same difference to rounding
-        return 1.0 if largest == 0 else min(1.0, 2.0 / 2 ** len(d))
-    with warnings.catch_warnings():  # nearly equal differences: SciPy warns about precision, p is still right
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ttest_1samp(d, 0.0).pvalue)
-
-
 def pair_test(a: np.ndarray, b: np.ndarray, metric: str) -> tuple[float, float, float, float, str]:
     """Difference a - b, its 95% interval and two-sided p-value by the test that fits the metric: the exact
     permutation test for bounded counts (no interval: it is a test of the means, not a t-interval), else Welch."""

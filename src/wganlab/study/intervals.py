@@ -1,4 +1,5 @@
-"""The mean of independent repeats (seeds) and its Student-t confidence interval.
+"""The mean of independent repeats (seeds), its Student-t confidence interval, and the paired test of a mean
+difference against 0.
 
 Its own module, with no dependency on studies, so that anything that averages over seeds (a study's tables, the
 augmentation score of ``wganlab augment``, the convergence test) can use it without importing the study runner.
@@ -7,6 +8,7 @@ augmentation score of ``wganlab augment``, the convergence test) can use it with
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,3 +51,19 @@ def t_interval(values: list[float] | np.ndarray, confidence: float = 0.95) -> In
     std = float(x.std(ddof=1))
     half = float(stats.t.ppf((1 + confidence) / 2, n - 1) * std / math.sqrt(n))
     return Interval(float(x.mean()), std, n, half)
+
+
+def paired_p(differences: np.ndarray) -> float:
+    """Two-sided p-value that paired differences (a run's metric minus its own baseline, one per seed) centre on
+    0: the one-sample t-test, or, where every seed moved by the same amount (t is 0/0 or unbounded there), the
+    exact sign-flip test, by hand: all n differences of one sign is 2 of the 2^n sign patterns. NaN below 2 seeds."""
+    d = np.asarray(differences, dtype=np.float64)
+    d = d[np.isfinite(d)]
+    if len(d) < 2:
+        return math.nan
+    largest = float(np.abs(d).max())
+    if float(np.ptp(d)) <= 1e-9 * largest or largest == 0:  # the same difference to rounding
+        return 1.0 if largest == 0 else min(1.0, 2.0 / 2 ** len(d))
+    with warnings.catch_warnings():  # nearly equal differences: SciPy warns about precision, p is still right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_1samp(d, 0.0).pvalue)

@@ -15,7 +15,8 @@ from wganlab.errors import WganlabError
 from wganlab.fileio import read_json
 from wganlab.rundir.layout import RUN_INFO_FILE
 from wganlab.study.aggregate import TOTALS, StudyResults, run_value, t_interval
-from wganlab.study.compare import ALPHA, MIN_SEEDS, goal_share, goal_text, holm, paired_p, rank_variants
+from wganlab.study.compare import ALPHA, MIN_SEEDS, goal_share, goal_text, holm, rank_variants
+from wganlab.study.intervals import paired_p
 from wganlab.study.numbers import metric_info, p_text, plus_minus, value_text
 
 AGREES, DISAGREES, UNSEPARATED, UNMEASURED = "agrees", "disagrees", "not separable", "not measured"
