@@ -265,6 +265,25 @@ def test_improves_tests_each_variant_paired_and_corrects_over_the_claims_variant
 
 
 
+def test_a_row_is_dated_by_its_newest_run_not_by_the_day_it_is_read(tmp_path):
+    """Runs measured on 1 and 3 December and read today: the row is of 3 December; runs with no files: today."""
+    import os
+    from datetime import date, datetime
+
+    from wganlab.study.reproduction import measured_day
+
+    records = []
+    for i, day in enumerate((1, 3)):
+        run_dir = tmp_path / f"run{i}"
+        run_dir.mkdir()
+        (run_dir / ("result.json" if i == 0 else "metrics.jsonl")).write_text("{}", encoding="utf-8")
+        stamp = datetime(2026, 12, day, 12, 0).timestamp()
+        os.utime(next(run_dir.iterdir()), (stamp, stamp))
+        records.append(RunRecord(f"r{i}", {"variant": "A", "data": "mnist", "seed": str(i)}, "", run_dir, {}, []))
+    assert measured_day(records) == "2026-12-03"
+    assert measured_day([RunRecord("r", {}, "", tmp_path / "none", {}, [])]) == date.today().isoformat()
+
+
 def test_runs_still_improving_cannot_disagree_with_a_claim_about_trained_models():
     claim = {"source": "s", "claim": "generated rows help", "study": "augment", "converged_by": "fid",
              "source_budget": {"text": "10,000 steps at batch 100", "samples": 1_000_000},

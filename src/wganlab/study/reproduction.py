@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ import numpy as np
 import yaml
 
 from wganlab.errors import WganlabError
+from wganlab.rundir.log import METRICS_FILE
 from wganlab.study.aggregate import StudyResults, collect, evaluation_card, run_value, t_interval
 from wganlab.study.budgets import budget_ratio, budget_text, last_step_read, share_text
 from wganlab.study.convergence import Trend, curve_points, trend
@@ -66,7 +67,7 @@ from wganlab.study.reproduction_page import (
     minutes_text,
 )
 from wganlab.study.search import TRIALS_DIR
-from wganlab.study.task import saved_config
+from wganlab.study.task import RESULT_FILE, saved_config
 from wganlab.study.verdicts import (
     AGREES,
     DISAGREES,
@@ -152,6 +153,20 @@ def study_command(claim: dict[str, Any], where: Path) -> str:
     return f"wganlab study {study_label(claim)} --out {where}"
 
 
+def measured_day(runs: list) -> str:
+    """The day the newest of these runs was measured: when its ``result.json`` (the final evaluation) or, for a
+    run read while it trains, its metrics log was last written; today for runs with neither on disk. Re-reading
+    old runs does not re-date their row."""
+    written = []
+    for run in runs:
+        for name in (RESULT_FILE, METRICS_FILE):
+            path = Path(run.run_dir) / name
+            if path.is_file():
+                written.append(path.stat().st_mtime)
+                break
+    return (datetime.fromtimestamp(max(written)).date() if written else date.today()).isoformat()
+
+
 def judge(claim: dict[str, Any], results: StudyResults | None, where: Path,
           trials: StudyResults | None = None) -> ClaimRow:
     """One row of the page: what was measured for this claim, with both budgets, and whether it agrees. A
@@ -189,7 +204,7 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path,
                 and r.labels.get("variant") in variants]
     if searched:
         row.cpu_time += f" + {minutes_text(sum(train_seconds(r) for r in searched))} of search"
-    row.measured_on = date.today().isoformat()
+    row.measured_on = measured_day(runs)
     row.budget, row.budget_class, ratio = budget_text(claim, runs)
     judges = {"reaches": lambda t, d: judge_reaches(t, d, runs, results),
               "beats": lambda t, d: judge_beats(t, d, runs), "improves": lambda t, d: judge_improves(t, d, runs),

@@ -120,8 +120,9 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         *_counts(rows),
     ]
     if len(days) > 1:
-        lines += ["", f"Measured on {', '.join(days)} (the *on* column): a row whose study was not found when the "
-                      "page was rewritten is kept from the page before, with the day it was measured."]
+        lines += ["", f"Measured on {', '.join(days)} (the *on* column: the day the newest run behind a row was "
+                      "measured; a row whose study was not found when the page was rewritten is kept from the page "
+                      "before, with its day)."]
     drawn: dict[str, tuple[str, str]] = {}  # figure -> (study, its table), each shown once
     for section, title in SECTIONS.items():
         chosen = [r for r in rows if r.section == section]
