@@ -45,7 +45,7 @@ def check_command(args: argparse.Namespace) -> int:
 
 PRESET_GROUPS = (  # (heading, its presets in order, or a test of the name): a new user starts with the first
     ("Start here: the GAN, DCGAN and the three WGANs on the same networks, sized for a good sample in minutes, "
-     "settings tuned by one search on MNIST; for 10 minutes or more, gan and wgan-wc did better with the earlier "
+     "settings tuned by one search on MNIST; in one 10-minute run each, gan and wgan-wc ended behind the earlier "
      "settings their files name (docs/performance.md)", ("gan", "dcgan", "wgan-wc", "wgan-gp", "wgan-sn")),
     ("Other losses and penalties on the same networks, tuned by the same search",
      ("lsgan", "hinge-sn", "dragan", "rpgan-r1r2")),

@@ -156,7 +156,8 @@ def study_command(claim: dict[str, Any], where: Path) -> str:
 def measured_day(runs: list) -> str:
     """The day the newest of these runs was measured: when its ``result.json`` (the final evaluation) or, for a
     run read while it trains, its metrics log was last written; today for runs with neither on disk. Re-reading
-    old runs does not re-date their row."""
+    old runs does not re-date their row; copying them without their times (``cp -r`` without ``-p``) or resuming
+    one (which rewrites its metrics log) does."""
     written = []
     for run in runs:
         for name in (RESULT_FILE, METRICS_FILE):

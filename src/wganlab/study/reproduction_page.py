@@ -43,7 +43,7 @@ class ClaimRow:
     measured: str
     verdict: str
     why: str = ""
-    measured_on: str = ""  # the day the study outputs were read; empty where nothing was measured
+    measured_on: str = ""  # the day the newest run behind the row was measured (measured_day); empty: not measured
     figure: str = ""  # the claim's figure, relative to the page (written from the same study outputs)
     table: str = ""  # markdown shown under the figure: the numbers it draws
     section: str = "studies"  # "studies": the five source studies; "other": other papers, wganlab's questions
