@@ -46,7 +46,7 @@ class Trend:
 
     @property
     def lower(self) -> bool:
-        return metric_info(self.metric).lower_is_better if self.goal_lower is None else self.goal_lower
+        return falling_is_better(self.metric, self.goal_lower)
 
     def text(self) -> str:
         """``FID falling by 12 per 1,000 steps over the last third (95% interval 8 to 16, 5 seeds)``."""
@@ -92,6 +92,11 @@ def last_third_slope(points: list[tuple[int, float]]) -> tuple[float, int]:
     return (0.0 if abs(slope) < 1e-9 * max(1.0, float(np.abs(values).max())) else slope), len(tail)
 
 
+def falling_is_better(metric: str, goal_lower: bool | None = None) -> bool:
+    """Whether a falling curve improves: towards a threshold's goal where one is given, else the metric's way."""
+    return metric_info(metric).lower_is_better if goal_lower is None else goal_lower
+
+
 def trend(curves: list[list[tuple[int, float]]], metric: str, goal_lower: bool | None = None) -> Trend:
     """The test over seeds: each curve is one seed's logged (step, value) pairs of ``metric``; ``goal_lower``:
     improving means falling (True) or rising (False) towards a threshold, whatever the metric's direction."""
@@ -105,8 +110,7 @@ def trend(curves: list[list[tuple[int, float]]], metric: str, goal_lower: bool |
     interval = t_interval(slopes)
     if fewest < MIN_EVALUATIONS or interval.n < 2:
         return Trend(metric, interval.mean, math.nan, math.nan, len(curves), fewest, None, goal_lower=goal_lower)
-    lower = metric_info(metric).lower_is_better if goal_lower is None else goal_lower
-    improving = interval.high < 0 if lower else interval.low > 0
+    improving = interval.high < 0 if falling_is_better(metric, goal_lower) else interval.low > 0
     return Trend(metric, interval.mean, interval.low, interval.high, interval.n, fewest, improving,
                  _window(curves), goal_lower)
 

@@ -73,6 +73,7 @@ from wganlab.study.verdicts import (
     DISAGREES,
     NOT_REPRODUCED,
     UNMEASURED,
+    goal_is_low,
     judge_alike,
     judge_beats,
     judge_improves,
@@ -313,7 +314,7 @@ def _goal_lower(test: dict[str, Any], metric: str) -> bool | None:
     higher-is-better still counts as improving when it falls. None: the metric's own direction."""
     if test["kind"] != "reaches" or metric != test["metric"] or test.get("at_least") == "all":
         return None
-    lower = "at_most" in test or "floor_multiple" in test
+    lower = goal_is_low(test)
     return None if lower == metric_info(metric).lower_is_better else lower
 
 

@@ -30,22 +30,28 @@ def overall(verdicts: Iterable[str]) -> str:
     return DISAGREES if DISAGREES in verdicts else AGREES if verdicts == {AGREES} else UNSEPARATED
 
 
+def goal_is_low(test: dict[str, Any]) -> bool:
+    """Whether a ``reaches`` test's goal is to be at or below its threshold (``at_most``, a multiple of the
+    sampling floor) rather than at or above it (``at_least``, all modes): the goal's own side, not the metric's
+    direction ("an error of at least 0.2" is a lower-is-better metric)."""
+    return "at_most" in test or "floor_multiple" in test
+
+
 def reaches_goal(test: dict[str, Any], dataset: str, runs: list, results: StudyResults) -> tuple[float, str, bool]:
     """A ``reaches`` test's threshold on ``dataset``, its text, and whether the goal is to be at or below it."""
-    metric = test["metric"]
+    metric, low = test["metric"], goal_is_low(test)
     if "floor_multiple" in test:
         floor = real_floor(dataset, metric, results.manifest.get("evaluation_samples", 2000))
         threshold = float(test["floor_multiple"]) * floor
         return threshold, (f"≤ {value_text(threshold, metric)} ({test['floor_multiple']} × real-vs-real "
-                           f"{value_text(floor, metric)})"), True
+                           f"{value_text(floor, metric)})"), low
     if test.get("at_least") == "all":  # every mode (or class) of the dataset: the total its runs report
         total = next((r.result["final"].get(TOTALS[metric]) for r in runs if r.labels["data"] == dataset), None)
         if total is None:
             raise WganlabError(f"'at_least: all' needs a count metric with a total (modes_covered), not {metric}")
-        return float(total), f"all {total}", False
+        return float(total), f"all {total}", low
     threshold = float(test.get("at_most", test.get("at_least")))
-    # the goal's own side, not the metric's direction: "an error of at least 0.2" is a lower-is-better metric
-    return threshold, f"{'≤' if 'at_most' in test else '≥'} {value_text(threshold, metric)}", "at_most" in test
+    return threshold, f"{'≤' if low else '≥'} {value_text(threshold, metric)}", low
 
 
 MAX_SEEDS_LISTED = 10  # a threshold no interval decides lists its seeds' values up to this many
@@ -275,8 +281,7 @@ def _improves_parts(test: dict[str, Any], dataset: str, runs: list) -> tuple[lis
     parts = []
     for (variant, pairs, differences, _), p_holm in zip(measured, adjusted, strict=True):
         interval = t_interval(differences)
-        side = better * float(np.mean(differences)) if len(differences) else 0.0
-        verdict = UNSEPARATED if not p_holm < ALPHA else AGREES if side > 0 else DISAGREES
+        verdict = UNSEPARATED if not p_holm < ALPHA else AGREES if better * interval.mean > 0 else DISAGREES
         mean_metric = float(np.mean([a for a, _ in pairs if a is not None])) if pairs else float("nan")
         mean_base = float(np.mean([b for _, b in pairs if b is not None])) if pairs else float("nan")
         test_name = "paired t-test, Holm" if tested > 1 else "paired t-test"
