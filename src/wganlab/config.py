@@ -188,7 +188,7 @@ def check_config(config: RunSettings) -> None:
     check_model(config.model, config.conditioning, facts)
     for role in ("g_optimizer", "d_optimizer"):
         check_optimizer(getattr(config, role), role)
-    check_eval(config.eval, config.best_metric, facts)
+    check_eval(config.eval, config.best_metric, config.eval_samples, facts)
     for section in registered_sections():
         section.check(config.settings_of(section), facts)
 

@@ -41,11 +41,11 @@ from wganlab.metrics.scores import (
     neighbour_radii,
     prdc,
 )
+from wganlab.metrics.settings import PRDC_NEIGHBOURS
 from wganlab.metrics.stacked import stacked_modes
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
 from wganlab.registry import METRICS
 
-PRDC_NEIGHBOURS = (3, 5)  # k for precision/recall (Kynkäänniemi et al.) and for density/coverage (Naeem et al.)
 FEATURE_NETWORKS = {"mnist": "mnist", "idx": "mnist", "stacked-mnist": "mnist", "fashion-mnist": "fashion-mnist"}
 
 

@@ -5,7 +5,8 @@ Every ``eval_every`` steps the sampling generator maps a fixed set of ``eval_sam
 from a private generator, so training's RNG stream is untouched) and is compared with reference statistics
 computed once and cached on disk. Data without a feature network (CIFAR-10, CelebA, ... until Inception is wired
 in) are simply not evaluated; the run records why. With ``eval.wasserstein=true`` each evaluation also measures the
-critic against the exact batch W1 (:mod:`wganlab.metrics.wasserstein`), on any data.
+critic against the exact batch W1 (:mod:`wganlab.metrics.wasserstein`), on any data; with ``eval.prdc=true``,
+precision, recall, density and coverage against the FID's real digits, whose neighbour radii are cached with them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from wganlab.data.images import to_symmetric
 from wganlab.errors import CheckpointError, ConfigError
 from wganlab.fileio import isolated_rng
 from wganlab.metrics.frechet import Gaussian, frechet_distance
-from wganlab.metrics.scores import asked_class_accuracy
+from wganlab.metrics.scores import asked_class_accuracy, prdc
+from wganlab.metrics.settings import PRDC_NEIGHBOURS
 from wganlab.metrics.toy import mode_coverage, wasserstein1_exact
 from wganlab.metrics.wasserstein import POOL_BATCHES, CriticVersusW1
 from wganlab.nets.build import eval_mode, generate_chunks
@@ -48,6 +50,7 @@ class TrainingEvaluator:
             classifies_own_labels,
             feature_network_for,
             reference_features,
+            reference_radii,
         )
 
         name = feature_network_for(config.data)
@@ -62,6 +65,9 @@ class TrainingEvaluator:
             return
         features, _ = reference_features(config.data, self.featurizer, 10_000, seed=0)
         self.reference = Gaussian.fit(features)
+        self.real_features = features if config.eval.prdc else None
+        if self.real_features is not None:
+            self.real_radii = reference_radii(config.data, self.featurizer, 10_000, features, PRDC_NEIGHBOURS)
         self.checks_asked_class = classifies_own_labels(config.data, name)  # class_accuracy of a conditional model
 
     @property
@@ -93,6 +99,10 @@ class TrainingEvaluator:
             samples = to_symmetric(samples, self.config.data.pixel_range)
             features, probs = self.featurizer(samples.cpu())
             out["fid"] = frechet_distance(self.reference, Gaussian.fit(features))
+            if self.real_features is not None:
+                found = prdc(self.real_features, features, *PRDC_NEIGHBOURS, real_radii=self.real_radii)
+                out.update(precision=found.precision, recall=found.recall, density=found.density,
+                           coverage=found.coverage)
             if labels is not None and self.checks_asked_class:  # does it draw the class asked for
                 shares = asked_class_accuracy(probs, labels.cpu())
                 out["class_accuracy"] = sum(shares) / len(shares)
