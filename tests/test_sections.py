@@ -57,6 +57,9 @@ def test_each_part_s_rules_refuse_in_one_line_naming_the_fix():
         ("dtu-gan", "conditioning.mode=concat"): "conditioning.mode=concat needs arch=",
         ("dtu-gan", "model.d_norm=virtual"): "virtual / reference batch norm needs arch=",
         ("gan", "eval.wasserstein=true", "eval_every=0"): "set eval_every > 0",
+        ("dcgan", "eval.prdc=true", "eval_every=0"): "set eval_every > 0",
+        ("gan", "data=8gaussians", "eval.prdc=true", "eval_every=10"): "data=8gaussians is not images",
+        ("dcgan", "eval.prdc=true", "eval_every=10", "eval_samples=3"): "set eval_samples above 3, got 3",
         ("gan", "g_optimizer.betas=[0.5, 1.0]"): "'g_optimizer.betas' must lie in [0, 1)",
         ("gan", "data=idx"): "data=idx needs a path",
     }

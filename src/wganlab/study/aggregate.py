@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from wganlab.metrics import critic_estimate
 from wganlab.rundir.log import read_metrics
 from wganlab.study.compare import Ranking, rank_variants, verdict
 from wganlab.study.intervals import t_interval
@@ -164,8 +166,8 @@ def lower_is_better(metric: str) -> bool:
 
 
 def run_value(run: RunRecord, metric: str, checkpoint: str = "final") -> float | None:
-    if metric == "seconds_per_critic_step":
-        return seconds_per_critic_step(run)
+    if metric in READ_FROM_LOG:
+        return READ_FROM_LOG[metric](run)
     if metric in TIMES:
         return (run.result or {}).get(metric)
     value = ((run.result or {}).get(checkpoint) or {}).get(metric)
@@ -183,6 +185,14 @@ def seconds_per_critic_step(run: RunRecord) -> float | None:
     last = max(logged, key=lambda r: r["step"])
     updates = last["critic_updates"] / last["step"] * steps
     return seconds / updates if updates else None
+
+
+# Numbers a claim reads from a run's whole log rather than from one checkpoint's evaluation.
+READ_FROM_LOG: dict[str, Callable[[RunRecord], float | None]] = {
+    "seconds_per_critic_step": seconds_per_critic_step,
+    "estimate_end_share": lambda run: critic_estimate.end_share(run.metrics),
+    "estimate_fid_correlation": lambda run: critic_estimate.fid_correlation(run.metrics),
+}
 
 
 def summarize(results: StudyResults, confidence: float = 0.95) -> list[dict[str, Any]]:

@@ -1,0 +1,73 @@
+"""How the critic's Wasserstein estimate moves over a run, read from the run's log: the practical guide's §5.3.3
+(Garrido et al.) says the estimate, "our loss minus the gradient penalty", converges "towards zero as training
+progresses" and that "if the loss goes down, the image quality improves".
+
+Every run logs ``wasserstein_estimate``, E[D(x)] − E[D(G(z))] on its training batch (the critic's loss without its
+penalty, up to sign), at each log step, and its FID at each in-training evaluation. Two numbers per run:
+
+- :func:`end_share`: the estimate over the last tenth of training as a share of its largest tenth (each tenth the
+  mean of the values logged in it): 1 when it ends at its peak, near 0 when it has converged towards 0.
+- :func:`fid_correlation`: Spearman's rank correlation, over the in-training evaluations, between the FID and the
+  estimate averaged over the log records since the previous evaluation (one batch's estimate is noisy): positive
+  when the two fall together.
+
+Both are None where the log cannot say (too few records, an estimate that never rises above 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+WINDOWS = 10  # tenths of training
+MIN_EVALUATIONS = 3  # for a rank correlation
+
+
+def end_share(records: Iterable[dict[str, Any]], windows: int = WINDOWS) -> float | None:
+    """The mean logged estimate over the last tenth of the run's steps divided by the largest tenth's mean; None
+    when some tenth holds no record or no tenth's mean is above 0."""
+    points = _logged(records, "wasserstein_estimate")
+    if not points:
+        return None
+    width = max(points) / windows
+    means = []
+    for window in range(windows):
+        inside = [value for step, value in points.items() if window * width < step <= (window + 1) * width]
+        if not inside:
+            return None
+        means.append(float(np.mean(inside)))
+    peak = max(means)
+    return means[-1] / peak if peak > 0 else None
+
+
+def fid_correlation(records: Iterable[dict[str, Any]]) -> float | None:
+    """Spearman's correlation of the FID at each in-training evaluation with the estimate averaged over the log
+    records after the previous evaluation, up to and including this one; None under :data:`MIN_EVALUATIONS` pairs
+    or where either side never varies."""
+    from scipy.stats import spearmanr
+
+    records = list(records)
+    estimates, fids = _logged(records, "wasserstein_estimate"), _logged(records, "fid")
+    pairs, previous = [], 0
+    for step in sorted(fids):
+        inside = [value for logged, value in estimates.items() if previous < logged <= step]
+        previous = step
+        if inside:
+            pairs.append((float(np.mean(inside)), fids[step]))
+    if len(pairs) < MIN_EVALUATIONS or len({e for e, _ in pairs}) < 2 or len({f for _, f in pairs}) < 2:
+        return None
+    rho = float(spearmanr([e for e, _ in pairs], [f for _, f in pairs]).statistic)
+    return rho if math.isfinite(rho) else None
+
+
+def _logged(records: Iterable[dict[str, Any]], key: str) -> dict[int, float]:
+    """``key``'s finite values by step (a step logged twice keeps its last value)."""
+    found: dict[int, float] = {}
+    for record in records:
+        value, step = record.get(key), record.get("step")
+        if isinstance(value, (int, float)) and math.isfinite(value) and isinstance(step, int) and step > 0:
+            found[step] = float(value)
+    return found
