@@ -58,15 +58,17 @@ def test_a_collapsed_generator_keeps_its_precision_and_loses_recall_and_coverage
     assert found["coverage"] < 0.01
 
 
-def test_eval_prdc_logs_the_four_at_every_evaluation_and_only_when_asked(tmp_path):
-    def evaluated(run_dir):
-        return [r for r in read_metrics(run_dir) if "fid" in r]
-
-    train(tiny_mnist("steps=4", "eval_every=2", "log_every=2", "eval.prdc=true"), tmp_path / "on")
-    records = evaluated(tmp_path / "on")
+def test_eval_prdc_logs_the_four_at_every_evaluation(tmp_path):
+    train(tiny_mnist("steps=4", "eval_every=2", "log_every=2", "eval.prdc=true"), tmp_path / "run")
+    records = [r for r in read_metrics(tmp_path / "run") if "fid" in r]
     assert [r["step"] for r in records] == [2, 4]
     for record in records:
         assert all(0.0 <= record[key] <= 1.0 for key in ("precision", "recall", "coverage"))
         assert record["density"] >= 0.0
-    train(tiny_mnist("steps=2", "eval_every=2", "log_every=2"), tmp_path / "off")
-    assert not {"precision", "recall", "density", "coverage"} & set(evaluated(tmp_path / "off")[0])
+
+
+def test_without_eval_prdc_an_evaluation_is_the_fid_alone(evaluator_and_digits):
+    _, digits = evaluator_and_digits
+    config = tiny_mnist("eval_every=1", "eval_samples=1000")
+    plain = TrainingEvaluator(config, 8, make_source(config.data, torch.device("cpu")), torch.device("cpu"))
+    assert set(plain(ReplaysImages(digits))) == {"fid", "eval_seconds"}
