@@ -625,6 +625,11 @@ def test_beats_at_a_step_reads_the_logged_evaluations_of_unfinished_runs(tmp_pat
     row = judge(claim, study, tmp_path)
     assert row.verdict == AGREES and row.measured.startswith("mnist FID at step 200 (in-training evaluation): A 50.4 "
                                                              "vs B 91.2")
+    # the numbers are the logged evaluations', so the row's card names the log, not a checkpoint's evaluation
+    (tmp_path / "config.yaml").write_text("data: {name: mnist}\neval_samples: 500\n")
+    assert judge(claim, study, tmp_path).measured.endswith(
+        "[evaluation: each run's training log (metrics.jsonl), whose in-training evaluations draw 500 generated "
+        "samples against 10,000 real]")
     claim["test"] = {**claim["test"], "better": "B", "worse": "A"}  # the reverse, while both still improve
     row = judge(claim, study, tmp_path)
     assert row.verdict == NOT_REPRODUCED and "(still improving)" in row.why

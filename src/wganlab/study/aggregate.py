@@ -143,6 +143,20 @@ def evaluation_card(runs: list[RunRecord], checkpoint: str = "final") -> str:
     return f"{'; or '.join(texts)}; {where}"
 
 
+def measured_card(runs: list[RunRecord], metric: str, in_training: bool) -> str:
+    """How a claim's numbers were measured: the final checkpoints' evaluation (:func:`evaluation_card`), or the
+    runs' logs for an in-training evaluation at a step or a number read from the whole log (:data:`READ_FROM_LOG`)."""
+    return training_log_card(runs) if in_training or metric in READ_FROM_LOG else evaluation_card(runs)
+
+
+def training_log_card(runs: list[RunRecord]) -> str:
+    """Where numbers read from the runs' logs come from: not a checkpoint's evaluation."""
+    counts = sorted({(saved_config(r.run_dir) or {}).get("eval_samples") for r in runs} - {None})
+    drawn = " or ".join(f"{n:,}" for n in counts)
+    return "each run's training log (metrics.jsonl)" + \
+        (f", whose in-training evaluations draw {drawn} generated samples against 10,000 real" if drawn else "")
+
+
 def metric_names(results: StudyResults) -> list[str]:
     """Numeric metrics any finished run reports, known ones first in :data:`METRICS` order."""
     seen: set[str] = set()

@@ -52,7 +52,7 @@ import yaml
 
 from wganlab.errors import WganlabError
 from wganlab.rundir.log import METRICS_FILE
-from wganlab.study.aggregate import StudyResults, collect, evaluation_card, run_value, t_interval
+from wganlab.study.aggregate import StudyResults, collect, measured_card, run_value, t_interval
 from wganlab.study.budgets import budget_ratio, budget_text, last_step_read, share_text
 from wganlab.study.convergence import Trend, curve_points, trend
 from wganlab.study.layout import MANIFEST_FILE
@@ -221,7 +221,8 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path,
                     for d, (_, verdict) in zip(datasets, judged, strict=True) if verdict == DISAGREES
                     for part in refuting_variants(test, d, runs, results)}
     row.measured = "; ".join(text for text, _ in judged)
-    card = evaluation_card(runs) if test["kind"] not in ("alike",) and claim.get("trained", True) else ""
+    card = measured_card(runs, test["metric"], "at_step" in test) \
+        if test["kind"] != "alike" and claim.get("trained", True) else ""
     row.measured += f" [evaluation: {card}]" if card else ""
     row.verdict = overall(v for _, v in judged)
     if row.verdict == DISAGREES and claim.get("trained", True):
