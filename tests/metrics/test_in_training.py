@@ -3,6 +3,8 @@ that it reads a collapse as one."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
@@ -10,6 +12,7 @@ from torch import nn
 from tests.conftest import tiny_mnist
 from tests.training.test_trainer import train
 from wganlab.data.sources import make_source
+from wganlab.errors import ConfigError
 from wganlab.metrics.in_training import TrainingEvaluator
 from wganlab.rundir.log import read_metrics
 
@@ -72,3 +75,10 @@ def test_without_eval_prdc_an_evaluation_is_the_fid_alone(evaluator_and_digits):
     config = tiny_mnist("eval_every=1", "eval_samples=1000")
     plain = TrainingEvaluator(config, 8, make_source(config.data, torch.device("cpu")), torch.device("cpu"))
     assert set(plain(ReplaysImages(digits))) == {"fid", "eval_seconds"}
+
+
+def test_eval_prdc_is_refused_where_the_run_has_no_in_training_fid():
+    rgb = SimpleNamespace(shape=(3, 32, 32), is_vectors=False)  # what a CIFAR-10 source reports
+    with pytest.raises(ConfigError, match=r"eval\.prdc=true measures beside the in-training FID.*--metrics pr"):
+        TrainingEvaluator(tiny_mnist("eval_every=1", "eval.prdc=true"), 8, rgb, torch.device("cpu"))
+    assert TrainingEvaluator(tiny_mnist("eval_every=1"), 8, rgb, torch.device("cpu")).unavailable

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from wganlab.study.aggregate import RunRecord, curve, t_interval
+from wganlab.study.aggregate import RunRecord, curve, measured_card, t_interval
 
 
 @pytest.mark.parametrize("n", [2, 3, 5, 10, 30])
@@ -49,3 +49,17 @@ def test_curves_average_the_steps_every_seed_logged(tmp_path):
     half = stats.t.ppf(0.975, 1) * np.std([5.0, 7.0], ddof=1) / math.sqrt(2)
     assert got["high"][0] == pytest.approx(6.0 + half)
     assert curve([a, b], "w1") is None
+
+
+def test_a_number_read_from_the_log_says_what_it_read_not_the_final_evaluation(tmp_path):
+    (tmp_path / "config.yaml").write_text("data: {name: mnist}\neval_samples: 1000\n")
+    final = {"features": "mnist", "features_sha256": "95be60eecbed0cf2", "samples": 2000, "reference_samples": 10000}
+    runs = [RunRecord("r", {"variant": "v", "data": "mnist", "seed": "0"}, "", tmp_path, {"final": final})]
+    assert measured_card(runs, "fid").startswith("mnist features (weights SHA-256 95be60eecbed…), 2,000 generated")
+    assert measured_card(runs, "estimate_end_share") == (
+        "each run's training log (metrics.jsonl): the critic's estimate on its training batches at every log step")
+    assert measured_card(runs, "estimate_fid_change_correlation").endswith(
+        "and the in-training evaluations' FID; 1,000 generated against up to 10,000 real, mnist features (weights "
+        "SHA-256 95be60eecbed…)")
+    assert measured_card(runs, "coverage", at_step=6000).startswith(
+        "each run's training log (metrics.jsonl): the in-training evaluation at step 6,000; 1,000 generated")

@@ -628,8 +628,8 @@ def test_beats_at_a_step_reads_the_logged_evaluations_of_unfinished_runs(tmp_pat
     # the numbers are the logged evaluations', so the row's card names the log, not a checkpoint's evaluation
     (tmp_path / "config.yaml").write_text("data: {name: mnist}\neval_samples: 500\n")
     assert judge(claim, study, tmp_path).measured.endswith(
-        "[evaluation: each run's training log (metrics.jsonl), whose in-training evaluations draw 500 generated "
-        "samples against 10,000 real]")
+        "[evaluation: each run's training log (metrics.jsonl): the in-training evaluation at step 200; 500 "
+        "generated against up to 10,000 real]")
     claim["test"] = {**claim["test"], "better": "B", "worse": "A"}  # the reverse, while both still improve
     row = judge(claim, study, tmp_path)
     assert row.verdict == NOT_REPRODUCED and "(still improving)" in row.why

@@ -5,11 +5,13 @@ progresses" and that "if the loss goes down, the image quality improves".
 Every run logs ``wasserstein_estimate``, E[D(x)] − E[D(G(z))] on its training batch (the critic's loss without its
 penalty, up to sign), at each log step, and its FID at each in-training evaluation. Two numbers per run:
 
-- :func:`end_share`: the estimate over the last tenth of training as a share of its largest tenth (each tenth the
-  mean of the values logged in it): 1 when it ends at its peak, near 0 when it has converged towards 0.
-- :func:`fid_correlation`: Spearman's rank correlation, over the in-training evaluations, between the FID and the
-  estimate averaged over the log records since the previous evaluation (one batch's estimate is noisy): positive
-  when the two fall together.
+- :func:`end_share`: the estimate over the last tenth of training, in absolute value, as a share of its largest
+  tenth (each tenth the mean of the values logged in it): 1 when it ends at its peak, near 0 when it has converged
+  towards 0 (from either side).
+- :func:`fid_change_correlation`: Spearman's rank correlation, between consecutive in-training evaluations, of the
+  change in the FID and the change in the estimate (averaged over the log records since the previous evaluation:
+  one batch's estimate is noisy). Positive when the FID falls in the intervals where the estimate falls more;
+  correlating the levels instead would mostly show that both fall over training.
 
 Both are None where the log cannot say (too few records, an estimate that never rises above 0).
 """
@@ -18,17 +20,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
 WINDOWS = 10  # tenths of training
-MIN_EVALUATIONS = 3  # for a rank correlation
+MIN_CHANGES = 3  # for a rank correlation
 
 
 def end_share(records: Iterable[dict[str, Any]], windows: int = WINDOWS) -> float | None:
-    """The mean logged estimate over the last tenth of the run's steps divided by the largest tenth's mean; None
-    when some tenth holds no record or no tenth's mean is above 0."""
+    """The mean logged estimate over the last tenth of the run's steps, in absolute value, divided by the largest
+    tenth's mean; None when some tenth holds no record or no tenth's mean is above 0."""
     points = _logged(records, "wasserstein_estimate")
     if not points:
         return None
@@ -40,26 +43,27 @@ def end_share(records: Iterable[dict[str, Any]], windows: int = WINDOWS) -> floa
             return None
         means.append(float(np.mean(inside)))
     peak = max(means)
-    return means[-1] / peak if peak > 0 else None
+    return abs(means[-1]) / peak if peak > 0 else None
 
 
-def fid_correlation(records: Iterable[dict[str, Any]]) -> float | None:
-    """Spearman's correlation of the FID at each in-training evaluation with the estimate averaged over the log
-    records after the previous evaluation, up to and including this one; None under :data:`MIN_EVALUATIONS` pairs
-    or where either side never varies."""
+def fid_change_correlation(records: Iterable[dict[str, Any]]) -> float | None:
+    """Spearman's correlation, over consecutive in-training evaluations, of the FID's change with the change of the
+    estimate averaged over the log records after the previous evaluation, up to and including this one; None under
+    :data:`MIN_CHANGES` changes or where either side's changes never vary."""
     from scipy.stats import spearmanr
 
     records = list(records)
     estimates, fids = _logged(records, "wasserstein_estimate"), _logged(records, "fid")
-    pairs, previous = [], 0
+    levels, previous = [], 0
     for step in sorted(fids):
         inside = [value for logged, value in estimates.items() if previous < logged <= step]
         previous = step
         if inside:
-            pairs.append((float(np.mean(inside)), fids[step]))
-    if len(pairs) < MIN_EVALUATIONS or len({e for e, _ in pairs}) < 2 or len({f for _, f in pairs}) < 2:
+            levels.append((float(np.mean(inside)), fids[step]))
+    changes = [(e1 - e0, f1 - f0) for (e0, f0), (e1, f1) in pairwise(levels)]
+    if len(changes) < MIN_CHANGES or len({e for e, _ in changes}) < 2 or len({f for _, f in changes}) < 2:
         return None
-    rho = float(spearmanr([e for e, _ in pairs], [f for _, f in pairs]).statistic)
+    rho = float(spearmanr([e for e, _ in changes], [f for _, f in changes]).statistic)
     return rho if math.isfinite(rho) else None
 
 

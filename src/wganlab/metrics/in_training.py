@@ -57,11 +57,15 @@ class TrainingEvaluator:
         if name == "inception" or tuple(data.shape) != (1, 28, 28):
             self.unavailable = (f"no in-training FID for data={config.data.name}: Inception on CPU is too slow for "
                                 "it; use 'wganlab eval RUN_DIR --features inception'")
-            return
-        try:  # neither building the classifier nor drawing references touches training's RNG
-            self.featurizer = Featurizer(name)
-        except (ConfigError, CheckpointError) as err:
-            self.unavailable = str(err)
+        else:
+            try:  # neither building the classifier nor drawing references touches training's RNG
+                self.featurizer = Featurizer(name)
+            except (ConfigError, CheckpointError) as err:
+                self.unavailable = str(err)
+        if self.unavailable and config.eval.prdc:  # asked for by name: refused, never left out silently
+            raise ConfigError(f"eval.prdc=true measures beside the in-training FID, which this run cannot have "
+                              f"({self.unavailable}): drop eval.prdc and use 'wganlab eval RUN_DIR --metrics pr'")
+        if self.unavailable:
             return
         features, _ = reference_features(config.data, self.featurizer, 10_000, seed=0)
         self.reference = Gaussian.fit(features)

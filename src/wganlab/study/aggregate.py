@@ -143,18 +143,22 @@ def evaluation_card(runs: list[RunRecord], checkpoint: str = "final") -> str:
     return f"{'; or '.join(texts)}; {where}"
 
 
-def measured_card(runs: list[RunRecord], metric: str, in_training: bool) -> str:
+def measured_card(runs: list[RunRecord], metric: str, at_step: int | None = None) -> str:
     """How a claim's numbers were measured: the final checkpoints' evaluation (:func:`evaluation_card`), or the
-    runs' logs for an in-training evaluation at a step or a number read from the whole log (:data:`READ_FROM_LOG`)."""
-    return training_log_card(runs) if in_training or metric in READ_FROM_LOG else evaluation_card(runs)
-
-
-def training_log_card(runs: list[RunRecord]) -> str:
-    """Where numbers read from the runs' logs come from: not a checkpoint's evaluation."""
-    counts = sorted({(saved_config(r.run_dir) or {}).get("eval_samples") for r in runs} - {None})
-    drawn = " or ".join(f"{n:,}" for n in counts)
-    return "each run's training log (metrics.jsonl)" + \
-        (f", whose in-training evaluations draw {drawn} generated samples against 10,000 real" if drawn else "")
+    runs' logs for an in-training evaluation at a step or a number read from the whole log (:data:`READ_FROM_LOG`):
+    what the log holds that the number reads, and how its in-training evaluations were drawn where it reads them."""
+    if at_step is None and metric not in READ_FROM_LOG:
+        return evaluation_card(runs)
+    what = f"the in-training evaluation at step {at_step:,}" if at_step is not None else LOGGED[metric]
+    card = f"each run's training log (metrics.jsonl): {what}"
+    if at_step is None and metric not in EVALUATED:
+        return card
+    drawn = " or ".join(f"{n:,}" for n in sorted({(saved_config(r.run_dir) or {}).get("eval_samples")
+                                                  for r in runs} - {None}))
+    final = next((r.result["final"] for r in runs if ((r.result or {}).get("final") or {}).get("features")), {})
+    features = f", {final['features']} features (weights SHA-256 {str(final.get('features_sha256'))[:12]}…)" \
+        if final else ""
+    return card + (f"; {drawn} generated against up to 10,000 real" if drawn else "") + features
 
 
 def metric_names(results: StudyResults) -> list[str]:
@@ -205,8 +209,13 @@ def seconds_per_critic_step(run: RunRecord) -> float | None:
 READ_FROM_LOG: dict[str, Callable[[RunRecord], float | None]] = {
     "seconds_per_critic_step": seconds_per_critic_step,
     "estimate_end_share": lambda run: critic_estimate.end_share(run.metrics),
-    "estimate_fid_correlation": lambda run: critic_estimate.fid_correlation(run.metrics),
+    "estimate_fid_change_correlation": lambda run: critic_estimate.fid_change_correlation(run.metrics),
 }
+LOGGED = {"seconds_per_critic_step": "its count of critic updates",  # what each reads, for its card
+          "estimate_end_share": "the critic's estimate on its training batches at every log step",
+          "estimate_fid_change_correlation": "the critic's estimate on its training batches at every log step, "
+                                             "and the in-training evaluations' FID"}
+EVALUATED = {"estimate_fid_change_correlation"}  # those that read the in-training evaluations
 
 
 def summarize(results: StudyResults, confidence: float = 0.95) -> list[dict[str, Any]]:

@@ -71,8 +71,8 @@ METRIC_INFO: dict[str, MetricInfo] = {
     "critic_w1_correlation": MetricInfo("correlation of critic estimate and batch W1", False, bounds=(-1.0, 1.0)),
     # The practical guide's §5.3.3, read from each run's log (wganlab.metrics.critic_estimate)
     "estimate_end_share": MetricInfo("critic's estimate over the last tenth, share of its largest tenth", True),
-    "estimate_fid_correlation": MetricInfo("rank correlation of the critic's estimate with the FID", False,
-                                           bounds=(-1.0, 1.0)),
+    "estimate_fid_change_correlation": MetricInfo("rank correlation of the estimate's and the FID's changes", False,
+                                                  bounds=(-1.0, 1.0)),
     # eval.augment: held-out accuracy of wganlab augment's classifier, by what it was trained on
     "accuracy_real": MetricInfo("accuracy, real rows only", False, bounds=(0.0, 1.0)),
     "accuracy_generated": MetricInfo("accuracy, generated only (GAN-train)", False, bounds=(0.0, 1.0)),

@@ -221,7 +221,7 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path,
                     for d, (_, verdict) in zip(datasets, judged, strict=True) if verdict == DISAGREES
                     for part in refuting_variants(test, d, runs, results)}
     row.measured = "; ".join(text for text, _ in judged)
-    card = measured_card(runs, test["metric"], "at_step" in test) \
+    card = measured_card(runs, test["metric"], test.get("at_step")) \
         if test["kind"] != "alike" and claim.get("trained", True) else ""
     row.measured += f" [evaluation: {card}]" if card else ""
     row.verdict = overall(v for _, v in judged)

@@ -2,9 +2,10 @@
 
 :class:`ReplayBuffer` is the guide's version: keep one random fake of every discriminator batch; when ``every``
 are kept, take one extra discriminator step on them as fakes and start over. The guide advises deriving ``every``
-from the dataset and batch sizes (its notebook: 195 = 50,000 / 256, one replay step per epoch), which is the
-default. :class:`ImagePool` is the image-pool variant (Shrivastava et al. 2017): each fake of a discriminator
-batch is, with probability ``share``, swapped for a stored past fake, which takes its place in the pool.
+from the dataset and batch sizes (its notebooks: 195 kept fakes at batch 128, about two replay steps per CIFAR-10
+epoch); the default is one replay step per epoch, dataset size / batch size. :class:`ImagePool` is the image-pool
+variant (Shrivastava et al. 2017): each fake of a discriminator batch is, with probability ``share``, swapped for a
+stored past fake, which takes its place in the pool.
 """
 
 from __future__ import annotations
