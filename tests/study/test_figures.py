@@ -41,6 +41,16 @@ def test_seed_curves_draw_each_run_where_the_seeds_split():
     assert seed_curves_figure(study(runs), "w1") is None
 
 
+def test_every_claim_figure_kind_draws_from_the_runs_that_log_it():
+    """The page's figure kinds that draw in-training curves: the replay claim's coverage (eval.prdc) per seed."""
+    from wganlab.study.reproduction_page import FIGURE_CAPTIONS, FIGURES
+
+    assert set(FIGURE_CAPTIONS) == set(FIGURES)
+    logged = [{"step": s, "coverage": c} for s, c in ((500, 0.07), (1000, 0.12), (1500, 0.2))]
+    assert FIGURES["coverage"](study([record("replay", i, logged) for i in range(2)])).startswith(PNG)
+    assert FIGURES["coverage"](study([record("replay", 0, [{"step": 500, "fid": 90.0}])])) is None
+
+
 def test_augmentation_figure_reads_each_runs_accuracies():
     final = {"accuracy_real": 0.9, "accuracy_generated": 0.8, "accuracy_x1": 0.91, "accuracy_x4": 0.92}
     assert augmentation_figure(study([record("cGAN", i, final=final) for i in range(3)])).startswith(PNG)

@@ -43,7 +43,8 @@ MAX_GIF_BYTES = 4 << 20
 PACKAGES = ("wganlab", "torch", "numpy", "scipy", "matplotlib", "torch-fidelity", "ray")
 CURVE_LABELS = {"fid": "FID (in training)", "w1": "exact W1 to real points (in training)",
                 "w1_batch": "exact batch W1, real vs generated (eval.wasserstein)",
-                "critic_estimate": "critic's estimate E[D(x)] − E[D(G(z))] at evaluations (eval.wasserstein)"}
+                "critic_estimate": "critic's estimate E[D(x)] − E[D(G(z))] at evaluations (eval.wasserstein)",
+                **{key: f"{key} (in training, eval.prdc)" for key in ("coverage", "recall", "precision", "density")}}
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;color:#222;
 padding:0 1rem}
