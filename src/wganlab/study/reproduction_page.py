@@ -73,7 +73,8 @@ FIGURES = {"critic-vs-w1": figures.critic_vs_w1_figure, "augment": figures.augme
            "search": _search_figure,
            "class-accuracy": lambda results: figures.seed_curves_figure(results, "class_accuracy",
                                                                         "asked-class accuracy"),
-           "coverage": lambda results: figures.seed_curves_figure(results, "coverage", "coverage")}
+           "coverage": lambda results: figures.seed_curves_figure(results, "coverage", "coverage"),
+           "fid": lambda results: figures.seed_curves_figure(results, "fid", "FID (in training)")}
 
 
 FIGURE_CAPTIONS = {"critic-vs-w1": "the exact batch W1 (solid) and each critic's estimate of it (dashed), means "
@@ -86,7 +87,9 @@ FIGURE_CAPTIONS = {"critic-vs-w1": "the exact batch W1 (solid) and each critic's
                    "evaluation during training, one line per seed (chance: 1 in 10)",
                    "coverage": "the share of real digits with a generated one within their 5th-nearest-neighbour "
                    "distance (Naeem et al.'s coverage; 1,000 generated against 10,000 real, where real digits "
-                   "themselves reach about 0.3), at every evaluation during training, one line per seed"}
+                   "themselves reach about 0.3), at every evaluation during training, one line per seed",
+                   "fid": "the FID of each run's fixed latents at every evaluation during training, one line per "
+                   "seed (a sudden collapse shows as a jump)"}
 
 
 _ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"\n(.*?)\n-->", re.DOTALL)
