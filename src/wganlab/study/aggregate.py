@@ -149,9 +149,10 @@ def measured_card(runs: list[RunRecord], metric: str, at_step: int | None = None
     what the log holds that the number reads, and how its in-training evaluations were drawn where it reads them."""
     if at_step is None and metric not in READ_FROM_LOG:
         return evaluation_card(runs)
-    what = f"the in-training evaluation at step {at_step:,}" if at_step is not None else LOGGED[metric]
+    reading = READ_FROM_LOG.get(metric) if at_step is None else None
+    what = reading.what if reading else f"the in-training evaluation at step {at_step:,}"
     card = f"each run's training log (metrics.jsonl): {what}"
-    if at_step is None and metric not in EVALUATED:
+    if reading and not reading.evaluated:
         return card
     drawn = " or ".join(f"{n:,}" for n in sorted({(saved_config(r.run_dir) or {}).get("eval_samples")
                                                   for r in runs} - {None}))
@@ -185,7 +186,7 @@ def lower_is_better(metric: str) -> bool:
 
 def run_value(run: RunRecord, metric: str, checkpoint: str = "final") -> float | None:
     if metric in READ_FROM_LOG:
-        return READ_FROM_LOG[metric](run)
+        return READ_FROM_LOG[metric].read(run)
     if metric in TIMES:
         return (run.result or {}).get(metric)
     value = ((run.result or {}).get(checkpoint) or {}).get(metric)
@@ -205,17 +206,24 @@ def seconds_per_critic_step(run: RunRecord) -> float | None:
     return seconds / updates if updates else None
 
 
-# Numbers a claim reads from a run's whole log rather than from one checkpoint's evaluation.
-READ_FROM_LOG: dict[str, Callable[[RunRecord], float | None]] = {
-    "seconds_per_critic_step": seconds_per_critic_step,
-    "estimate_end_share": lambda run: critic_estimate.end_share(run.metrics),
-    "estimate_fid_change_correlation": lambda run: critic_estimate.fid_change_correlation(run.metrics),
+@dataclass(frozen=True)
+class LogReading:
+    """A number a claim reads from a run's whole log rather than from one checkpoint's evaluation."""
+
+    read: Callable[[RunRecord], float | None]
+    what: str  # what in the log it reads, for the claim's card
+    evaluated: bool = False  # it reads the in-training evaluations, whose draw the card then states
+
+
+READ_FROM_LOG = {
+    "seconds_per_critic_step": LogReading(seconds_per_critic_step, "its count of critic updates"),
+    "estimate_end_share": LogReading(lambda run: critic_estimate.end_share(run.metrics),
+                                     "the critic's estimate on its training batches at every log step"),
+    "estimate_fid_change_correlation": LogReading(
+        lambda run: critic_estimate.fid_change_correlation(run.metrics),
+        "the critic's estimate on its training batches at every log step, and the in-training evaluations' FID",
+        evaluated=True),
 }
-LOGGED = {"seconds_per_critic_step": "its count of critic updates",  # what each reads, for its card
-          "estimate_end_share": "the critic's estimate on its training batches at every log step",
-          "estimate_fid_change_correlation": "the critic's estimate on its training batches at every log step, "
-                                             "and the in-training evaluations' FID"}
-EVALUATED = {"estimate_fid_change_correlation"}  # those that read the in-training evaluations
 
 
 def summarize(results: StudyResults, confidence: float = 0.95) -> list[dict[str, Any]]:
