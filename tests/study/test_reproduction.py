@@ -49,7 +49,19 @@ def test_beats_agrees_disagrees_or_cannot_separate():
                       "modes_covered")
     assert judge(BEATS, reverse, Path("x")).verdict == DISAGREES
     noisy = results({("GP", "8gaussians"): [8, 2, 7], ("GAN", "8gaussians"): [3, 8, 2]}, "modes_covered")
-    assert judge(BEATS, noisy, Path("x")).verdict == UNSEPARATED
+    assert judge(BEATS, noisy, Path("x")).verdict == UNSEPARATED and judge(BEATS, noisy, Path("x")).why == ""
+
+
+def test_seeds_that_cannot_separate_runs_still_improving_say_so():
+    """Not separable is no verdict on the claim, and more training could still separate the variants: the row says
+    which curves were still improving (no budget caveat: under a tenth of it, nothing was decided either)."""
+    values = {("GP", "8gaussians"): [8, 2, 7], ("GAN", "8gaussians"): [3, 8, 2]}
+    row = judge(BEATS, results(values, "modes_covered", curve="improving"), Path("x"))
+    assert row.verdict == UNSEPARATED
+    assert row.why.startswith("at our budget (the source states none to compare with), still improving: GP on "
+                              "8gaussians: modes covered (≥ 1% of samples each) still improving: rising by 10 per "
+                              "1,000 steps over the last third")
+    assert row.why.endswith("; trained on, these models could still separate")
 
 
 def test_an_agreement_from_short_or_still_improving_runs_keeps_its_verdict_and_says_so(tmp_path):

@@ -73,6 +73,7 @@ from wganlab.study.verdicts import (
     DISAGREES,
     NOT_REPRODUCED,
     UNMEASURED,
+    UNSEPARATED,
     goal_is_low,
     judge_alike,
     judge_beats,
@@ -228,8 +229,8 @@ def judge(claim: dict[str, Any], results: StudyResults | None, where: Path,
     if row.verdict == DISAGREES and claim.get("trained", True):
         # a refutation stands on the runs of a part that disagrees: they must have stopped improving
         _unless_still_improving(row, claim, refuting, ratio, results)
-    if row.verdict == AGREES and claim.get("trained", True):
-        _caveat_early_agreement(row, claim, runs, ratio)
+    if row.verdict in (AGREES, UNSEPARATED) and claim.get("trained", True):
+        _caveat_unfinished(row, claim, runs, ratio)
     return row
 
 
@@ -298,16 +299,17 @@ def _end_trends(claim: dict[str, Any], groups: dict[tuple[str, str], list]) -> d
     return trends
 
 
-def _caveat_early_agreement(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None) -> None:
-    """An agreement stands as the rule decides it, but one from runs with under a tenth of the source's budget,
-    or still improving at their end, says so: trained on, the models compared could still change places, which
-    is why such runs cannot refute a claim either."""
+def _caveat_unfinished(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None) -> None:
+    """An agreement, or seeds that cannot separate the variants, stand as the rule decides them, but from runs with
+    under a tenth of the source's budget (an agreement) or still improving at their end (either) the row says so:
+    trained on, the models compared could still change places or separate, which is why such runs cannot refute
+    a claim either."""
     improving = [f"{v} on {d}: {t.text()}" for (d, v), t in _end_trends(claim, _by_variant(runs)).items()
                  if t.improving]
-    short = ratio is not None and ratio < MIN_SHARE_TO_REFUTE
-    if short or improving:
+    agreed = row.verdict == AGREES
+    if improving or (agreed and ratio is not None and ratio < MIN_SHARE_TO_REFUTE):
         row.why = (f"at {share_text(ratio)}" + (", still improving: " + "; ".join(improving) if improving else "")
-                   + "; trained on, these models could still change the verdict")
+                   + f"; trained on, these models could still {'change the verdict' if agreed else 'separate'}")
 
 
 def _goal_lower(test: dict[str, Any], metric: str) -> bool | None:
@@ -380,7 +382,7 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
             # page before
             row = replace(kept, section=row.section, where=row.where, quote=row.quote, differences=row.differences,
                           budget=kept.budget or row.budget, budget_class=kept.budget_class or CARRIED)
-        elif cache[where] is not None and claim.get("figure"):
+        elif cache[where] is not None and claim.get("figure") and row.verdict != UNMEASURED:
             row.figure = draw_figure(claim, cache[where], out.parent)
             row.table = FIGURE_TABLES.get(claim["figure"], lambda results: "")(cache[where]) if row.figure else ""
         rows.append(row)
