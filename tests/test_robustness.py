@@ -74,7 +74,9 @@ def test_sigkill_at_eight_random_moments_then_resume_matches_uninterrupted(tmp_p
         proc.kill()
         proc.join()
         assert proc.exitcode == -signal.SIGKILL, (moment, log.read_text()[-2000:])  # alive until the kill
-        if (killed / "checkpoints").is_dir():  # whatever moment it died at, the newest checkpoint loads
+        # whatever moment it died at, the newest checkpoint loads; a kill during the first checkpoint's write
+        # leaves only its temporary file, no checkpoint (and the next resume starts from step 0)
+        if list_checkpoints(killed):
             assert latest_checkpoint(killed) is not None
     progress = [s for s, _ in list_checkpoints(killed)]
     assert progress and progress[-1] <= 900, "the run came near its end before all eight kills: make it longer"
