@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from wganlab.study.convergence import curve_points
+
 WINDOWS = 10  # tenths of training
 MIN_CHANGES = 3  # for a rank correlation
 
@@ -68,10 +70,5 @@ def fid_change_correlation(records: Iterable[dict[str, Any]]) -> float | None:
 
 
 def _logged(records: Iterable[dict[str, Any]], key: str) -> dict[int, float]:
-    """``key``'s finite values by step (a step logged twice keeps its last value)."""
-    found: dict[int, float] = {}
-    for record in records:
-        value, step = record.get(key), record.get("step")
-        if isinstance(value, (int, float)) and math.isfinite(value) and isinstance(step, int) and step > 0:
-            found[step] = float(value)
-    return found
+    """``key``'s finite values by step, as the convergence test reads a curve."""
+    return dict(curve_points(list(records), key))
