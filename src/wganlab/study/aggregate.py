@@ -129,8 +129,7 @@ def evaluation_card(runs: list[RunRecord], checkpoint: str = "final") -> str:
         values = dict(card)
         parts = []
         if "features" in values:
-            sha = str(values.get("features_sha256", ""))[:12]
-            parts.append(f"{values['features']} features" + (f" (weights SHA-256 {sha}…)" if sha else ""))
+            parts.append(features_text(values))
         if "samples" in values:
             parts.append(f"{values['samples']:,} generated")
         if "reference_samples" in values:
@@ -141,6 +140,20 @@ def evaluation_card(runs: list[RunRecord], checkpoint: str = "final") -> str:
         texts.append(", ".join(parts))
     where = {"final": "each run's last checkpoint", "best": "each run's best checkpoint"}.get(checkpoint, checkpoint)
     return f"{'; or '.join(texts)}; {where}"
+
+
+def features_text(measured: dict[str, Any]) -> str:
+    """``mnist features (weights SHA-256 95be60eecbed…)``: the feature network of an evaluation and its weights."""
+    sha = str(measured.get("features_sha256") or "")[:12]
+    return f"{measured['features']} features" + (f" (weights SHA-256 {sha}…)" if sha else "")
+
+
+def eval_sample_counts(runs: list[RunRecord], logged: str | None = None) -> list[int]:
+    """The ``eval_samples`` their in-training evaluations drew, sorted, from the runs' saved configs (of the runs
+    that logged ``logged``, where given): the level of an in-training FID or coverage depends on it."""
+    return sorted({config["eval_samples"] for r in runs
+                   if (logged is None or any(logged in record for record in r.metrics))
+                   and (config := saved_config(r.run_dir)) is not None})
 
 
 def measured_card(runs: list[RunRecord], metric: str, at_step: int | None = None) -> str:
@@ -154,12 +167,10 @@ def measured_card(runs: list[RunRecord], metric: str, at_step: int | None = None
     card = f"each run's training log (metrics.jsonl): {what}"
     if reading and not reading.evaluated:
         return card
-    drawn = " or ".join(f"{n:,}" for n in sorted({(saved_config(r.run_dir) or {}).get("eval_samples")
-                                                  for r in runs} - {None}))
+    drawn = " or ".join(f"{n:,}" for n in eval_sample_counts(runs))
     final = next((r.result["final"] for r in runs if ((r.result or {}).get("final") or {}).get("features")), {})
-    features = f", {final['features']} features (weights SHA-256 {str(final.get('features_sha256'))[:12]}…)" \
-        if final else ""
-    return card + (f"; {drawn} generated against up to 10,000 real" if drawn else "") + features
+    return card + (f"; {drawn} generated against up to 10,000 real" if drawn else "") + \
+        (f", {features_text(final)}" if final else "")
 
 
 def metric_names(results: StudyResults) -> list[str]:

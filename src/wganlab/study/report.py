@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from wganlab.fileio import atomic_output, read_json
-from wganlab.rundir.layout import CONFIG_FILE, load_run_config
+from wganlab.rundir.layout import CONFIG_FILE
 from wganlab.study import figures
 from wganlab.study.aggregate import (
     Comparison,
@@ -27,6 +27,7 @@ from wganlab.study.aggregate import (
     StudyResults,
     collect,
     comparisons,
+    eval_sample_counts,
     evaluation_card,
     lower_is_better,
     primary_metric,
@@ -223,8 +224,7 @@ def _summary(results: StudyResults, rows: list[dict[str, Any]]) -> list[str]:
 def _in_training_samples(results: StudyResults, key: str) -> str:
     """'1,000 samples': what each in-training ``key`` used (eval_samples of the runs that logged it, which a study
     sets; fewer samples bias the FID upwards, so the curves' level depends on it)."""
-    counts = sorted({load_run_config(r.run_dir).eval_samples for r in results.runs
-                     if any(key in record for record in r.metrics) and (r.run_dir / CONFIG_FILE).is_file()})
+    counts = eval_sample_counts(results.runs, key)
     if not counts:
         return "samples"
     return f"{counts[0]:,} samples" if len(counts) == 1 else f"{counts[0]:,}–{counts[-1]:,} samples"
