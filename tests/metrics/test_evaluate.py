@@ -36,7 +36,7 @@ def test_real_digits_score_better_than_noise_and_stats_are_cached(tmp_path):
     assert good["features_sha256"] == hashlib.sha256(weights).hexdigest()
     assert (good["features"], good["samples"], good["reference_samples"], good["reference_split"]) == \
         ("mnist", 1000, 3000, "train")
-    assert good["resize"].startswith("none: 28x28 only")
+    assert good["resize"] == "none (28x28 greyscale, as the network reads them)"
 
 
 def test_the_real_sets_radii_and_kid_sums_are_cached_and_new_weights_never_meet_old_statistics(tmp_path):
@@ -116,3 +116,11 @@ def test_a_metric_that_does_not_apply_to_the_data_is_named_with_the_one_that_doe
     assert "data=moons has none: ask for 'w1'" in why(["modes"], "moons")
     assert why(["fid", "classes"], "mnist") is None and why(["modes"], "stacked-mnist") is None
     assert why(["modes", "w1"], "8gaussians") is None
+
+
+def test_the_card_states_the_resize_rule_applied_to_these_images_not_every_rule_the_network_has():
+    assert evaluate.resize_rule("mnist", (1, 28, 28)) == "none (28x28 greyscale, as the network reads them)"
+    assert "3 channels read as one digit of a stack" in evaluate.resize_rule("mnist", (3, 28, 28))
+    assert evaluate.resize_rule("inception", (3, 64, 64)) == \
+        "bilinear from 64x64 to 299x299 as TensorFlow's FID graph"
+    assert evaluate.resize_rule("inception", (1, 28, 28)).endswith("greyscale repeated to 3 channels")

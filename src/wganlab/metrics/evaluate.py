@@ -60,6 +60,18 @@ def feature_network_for(data: DataConfig, requested: str | None = None,
     return name
 
 
+def resize_rule(network: str, shape: tuple[int, ...]) -> str:
+    """What ``network`` does to images of ``shape`` (C, H, W) before reading them, for the evaluation card: the rule
+    applied to these images, not every rule the network has."""
+    channels, height, width = shape
+    if network == "inception":
+        grey = ", greyscale repeated to 3 channels" if channels == 1 else ""
+        return f"bilinear from {height}x{width} to 299x299 as TensorFlow's FID graph{grey}"
+    if channels == 3:
+        return "none (28x28; each of the 3 channels read as one digit of a stack, their features side by side)"
+    return "none (28x28 greyscale, as the network reads them)"
+
+
 class Featurizer:
     """(features, class probabilities) of float images in [-1, 1] with the named network."""
 
@@ -69,10 +81,8 @@ class Featurizer:
             from wganlab.metrics.inception import InceptionFeatures
 
             self.inception = InceptionFeatures(inception_weights)
-            self.resize = "bilinear to 299x299 as TensorFlow's FID graph, greyscale repeated to 3 channels"
         else:
             self.classifier = load_classifier(network)
-            self.resize = "none: 28x28 only (3 channels: stacked digits, each read alone)"
 
     @property
     def key(self) -> str:
@@ -250,7 +260,8 @@ def evaluate_images(fake: torch.Tensor, data: DataConfig, metrics: tuple[str, ..
     # The evaluation card: which features (and their weights' hash), against what reference, resized how.
     out: dict[str, Any] = {"samples": len(fake), "reference_samples": len(real_features),
                            "features": featurizer.network, "features_sha256": featurizer.sha256,
-                           "reference_split": data.split, "resize": featurizer.resize}
+                           "reference_split": data.split, "resize": resize_rule(featurizer.network,
+                                                                           tuple(fake.shape[1:]))}
     if "fid" in metrics:
         out["fid"] = frechet_distance(Gaussian.fit(real_features), Gaussian.fit(fake_features))
     if "kid" in metrics:
