@@ -79,3 +79,17 @@ def test_a_curve_getting_worse_is_said_to_get_worse_not_to_have_levelled():
     found = trend(rising, "fid")
     assert found.improving is False and found.low > 0
     assert found.text().startswith("FID getting worse, not improving: rising by 20 per 1,000 steps")
+
+
+def test_a_count_that_ends_at_its_total_on_every_seed_is_at_its_maximum_not_still_improving():
+    """8 of 8 modes cannot get better, however steeply the count rose to it: the guide's §5.6 row said WGAN-GP's
+    modes were 'still improving' with every seed at 8 of 8."""
+    to_the_top = [_curve([2, 3, 4, 5, 6, 7, 8 - d, 8, 8]) for d in (0.0, 1.0, 2.0)]
+    found = trend(to_the_top, "modes_covered", total=8)
+    assert found.improving is False and found.maximum == 8
+    assert found.text() == ("modes covered (≥ 1% of samples each) at its maximum, 8 of 8 on every seed at the last "
+                            "evaluation: no room to improve")
+    assert trend(to_the_top, "modes_covered").improving is True  # without the total, the slope alone decides
+    one_short = [*to_the_top[:2], _curve([2, 3, 4, 5, 6, 7, 7, 7, 7.5])]
+    assert trend(one_short, "modes_covered", total=8).maximum is None  # one seed short of 8: the slope decides
+    assert trend(to_the_top, "fid", total=8).maximum is None  # a total bounds counts that rise, not falling metrics

@@ -64,6 +64,14 @@ def test_seeds_that_cannot_separate_runs_still_improving_say_so():
     assert row.why.endswith("; trained on, these models could still separate")
 
 
+def test_a_variant_at_every_modes_total_on_every_seed_is_not_called_still_improving():
+    values = {("GP", "8gaussians"): [8, 8, 8, 8, 8], ("GAN", "8gaussians"): [3, 4, 2, 3, 4]}
+    row = judge(BEATS, results(values, "modes_covered", curve="improving"), Path("x"))
+    assert row.verdict == AGREES
+    assert "GAN on 8gaussians: modes covered (≥ 1% of samples each) still improving" in row.why
+    assert "GP on 8gaussians" not in row.why  # 8 of 8 on every seed: no room left, whatever its slope
+
+
 def test_an_agreement_from_short_or_still_improving_runs_keeps_its_verdict_and_says_so(tmp_path):
     """Runs that cannot refute a claim (under a tenth of the source's budget, or still improving) can agree with
     it: the verdict stays, and the row says why it could still change."""

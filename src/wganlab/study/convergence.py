@@ -6,7 +6,8 @@ evaluated step, or its last 3 evaluations where the last third holds fewer) are 
 the slopes of the seeds (in metric units per 1,000 steps)
 give a mean and a 95% Student-t interval. The metric is *still improving* when that whole interval lies on the
 metric's good side (falling for FID and W1, rising for modes covered); *getting worse* when it lies wholly on the
-other side; *levelled* otherwise (flat, or noisy enough that no trend shows). With fewer than
+other side; *levelled* otherwise (flat, or noisy enough that no trend shows). A count that ends at its total on
+every seed (8 of 8 modes) is at its maximum, not improving, however steeply it rose there. With fewer than
 :data:`MIN_EVALUATIONS` evaluations in all (or a single seed) the test cannot tell, and a claim is treated as if
 the runs were still improving: a refutation needs evidence that they had stopped.
 """
@@ -43,6 +44,7 @@ class Trend:
     # Improving towards a threshold's side rather than the metric's own direction ("at most 0.2" of a
     # higher-is-better share: falling is towards the goal); None: the metric's direction.
     goal_lower: bool | None = None
+    maximum: float | None = None  # a count that ended at its total on every seed (8 of 8 modes): cannot improve
 
     @property
     def lower(self) -> bool:
@@ -51,6 +53,9 @@ class Trend:
     def text(self) -> str:
         """``FID falling by 12 per 1,000 steps over the last third (95% interval 8 to 16, 5 seeds)``."""
         label = metric_info(self.metric).label
+        if self.maximum is not None:
+            top = number(self.maximum)
+            return f"{label} at its maximum, {top} of {top} on every seed at the last evaluation: no room to improve"
         if self.improving is None and self.seeds < 2:
             return f"{label}: one seed, no interval to tell whether it levelled"
         if self.improving is None:
@@ -97,9 +102,12 @@ def falling_is_better(metric: str, goal_lower: bool | None = None) -> bool:
     return metric_info(metric).lower_is_better if goal_lower is None else goal_lower
 
 
-def trend(curves: list[list[tuple[int, float]]], metric: str, goal_lower: bool | None = None) -> Trend:
+def trend(curves: list[list[tuple[int, float]]], metric: str, goal_lower: bool | None = None,
+          total: float | None = None) -> Trend:
     """The test over seeds: each curve is one seed's logged (step, value) pairs of ``metric``; ``goal_lower``:
-    improving means falling (True) or rising (False) towards a threshold, whatever the metric's direction."""
+    improving means falling (True) or rising (False) towards a threshold, whatever the metric's direction;
+    ``total``: what a count is out of (8 modes), which a curve that ends there on every seed cannot improve on,
+    however steeply it rose to it."""
     slopes, counts = [], []
     for points in curves:
         slope, count = last_third_slope(points)
@@ -108,9 +116,13 @@ def trend(curves: list[list[tuple[int, float]]], metric: str, goal_lower: bool |
             slopes.append(slope)
     fewest = min(counts) if counts else 0
     interval = t_interval(slopes)
+    falling = falling_is_better(metric, goal_lower)
+    if total is not None and not falling and curves and all(points and points[-1][1] >= total for points in curves):
+        return Trend(metric, interval.mean, interval.low, interval.high, len(curves), fewest, False,
+                     _window(curves), goal_lower, maximum=total)
     if fewest < MIN_EVALUATIONS or interval.n < 2:
         return Trend(metric, interval.mean, math.nan, math.nan, len(curves), fewest, None, goal_lower=goal_lower)
-    improving = interval.high < 0 if falling_is_better(metric, goal_lower) else interval.low > 0
+    improving = interval.high < 0 if falling else interval.low > 0
     return Trend(metric, interval.mean, interval.low, interval.high, interval.n, fewest, improving,
                  _window(curves), goal_lower)
 
