@@ -7,7 +7,8 @@ measured the way a practitioner would use the generator, with one fixed classifi
 - ``generated`` (the classification accuracy score, "GAN-train", Shmelkov et al. 2018): trained only on as many
   generated rows, with the same class counts;
 - ``real+generated xR`` for each ratio R (0.5, 1, 2, 4): the real rows plus R times as many generated ones;
-- ``real+filtered x1``: the real rows plus as many generated rows chosen as Luo & Lu kept only high-quality ones:
+- ``real+filtered x1``: the real rows plus as many generated rows kept for quality, as Luo & Lu keep only the
+  generated data they judge of high quality (by measures of their own; this filter is wganlab's):
   :data:`FILTER_POOL` candidates are generated per row needed, and of each class the candidates that the
   ``real`` classifier (trained on real rows only, never on the held-out ones) gives the highest probability of
   their asked class are kept;

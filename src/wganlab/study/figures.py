@@ -263,7 +263,7 @@ def augmentation_figure(results: StudyResults) -> bytes | None:
             half = np.nan_to_num(np.array([p.half_width for p in points]))
             ax.errorbar(np.array(ratios) + 0.04 * index, means, yerr=half, color=colour, marker="o", capsize=3,
                         label=f"{line}: real + generated (n={points[0].n})")
-            if filtered.n:  # Luo & Lu's choice: as many generated rows, the high-quality ones only
+            if filtered.n:  # as many generated rows, kept for quality (wganlab's filter)
                 ax.errorbar([1.0 + 0.04 * index + 0.12], [filtered.mean], yerr=[np.nan_to_num(filtered.half_width)],
                             color=colour, marker="*", markersize=9, capsize=3, linestyle="none",
                             label=f"{line}: real + 1x filtered")
