@@ -1,4 +1,4 @@
-"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in 9-11½ minutes on an AVX-512 host (2-3 times that
+"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in 10-12½ minutes on an AVX-512 host (2-3 times that
 on an AVX2 host).
 
 GAN, WGAN with weight clipping, WGAN-GP and WGAN-SN on the same networks, on the 8-gaussians toy (5 seeds) and

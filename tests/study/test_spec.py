@@ -131,3 +131,19 @@ def test_shipped_studies_expand_at_both_scales(name):
 def test_the_dtu_studys_old_name_still_works_and_says_its_new_name(capsys):
     assert load_study("seed000").name == "dtu-comparison"
     assert "study 'seed000' is now called 'dtu-comparison'" in capsys.readouterr().err
+
+
+def test_the_readmes_example_study_loads_and_its_quick_scale_shortens_every_run(tmp_path):
+    """The study file the README shows, as written there: its quick scale must shorten MNIST too, which a scale's
+    ``set`` alone cannot (the study's ``when`` rule for MNIST comes later and wins)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(part.split("```", 1)[0] for part in readme.split("```yaml\n")[1:] if part.startswith("name: my-study"))
+    path = tmp_path / "my-study.yaml"
+    path.write_text(block, encoding="utf-8")
+    steps = {(r.labels["data"], r.labels["seed"]): r.config().steps for r in load_study(path, scale="quick").runs}
+    assert steps == {("8gaussians", "0"): 300, ("8gaussians", "1"): 300, ("mnist", "0"): 200, ("mnist", "1"): 200}
+    full = load_study(path).runs
+    assert {(r.labels["data"], r.config().steps) for r in full} == {("8gaussians", 5000), ("mnist", 2000)}
+    assert len(full) == 3 * (5 + 3)  # three variants; MNIST's seeds 3 and 4 skipped

@@ -112,7 +112,8 @@ def _verdicts(found: list[Comparison]) -> list[str]:
     items = "".join(f"<li class=verdict>{_e(c.sentence)}</li>" for c in found)
     return ["<h2>Which is better, and how sure</h2>", f"<ul>{items}</ul>",
             "<p class=note>Each sentence compares the final checkpoints over seeds: differences of means with "
-            "Welch's t-test (the exact permutation test where no seed varied), p-values Holm-corrected over every "
+            "Welch's t-test (the exact permutation test for counts bounded by a total, such as modes covered, and "
+            "where no seed varied), p-values Holm-corrected over every "
             "pair of the same dataset and metric; \"no difference detectable\" means these seeds cannot separate "
             "the variants, not that they are equal. Every pair is in the tables below.</p>"]
 

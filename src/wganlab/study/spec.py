@@ -22,7 +22,9 @@ same networks and budget for all. The file says it once::
 
 A run's config is ``load_config(preset, overrides)`` with the overrides in this order: the study's ``set``, the
 matching ``when`` rules, the variant's ``set``, then the run's axis values; so every run is also one
-``wganlab train PRESET key=value ...`` command, which the report prints.
+``wganlab train PRESET key=value ...`` command, which the report prints. A scale's ``set`` joins the study's and
+its ``when`` rules follow the study's, so a study's rule for a dataset (``steps: 2000`` above) outranks the scale's
+``set``: a scale that shortens those runs too needs a rule of its own.
 """
 
 from __future__ import annotations
