@@ -541,6 +541,16 @@ def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path)
     _, rows = reproduce(page, tmp_path / "no-studies", claims)
     assert rows[0].measured_on == "2026-11-30" and rows[0].differences == "batch 64 (the source: 128)"
     assert f"| {BEATS['claim']} Differences: batch 64 (the source: 128) |" in page.read_text(encoding="utf-8")
+    # so is a corrected reading of the source's budget (ours was measured and stays); one with a sample count
+    # keeps the ratio it was measured with
+    assert rows[0].budget == "ours: 900 steps, 3 seeds; source: not stated", rows[0].budget
+    read_again = {**BEATS, "differences": "batch 64 (the source: 128)", "source_budget": {"text": "batch 64, Fig. 3"}}
+    claims.write_text(yaml.safe_dump({"claims": [read_again]}), encoding="utf-8")
+    assert reproduce(page, tmp_path / "no-studies", claims)[1][0].budget == \
+        "ours: 900 steps, 3 seeds; source: batch 64, Fig. 3"
+    counted = {**read_again, "source_budget": {"text": "1,000 steps", "samples": 1000}}
+    claims.write_text(yaml.safe_dump({"claims": [counted]}), encoding="utf-8")
+    assert reproduce(page, tmp_path / "no-studies", claims)[1][0].budget.endswith("source: batch 64, Fig. 3")
     claims.write_text(yaml.safe_dump({"claims": [{**BEATS, "claim": "reworded"}]}), encoding="utf-8")
     _, rows = reproduce(page, tmp_path / "no-studies", claims)  # a claim that changed is not the one measured
     assert rows[0].verdict == UNMEASURED and "not run yet" in rows[0].why and "| – |" in page.read_text()

@@ -97,8 +97,7 @@ def our_budget(claim: dict[str, Any], runs: list) -> OurBudget | None:
 def budget_text(claim: dict[str, Any], runs: list) -> tuple[str, str, float | None]:
     """``ours 1,000 steps × 256 (5 seeds); source: ... : 1 % of it``, the row's budget class, and the ratio of
     our samples seen to the source's (None where either is unknown)."""
-    source = claim.get("source_budget") or {}
-    theirs = " ".join(str(source.get("text", "not stated")).split())
+    theirs = source_text(claim)
     if claim["test"]["kind"] == "unmeasured" or not runs:
         return f"source: {theirs}", BUDGET_CLASSES[5], None
     ours = our_budget(claim, runs)
@@ -111,6 +110,21 @@ def budget_text(claim: dict[str, Any], runs: list) -> tuple[str, str, float | No
     text += f" ({'up to ' if len(ours.lengths) > 1 else ''}{_percent(ratio)} of it)"
     budget_class = BUDGET_CLASSES[0] if ratio >= 1 else BUDGET_CLASSES[1] if ratio >= 0.1 else BUDGET_CLASSES[2]
     return text, budget_class, ratio
+
+
+def source_text(claim: dict[str, Any]) -> str:
+    """What the claims file says of the source's budget, on one line."""
+    return " ".join(str((claim.get("source_budget") or {}).get("text", "not stated")).split())
+
+
+def carried_budget(claim: dict[str, Any], kept: str) -> str:
+    """The budget of a row kept from an earlier page, with the source's side as the claims file states it now (a
+    corrected reading of the source reaches the page without re-running the study); ours was measured and stays.
+    Kept whole where the source's side has a sample count, whose ratio to ours the kept text holds."""
+    ours, separator, _ = kept.partition("; source: ")
+    if not separator or (claim.get("source_budget") or {}).get("samples"):
+        return kept
+    return f"{ours}; source: {source_text(claim)}"
 
 
 def _ratio(claim: dict[str, Any], ours: OurBudget | None) -> float | None:

@@ -53,7 +53,7 @@ import yaml
 from wganlab.errors import WganlabError
 from wganlab.rundir.log import METRICS_FILE
 from wganlab.study.aggregate import TOTALS, StudyResults, collect, measured_card, run_value, t_interval
-from wganlab.study.budgets import budget_ratio, budget_text, last_step_read, share_text
+from wganlab.study.budgets import budget_ratio, budget_text, carried_budget, last_step_read, share_text
 from wganlab.study.convergence import Trend, curve_points, trend
 from wganlab.study.layout import MANIFEST_FILE
 from wganlab.study.numbers import metric_info, value_text
@@ -380,10 +380,11 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
         row = judge(claim, cache[where], where, cache[where / TRIALS_DIR])
         kept = earlier.get(row.key)
         if cache[where] is None and claim["test"]["kind"] != "unmeasured" and kept and kept.study == row.study:
-            # what the claims file says now (its table, section, quote, differences); what was measured, from the
-            # page before
+            # what the claims file says now (section, quote, differences, the source's budget); what was measured,
+            # from the page before
             row = replace(kept, section=row.section, where=row.where, quote=row.quote, differences=row.differences,
-                          budget=kept.budget or row.budget, budget_class=kept.budget_class or CARRIED)
+                          budget=carried_budget(claim, kept.budget) if kept.budget else row.budget,
+                          budget_class=kept.budget_class or CARRIED)
         elif cache[where] is not None and claim.get("figure") and row.verdict != UNMEASURED:
             row.figure = draw_figure(claim, cache[where], out.parent)
             row.table = FIGURE_TABLES.get(claim["figure"], lambda results: "")(cache[where]) if row.figure else ""
