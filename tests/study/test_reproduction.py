@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from wganlab.study.aggregate import RunRecord, StudyResults
 from wganlab.study.budgets import our_budget
 from wganlab.study.reproduction import judge, load_claims, reproduce, study_directory
-from wganlab.study.reproduction_page import build_page
+from wganlab.study.reproduction_page import BUDGET_CLASSES, build_page
 from wganlab.study.spec import load_study
 from wganlab.study.verdicts import AGREES, DISAGREES, NOT_REPRODUCED, UNMEASURED, UNSEPARATED, real_floor
 
@@ -551,6 +552,14 @@ def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path)
     counted = {**read_again, "source_budget": {"text": "1,000 steps", "samples": 1000}}
     claims.write_text(yaml.safe_dump({"claims": [counted]}), encoding="utf-8")
     assert reproduce(page, tmp_path / "no-studies", claims)[1][0].budget.endswith("source: batch 64, Fig. 3")
+    # an agreement kept from a page written before rows said that their runs had under a tenth of the source's
+    # budget says it now, with the share its budget text holds
+    short = replace(measured, budget="ours: 900 steps, 3 seeds; source: 100,000 steps (0.9 % of it)",
+                    budget_class=BUDGET_CLASSES[2], verdict=AGREES, why="")
+    page.write_text(build_page([short], "wganlab reproduce"), encoding="utf-8")
+    claims.write_text(yaml.safe_dump({"claims": [{**BEATS, "source_budget": {"samples": 10 ** 7}}]}), encoding="utf-8")
+    assert reproduce(page, tmp_path / "no-studies", claims)[1][0].why == \
+        "at 0.9 % of the source's budget; trained on, these models could still change the verdict"
     claims.write_text(yaml.safe_dump({"claims": [{**BEATS, "claim": "reworded"}]}), encoding="utf-8")
     _, rows = reproduce(page, tmp_path / "no-studies", claims)  # a claim that changed is not the one measured
     assert rows[0].verdict == UNMEASURED and "not run yet" in rows[0].why and "| – |" in page.read_text()

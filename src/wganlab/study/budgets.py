@@ -4,12 +4,14 @@ decides the row's budget class and whether a levelled curve may refute the sourc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from wganlab.config import VECTOR_DATASETS
-from wganlab.study.reproduction_page import BUDGET_CLASSES
+from wganlab.study.reproduction_page import BUDGET_CLASSES, CARRIED, ClaimRow
 from wganlab.study.task import saved_config
+from wganlab.study.verdicts import AGREES
 
 
 def last_step_read(test: dict[str, Any]) -> int | None:
@@ -117,14 +119,20 @@ def source_text(claim: dict[str, Any]) -> str:
     return " ".join(str((claim.get("source_budget") or {}).get("text", "not stated")).split())
 
 
-def carried_budget(claim: dict[str, Any], kept: str) -> str:
-    """The budget of a row kept from an earlier page, with the source's side as the claims file states it now (a
-    corrected reading of the source reaches the page without re-running the study); ours was measured and stays.
-    Kept whole where the source's side has a sample count, whose ratio to ours the kept text holds."""
-    ours, separator, _ = kept.partition("; source: ")
-    if not separator or (claim.get("source_budget") or {}).get("samples"):
-        return kept
-    return f"{ours}; source: {source_text(claim)}"
+def carried_budget(claim: dict[str, Any], kept: ClaimRow) -> dict[str, str]:
+    """The budget fields of a row kept from an earlier page. Ours was measured and stays; the source's side is
+    what the claims file states now, so a corrected reading of the source reaches the page without re-running
+    the study (kept whole where the source's side has a sample count, whose ratio to ours the kept text holds);
+    and an agreement written before rows said so gets the caveat of runs under a tenth of the source's budget,
+    with the share :func:`budget_text` wrote."""
+    budget = kept.budget or f"source: {source_text(claim)}"  # a page written before rows held budgets
+    ours, separator, _ = budget.partition("; source: ")
+    if separator and not (claim.get("source_budget") or {}).get("samples"):
+        budget = f"{ours}; source: {source_text(claim)}"
+    why, share = kept.why, re.search(r"\((?:up to )?([^()]+%) of it\)$", kept.budget)
+    if not why and kept.verdict == AGREES and kept.budget_class == BUDGET_CLASSES[2] and share:
+        why = f"at {share.group(1)} of the source's budget; trained on, these models could still change the verdict"
+    return {"budget": budget, "why": why, "budget_class": kept.budget_class or CARRIED}
 
 
 def _ratio(claim: dict[str, Any], ours: OurBudget | None) -> float | None:

@@ -58,7 +58,6 @@ from wganlab.study.convergence import Trend, curve_points, trend
 from wganlab.study.layout import MANIFEST_FILE
 from wganlab.study.numbers import metric_info, value_text
 from wganlab.study.reproduction_page import (
-    CARRIED,
     FIGURE_TABLES,
     ClaimRow,
     build_page,
@@ -383,8 +382,7 @@ def reproduce(out: Path, root: Path = DEFAULT_ROOT, claims_file: Path = CLAIMS_F
             # what the claims file says now (section, quote, differences, the source's budget); what was measured,
             # from the page before
             row = replace(kept, section=row.section, where=row.where, quote=row.quote, differences=row.differences,
-                          budget=carried_budget(claim, kept.budget) if kept.budget else row.budget,
-                          budget_class=kept.budget_class or CARRIED)
+                          **carried_budget(claim, kept))
         elif cache[where] is not None and claim.get("figure") and row.verdict != UNMEASURED:
             row.figure = draw_figure(claim, cache[where], out.parent)
             row.table = FIGURE_TABLES.get(claim["figure"], lambda results: "")(cache[where]) if row.figure else ""
