@@ -95,6 +95,15 @@ def test_an_agreement_from_short_or_still_improving_runs_keeps_its_verdict_and_s
                                                   "still change the verdict")
     enough = {**BEATS, "source_budget": {"text": "1,000 steps × 256", "samples": 256_000}}
     assert judge(enough, found, Path("x")).why == ""
+    # seeds that cannot separate the variants at under a tenth of the budget say so too (even where no curve
+    # shows a trend): trained on, they could still separate
+    noisy = {("GP", "8gaussians"): [8, 2, 7], ("GAN", "8gaussians"): [3, 8, 2]}
+    unseparated = StudyResults(Path("."), study.manifest, [
+        RunRecord(r.name, r.labels, "", run_dir, r.result, r.metrics) for r in results(noisy, "modes_covered").runs])
+    row = judge(short, unseparated, Path("x"))
+    assert row.verdict == UNSEPARATED
+    assert row.why == "at 0.9 % of the source's budget; trained on, these models could still separate"
+    assert judge(enough, unseparated, Path("x")).why == ""
 
 
 def test_a_searched_studys_time_adds_its_trials_of_the_claims_variants():

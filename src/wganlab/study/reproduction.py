@@ -302,13 +302,13 @@ def _end_trends(claim: dict[str, Any], groups: dict[tuple[str, str], list]) -> d
 
 def _caveat_unfinished(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None) -> None:
     """An agreement, or seeds that cannot separate the variants, stand as the rule decides them, but from runs with
-    under a tenth of the source's budget (an agreement) or still improving at their end (either) the row says so:
+    under a tenth of the source's budget or still improving at their end the row says so:
     trained on, the models compared could still change places or separate, which is why such runs cannot refute
     a claim either."""
     improving = [f"{v} on {d}: {t.text()}" for (d, v), t in _end_trends(claim, _by_variant(runs)).items()
                  if t.improving]
     agreed = row.verdict == AGREES
-    if improving or (agreed and ratio is not None and ratio < MIN_SHARE_TO_REFUTE):
+    if improving or (ratio is not None and ratio < MIN_SHARE_TO_REFUTE):
         row.why = (f"at {share_text(ratio)}" + (", still improving: " + "; ".join(improving) if improving else "")
                    + f"; trained on, these models could still {'change the verdict' if agreed else 'separate'}")
 

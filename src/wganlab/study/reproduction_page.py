@@ -118,7 +118,8 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         "states none, for as many steps again, from the best seed of a count judged seed by seed, else from the "
         "end of the values' interval on the goal's side), they had under a tenth of the source's budget, or the "
         "source states no budget and their learning rate decays to 0 at the last step, which levels any curve), "
-        "*not separable* (these seeds cannot decide it) or *not measured* "
+        "*not separable* (these seeds cannot decide it; from runs with under a tenth of the source's budget, or "
+        "still improving, the row says they could still separate) or *not measured* "
         "(and why, and what it would cost). Claims of other papers, and wganlab's own questions, are in the second "
         "table and not in the first table's counts.",
         "",
