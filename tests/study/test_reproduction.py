@@ -430,8 +430,8 @@ def test_a_levelled_curve_whose_interval_could_still_reach_the_goal_cannot_refut
                for i, (final, slope) in enumerate(zip(finals, slopes, strict=True))]
     row = judge(claim, StudyResults(Path("."), {"axes": AXES, "name": "t", "scale": "full"}, records), Path("x"))
     assert row.verdict == NOT_REPRODUCED, row.why
-    assert row.why.startswith("at our budget (the source states none to compare with) (convergence not shown): A "
-                              "on 8gaussians: modes covered (≥ 1% of samples each) levelled"), row.why
+    assert row.why.startswith("at our budget (the source states none to compare with) (levelled short of the goal, "
+                              "within reach): A on 8gaussians: modes covered (≥ 1% of samples each) levelled"), row.why
     assert "kept up for 900 more steps, would take its best seed's 5 to the goal (all 8)" in row.why
     tight = results({("A", "8gaussians"): finals}, "modes_covered")
     assert judge(claim, tight, Path("x")).verdict == DISAGREES

@@ -272,8 +272,11 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
         return
     open_ended = {key: t for key, t in trends.items() if t.improving is not False or reachable[key]}
     still = any(t.improving for t in open_ended.values())
+    reachable_only = all(t.improving is False for t in open_ended.values())  # levelled, but the goal within reach
+    state = "still improving" if still else "levelled short of the goal, within reach" if reachable_only else \
+        "convergence not shown"
     row.verdict = NOT_REPRODUCED
-    row.why = (f"at {share_text(ratio)} (" + ("still improving" if still else "convergence not shown") + "): "
+    row.why = (f"at {share_text(ratio)} ({state}): "
                + "; ".join(f"{v} on {d}: {t.text()}{reachable[(d, v)]}" for (d, v), t in open_ended.items()))
 
 
