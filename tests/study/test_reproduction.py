@@ -722,6 +722,7 @@ def test_worse_on_compares_one_variant_across_two_datasets_over_their_floors():
     assert row.verdict == AGREES and row.seeds == "5"
     assert row.measured.startswith("GAN's W1 to real points as a multiple of two real samples' (the sampling "
                                    "floor): scurve ")
+    assert "; difference (moons − scurve) " in row.measured  # which way round the difference is taken
     reverse = {**claim, "test": {**claim["test"], "better_on": "moons", "worse_on": "scurve"}}
     assert judge(reverse, study, Path("x")).verdict == DISAGREES
 

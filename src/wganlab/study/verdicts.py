@@ -196,7 +196,8 @@ def judge_worse_on(test: dict[str, Any], runs: list, results: StudyResults) -> t
     worse_is_worse = (pair.difference > 0) == info.lower_is_better
     verdict = UNSEPARATED if not pair.significant else AGREES if worse_is_worse else DISAGREES
     return (f"{variant}'s {info.label} as a multiple of two real samples' (the sampling floor): {texts}; "
-            f"difference {signed_text(pair, '')}, {p_text(pair.p_holm)} ({_test_name(pair)})"), verdict
+            f"difference ({test['worse_on']} − {test['better_on']}) {signed_text(pair, '')}, "
+            f"{p_text(pair.p_holm)} ({_test_name(pair)})"), verdict
 
 
 def train_seconds(run: Any) -> float:
