@@ -63,3 +63,27 @@ def test_a_number_read_from_the_log_says_what_it_read_not_the_final_evaluation(t
         "SHA-256 95be60eecbed…)")
     assert measured_card(runs, "coverage", at_step=6000).startswith(
         "each run's training log (metrics.jsonl): the in-training evaluation at step 6,000; 1,000 generated")
+
+
+def test_a_card_written_before_the_resize_rule_named_the_runs_images_reads_like_one_written_after(tmp_path):
+    """Results from before 2026-12-06 hold every rule of the MNIST network ('3 channels: stacked digits' on plain
+    MNIST); from the run's sample shape the card states the rule its images met, so that an old and a new run of one
+    study make one card, not two that look like different evaluations."""
+    import json
+
+    from wganlab.study.aggregate import EVERY_MNIST_RULE, evaluation_card
+
+    card = {"features": "mnist", "samples": 2000, "reference_samples": 10000}
+    runs = []
+    for name, resize, shape in (("old", EVERY_MNIST_RULE, [1, 28, 28]),
+                                ("new", "none (28x28 greyscale, as the network reads them)", [1, 28, 28]),
+                                ("stacked", EVERY_MNIST_RULE, [3, 28, 28])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text(json.dumps({"sample_shape": shape}))
+        runs.append(RunRecord(name, {"variant": "v", "data": "mnist", "seed": "0"}, "", tmp_path / name,
+                              {"final": {**card, "resize": resize}}))
+    assert evaluation_card(runs[:2]) == ("mnist features, 2,000 generated, against 10,000 real, resize: none (28x28 "
+                                         "greyscale, as the network reads them); each run's last checkpoint")
+    assert "each of the 3 channels read as one digit of a stack" in evaluation_card(runs[2:])
+    (tmp_path / "old" / "run.json").unlink()  # no shape to read: the text as written
+    assert EVERY_MNIST_RULE in evaluation_card(runs[:1])

@@ -55,7 +55,7 @@ def test_beats_agrees_disagrees_or_cannot_separate():
 
 def test_seeds_that_cannot_separate_runs_still_improving_say_so():
     """Not separable is no verdict on the claim, and more training could still separate the variants: the row says
-    which curves were still improving (no budget caveat: under a tenth of it, nothing was decided either)."""
+    which curves were still improving."""
     values = {("GP", "8gaussians"): [8, 2, 7], ("GAN", "8gaussians"): [3, 8, 2]}
     row = judge(BEATS, results(values, "modes_covered", curve="improving"), Path("x"))
     assert row.verdict == UNSEPARATED
@@ -71,6 +71,14 @@ def test_a_variant_at_every_modes_total_on_every_seed_is_not_called_still_improv
     assert row.verdict == AGREES
     assert "GAN on 8gaussians: modes covered (≥ 1% of samples each) still improving" in row.why
     assert "GP on 8gaussians" not in row.why  # 8 of 8 on every seed: no room left, whatever its slope
+    # 8 of 8 in the last in-training evaluation but 7 in the final one, which the verdict reads: not at its maximum
+    short = results({("GP", "8gaussians"): [8, 8, 8, 8, 7], ("GAN", "8gaussians"): [3, 4, 2, 3, 4]},
+                    "modes_covered", curve="improving")
+    for run in short.runs:
+        if run.labels["variant"] == "GP":
+            run.metrics[-1]["modes_covered"] = 8
+    assert "GP on 8gaussians: modes covered (≥ 1% of samples each) still improving" in \
+        judge(BEATS, short, Path("x")).why
 
 
 def test_an_agreement_from_short_or_still_improving_runs_keeps_its_verdict_and_says_so(tmp_path):
@@ -551,8 +559,8 @@ def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path)
     _, rows = reproduce(page, tmp_path / "no-studies", claims)
     assert rows[0].measured_on == "2026-11-30" and rows[0].differences == "batch 64 (the source: 128)"
     assert f"| {BEATS['claim']} Differences: batch 64 (the source: 128) |" in page.read_text(encoding="utf-8")
-    # so is a corrected reading of the source's budget (ours was measured and stays); one with a sample count
-    # keeps the ratio it was measured with
+    # so is a corrected reading of the source's budget (ours was measured and stays); a kept text that holds a
+    # ratio, measured with the source's sample count, is kept whole
     assert rows[0].budget == "ours: 900 steps, 3 seeds; source: not stated", rows[0].budget
     read_again = {**BEATS, "differences": "batch 64 (the source: 128)", "source_budget": {"text": "batch 64, Fig. 3"}}
     claims.write_text(yaml.safe_dump({"claims": [read_again]}), encoding="utf-8")
@@ -560,7 +568,12 @@ def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path)
         "ours: 900 steps, 3 seeds; source: batch 64, Fig. 3"
     counted = {**read_again, "source_budget": {"text": "1,000 steps", "samples": 1000}}
     claims.write_text(yaml.safe_dump({"claims": [counted]}), encoding="utf-8")
-    assert reproduce(page, tmp_path / "no-studies", claims)[1][0].budget.endswith("source: batch 64, Fig. 3")
+    assert reproduce(page, tmp_path / "no-studies", claims)[1][0].budget.endswith("source: 1,000 steps")
+    with_ratio = replace(measured, budget="ours: 900 steps, 3 seeds; source: 1,000 steps (90 % of it)")
+    page.write_text(build_page([with_ratio], "wganlab reproduce"), encoding="utf-8")
+    claims.write_text(yaml.safe_dump({"claims": [{**counted, "source_budget": {"text": "2,000 steps"}}]}),
+                      encoding="utf-8")
+    assert reproduce(page, tmp_path / "no-studies", claims)[1][0].budget == with_ratio.budget
     # an agreement kept from a page written before rows said that their runs had under a tenth of the source's
     # budget says it now, with the share its budget text holds
     short = replace(measured, budget="ours: 900 steps, 3 seeds; source: 100,000 steps (0.9 % of it)",
@@ -569,6 +582,10 @@ def test_a_row_whose_study_is_absent_is_kept_from_the_page_it_rewrites(tmp_path)
     claims.write_text(yaml.safe_dump({"claims": [{**BEATS, "source_budget": {"samples": 10 ** 7}}]}), encoding="utf-8")
     assert reproduce(page, tmp_path / "no-studies", claims)[1][0].why == \
         "at 0.9 % of the source's budget; trained on, these models could still change the verdict"
+    untrained = {**BEATS, "trained": False, "source_budget": {"samples": 10 ** 7}}  # a cost: no models to train on
+    page.write_text(build_page([short], "wganlab reproduce"), encoding="utf-8")
+    claims.write_text(yaml.safe_dump({"claims": [untrained]}), encoding="utf-8")
+    assert reproduce(page, tmp_path / "no-studies", claims)[1][0].why == ""
     claims.write_text(yaml.safe_dump({"claims": [{**BEATS, "claim": "reworded"}]}), encoding="utf-8")
     _, rows = reproduce(page, tmp_path / "no-studies", claims)  # a claim that changed is not the one measured
     assert rows[0].verdict == UNMEASURED and "not run yet" in rows[0].why and "| – |" in page.read_text()

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from wganlab.fileio import read_json
 from wganlab.metrics import critic_estimate
+from wganlab.rundir.layout import RUN_INFO_FILE
 from wganlab.rundir.log import read_metrics
 from wganlab.study.compare import Ranking, rank_variants, verdict
 from wganlab.study.intervals import t_interval
@@ -33,6 +35,7 @@ METRICS: dict[str, bool] = {
     "accuracy_generated": False, "gan_test": False, "accuracy_filtered_x1": False,
 }
 SKIPPED = {"step", "samples", "reference_samples", "classes_total", "modes_total", "kid_std", "kid_subset_size"}
+EVERY_MNIST_RULE = "none: 28x28 only (3 channels: stacked digits, each read alone)"  # results before 2026-12-06
 CARD_KEYS = ("features", "features_sha256", "samples", "reference_samples", "reference_split", "resize")
 TIMES = ("seconds_per_step", "train_seconds")
 CHECKPOINTS = ("final", "best")
@@ -119,7 +122,8 @@ def evaluation_card(runs: list[RunRecord], checkpoint: str = "final") -> str:
     cards = []
     for run in runs:
         measured = ((run.result or {}).get(checkpoint) or {})
-        card = tuple((key, measured[key]) for key in CARD_KEYS if key in measured)
+        card = tuple((key, stated_resize(run, measured) if key == "resize" else measured[key])
+                     for key in CARD_KEYS if key in measured)
         if card and card not in cards:
             cards.append(card)
     if not cards:
@@ -140,6 +144,20 @@ def evaluation_card(runs: list[RunRecord], checkpoint: str = "final") -> str:
         texts.append(", ".join(parts))
     where = {"final": "each run's last checkpoint", "best": "each run's best checkpoint"}.get(checkpoint, checkpoint)
     return f"{'; or '.join(texts)}; {where}"
+
+
+def stated_resize(run: RunRecord, measured: dict[str, Any]) -> str:
+    """The resize rule on a run's evaluation card. Results written before the card named the rule applied to the
+    run's own images hold every rule of the MNIST network (:data:`EVERY_MNIST_RULE`); the run's sample shape gives
+    its own, so that old and new runs of one study read alike."""
+    if measured["resize"] != EVERY_MNIST_RULE:
+        return measured["resize"]
+    shape = (read_json(Path(run.run_dir) / RUN_INFO_FILE) or {}).get("sample_shape")
+    if not isinstance(shape, list) or len(shape) != 3:
+        return measured["resize"]
+    from wganlab.metrics.evaluate import resize_rule  # torch: only for results written before the rule was named
+
+    return resize_rule(str(measured.get("features", "mnist")), tuple(shape))
 
 
 def features_text(measured: dict[str, Any]) -> str:
@@ -202,6 +220,15 @@ def run_value(run: RunRecord, metric: str, checkpoint: str = "final") -> float |
         return (run.result or {}).get(metric)
     value = ((run.result or {}).get(checkpoint) or {}).get(metric)
     return float(value) if isinstance(value, (int, float)) else None
+
+
+def total_reached(runs: list[RunRecord], metric: str) -> float | None:
+    """The total a count is out of (8 for 8 gaussians' modes) where every run's final value reached it, which no
+    further training can improve on; None for other metrics, differing totals, or a run short of it."""
+    totals = {run_value(r, TOTALS[metric]) for r in runs} if metric in TOTALS else set()
+    total = totals.pop() if len(totals) == 1 else None
+    reached = total is not None and all((run_value(r, metric) or 0) >= total for r in runs)
+    return total if reached else None
 
 
 def seconds_per_critic_step(run: RunRecord) -> float | None:

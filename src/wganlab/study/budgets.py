@@ -122,15 +122,17 @@ def source_text(claim: dict[str, Any]) -> str:
 def carried_budget(claim: dict[str, Any], kept: ClaimRow) -> dict[str, str]:
     """The budget fields of a row kept from an earlier page. Ours was measured and stays; the source's side is
     what the claims file states now, so a corrected reading of the source reaches the page without re-running
-    the study (kept whole where the source's side has a sample count, whose ratio to ours the kept text holds);
-    and an agreement or a "not separable" written before rows said so gets the caveat of runs under a tenth of
-    the source's budget, with the share :func:`budget_text` wrote."""
+    the study (kept whole where the kept text holds a ratio of ours to the source's, measured with both);
+    and an agreement or a "not separable" about trained models written before rows said so gets the caveat of
+    runs under a tenth of the source's budget, with the share :func:`budget_text` wrote."""
     budget = kept.budget or f"source: {source_text(claim)}"  # a page written before rows held budgets
     ours, separator, _ = budget.partition("; source: ")
-    if separator and not (claim.get("source_budget") or {}).get("samples"):
+    share = re.search(r"\((?:up to )?([^()]+%) of it\)$", budget)
+    if separator and share is None:
         budget = f"{ours}; source: {source_text(claim)}"
-    why, share = kept.why, re.search(r"\((?:up to )?([^()]+%) of it\)$", kept.budget)
-    if not why and kept.verdict in (AGREES, UNSEPARATED) and kept.budget_class == BUDGET_CLASSES[2] and share:
+    why, trained = kept.why, claim.get("trained", True)
+    if not why and trained and kept.verdict in (AGREES, UNSEPARATED) and kept.budget_class == BUDGET_CLASSES[2] \
+            and share:
         could = "change the verdict" if kept.verdict == AGREES else "separate"
         why = f"at {share.group(1)} of the source's budget; trained on, these models could still {could}"
     return {"budget": budget, "why": why, "budget_class": kept.budget_class or CARRIED}

@@ -52,7 +52,7 @@ import yaml
 
 from wganlab.errors import WganlabError
 from wganlab.rundir.log import METRICS_FILE
-from wganlab.study.aggregate import TOTALS, StudyResults, collect, measured_card, run_value, t_interval
+from wganlab.study.aggregate import StudyResults, collect, measured_card, run_value, t_interval, total_reached
 from wganlab.study.budgets import budget_ratio, budget_text, carried_budget, last_step_read, share_text
 from wganlab.study.convergence import Trend, curve_points, trend
 from wganlab.study.layout import MANIFEST_FILE
@@ -272,7 +272,7 @@ def _unless_still_improving(row: ClaimRow, claim: dict[str, Any], refuting: dict
         return
     open_ended = {key: t for key, t in trends.items() if t.improving is not False or reachable[key]}
     still = any(t.improving for t in open_ended.values())
-    reachable_only = all(t.improving is False for t in open_ended.values())  # levelled, but the goal within reach
+    reachable_only = bool(open_ended) and all(t.improving is False for t in open_ended.values())  # goal in reach
     state = "still improving" if still else "levelled short of the goal, within reach" if reachable_only else \
         "convergence not shown"
     row.verdict = NOT_REPRODUCED
@@ -296,10 +296,9 @@ def _end_trends(claim: dict[str, Any], groups: dict[tuple[str, str], list]) -> d
     trends = {}
     for key, members in groups.items():
         metric = next((m for m in candidates if any(curve_points(r.metrics, m) for r in members)), candidates[0])
-        totals = {run_value(r, TOTALS[metric]) for r in members} if metric in TOTALS else {None}
         trends[key] = trend([[(s, v) for s, v in curve_points(r.metrics, metric) if until is None or s <= until]
                              for r in members], metric, _goal_lower(claim["test"], metric),
-                             totals.pop() if len(totals) == 1 else None)  # what a count is out of
+                             total_reached(members, metric))
     return trends
 
 
