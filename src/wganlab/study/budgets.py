@@ -133,9 +133,16 @@ def carried_budget(claim: dict[str, Any], kept: ClaimRow) -> dict[str, str]:
     why, trained = kept.why, claim.get("trained", True)
     if not why and trained and kept.verdict in (AGREES, UNSEPARATED) and kept.budget_class == BUDGET_CLASSES[2] \
             and share:
-        could = "change the verdict" if kept.verdict == AGREES else "separate"
-        why = f"at {share.group(1)} of the source's budget; trained on, these models could still {could}"
+        why = unfinished_caveat(f"{share.group(1)} of the source's budget", kept.verdict)
     return {"budget": budget, "why": why, "budget_class": kept.budget_class or CARRIED}
+
+
+def unfinished_caveat(share: str, verdict: str, improving: list[str] | None = None) -> str:
+    """What an agreement or a "not separable" from runs that could not refute a claim says: ``share`` of the
+    source's budget they had (:func:`share_text`), the curves still improving, and what more training could do."""
+    could = "change the verdict" if verdict == AGREES else "separate"
+    return (f"at {share}" + (", still improving: " + "; ".join(improving) if improving else "")
+            + f"; trained on, these models could still {could}")
 
 
 def _ratio(claim: dict[str, Any], ours: OurBudget | None) -> float | None:

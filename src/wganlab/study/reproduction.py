@@ -53,7 +53,14 @@ import yaml
 from wganlab.errors import WganlabError
 from wganlab.rundir.log import METRICS_FILE
 from wganlab.study.aggregate import StudyResults, collect, measured_card, run_value, t_interval, total_reached
-from wganlab.study.budgets import budget_ratio, budget_text, carried_budget, last_step_read, share_text
+from wganlab.study.budgets import (
+    budget_ratio,
+    budget_text,
+    carried_budget,
+    last_step_read,
+    share_text,
+    unfinished_caveat,
+)
 from wganlab.study.convergence import Trend, curve_points, trend
 from wganlab.study.layout import MANIFEST_FILE
 from wganlab.study.numbers import metric_info, value_text
@@ -304,15 +311,12 @@ def _end_trends(claim: dict[str, Any], groups: dict[tuple[str, str], list]) -> d
 
 def _caveat_unfinished(row: ClaimRow, claim: dict[str, Any], runs: list, ratio: float | None) -> None:
     """An agreement, or seeds that cannot separate the variants, stand as the rule decides them, but from runs with
-    under a tenth of the source's budget or still improving at their end the row says so:
-    trained on, the models compared could still change places or separate, which is why such runs cannot refute
-    a claim either."""
+    under a tenth of the source's budget or still improving at their end the row says so: trained on, the models
+    compared could still change places or separate, which is why such runs cannot refute a claim either."""
     improving = [f"{v} on {d}: {t.text()}" for (d, v), t in _end_trends(claim, _by_variant(runs)).items()
                  if t.improving]
-    agreed = row.verdict == AGREES
     if improving or (ratio is not None and ratio < MIN_SHARE_TO_REFUTE):
-        row.why = (f"at {share_text(ratio)}" + (", still improving: " + "; ".join(improving) if improving else "")
-                   + f"; trained on, these models could still {'change the verdict' if agreed else 'separate'}")
+        row.why = unfinished_caveat(share_text(ratio), row.verdict, improving)
 
 
 def _goal_lower(test: dict[str, Any], metric: str) -> bool | None:
