@@ -72,6 +72,26 @@ def test_spectral_norm_power_iteration_runs_outside_autocast(monkeypatch) -> Non
     assert ours[0].weight.dtype == torch.float32
 
 
+def test_outputs_are_widened_to_float32_and_never_narrowed() -> None:
+    for dtype, widened in [(torch.bfloat16, torch.float32), (torch.float16, torch.float32),
+                           (torch.float32, torch.float32), (torch.float64, torch.float64)]:
+        assert engine.at_least_float32(torch.ones(2, dtype=dtype)).dtype == widened
+
+
+def test_a_float64_critic_keeps_float64_through_spectral_norm() -> None:
+    # W = diag(3, 1): σ = 3, so the normalized weight is diag(1, 1/3). torch's 15 warm-up iterations shrink the
+    # power iteration's error by (1/3)^30, below float64 rounding; float32 would leave about 1e-7.
+    layer = torch.nn.Linear(2, 2, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(torch.diag(torch.tensor([3.0, 1.0], dtype=torch.float64)))
+    critic = torch.nn.Sequential(layer)
+    apply_spectral_norm(critic)
+    weight = critic[0].weight.detach()
+    assert weight.dtype == torch.float64
+    expected = torch.diag(torch.tensor([1.0, 1 / 3], dtype=torch.float64))
+    assert float((weight - expected).abs().max()) < 1e-12
+
+
 def test_channels_last_converts_the_networks_and_trains_the_same(tmp_path) -> None:
     config = tiny_mnist("channels_last=true", preset="dcgan")
     trainer = Trainer(config, tmp_path / "cl", tensorboard=False)

@@ -33,6 +33,7 @@ from torch.nn.utils import parametrize
 from wganlab.errors import ConfigError
 from wganlab.nets.init import raw_weight
 from wganlab.nets.layers import Crop, LabelFree, Reshape
+from wganlab.training.execution import at_least_float32
 
 SEED, CHANNEL, ANY = "seed", "channel", "any"
 
@@ -173,7 +174,7 @@ def _stacked_norm(seeds: int, like: nn.Module) -> nn.Module:
 class StackedSpectralNorm(nn.Module):
     """Spectral normalization of ``S`` stacked weights, each divided by its own σ, with its own power iteration
     (torch's ``_SpectralNorm``, batched over seeds: the same ``_u``/``_v`` buffers with a leading seed dimension,
-    the same one iteration per training-mode call, σ in float32 as :class:`FullPrecisionSpectralNorm`)."""
+    the same one iteration per training-mode call, σ in at least float32 as :class:`FullPrecisionSpectralNorm`)."""
 
     def __init__(self, seeds: int, rows: int, cols: int, n_power_iterations: int = 1, eps: float = 1e-12) -> None:
         """``rows`` x ``cols``: one seed's weight as a matrix (output dimension first, as torch flattens it)."""
@@ -191,7 +192,7 @@ class StackedSpectralNorm(nn.Module):
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         with torch.autocast(weight.device.type, enabled=False):
-            full = weight.float()
+            full = at_least_float32(weight)
             matrix = full.reshape(self.seeds, self._u.shape[1], self._v.shape[1])
             if self.training:
                 self._power_method(matrix)

@@ -17,6 +17,12 @@ from torch import nn
 COMPILE_BACKEND = "inductor"
 
 
+def at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
+    """The tensor in float32, or in its own precision where that is higher: bf16 autocast output is widened for
+    losses and statistics, and a float64 network (the tests' exact comparisons) is never narrowed."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
+
+
 class NetworkRunner:
     """Calls a network the way the config asks: inside bf16 autocast, compiled, channels-last inputs."""
 
@@ -52,7 +58,7 @@ class NetworkRunner:
         return x
 
     def __call__(self, *args: torch.Tensor, eager: bool = False) -> torch.Tensor:
-        """The network's output in float32. ``eager`` bypasses compilation: needed where the caller takes a
+        """The network's output in (at least) float32. ``eager`` bypasses compilation: needed where the caller takes a
         double backward (the gradient penalty), which compiled graphs do not support."""
         return self.call(self.network if eager else self.compiled, *args)
 
@@ -61,4 +67,4 @@ class NetworkRunner:
         first, *rest = args
         with self.autocast():
             out = method(self.layout(first), *rest, **kwargs)
-        return out.float()
+        return at_least_float32(out)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from wganlab.lipschitz.lazy import Lazy
+from wganlab.training.execution import at_least_float32
 from wganlab.training.hooks import CriticBatch, Hook, StepContext, Term
 from wganlab.tricks.minibatch.layer import MinibatchDiscrimination
 
@@ -38,7 +39,7 @@ def gradient_penalty_per_sample(outputs: torch.Tensor, points: torch.Tensor, tar
     ``points`` must require grad and ``outputs`` must be the critic's outputs on them.
     """
     (grad,) = torch.autograd.grad(outputs.sum(), points, create_graph=True)
-    grad = grad.flatten(1).float()  # float32 even when the critic ran under bf16 autocast
+    grad = at_least_float32(grad.flatten(1))  # float32 even when the critic ran under bf16 autocast
     if target == 0:  # zero-centred: ‖∇‖² directly, whose gradient exists where ∇ = 0 (the norm's does not)
         return grad.square().sum(1)
     norm = grad.norm(2, dim=1)

@@ -7,6 +7,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _SpectralNorm
 
+from wganlab.training.execution import at_least_float32
+
 _WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
 
@@ -14,13 +16,13 @@ class FullPrecisionSpectralNorm(_SpectralNorm):
     """torch's spectral norm with its power iteration and σ in float32 even inside autocast.
 
     On GPUs autocast runs ``torch.mv`` in bf16 (about 3 significant digits), which would make σ — and so the
-    scale of every critic layer — noisy from step to step. Same parameters, buffers and state-dict keys as
-    torch's parametrization; only ``forward`` differs.
+    scale of every critic layer — noisy from step to step. A float64 critic keeps float64. Same parameters,
+    buffers and state-dict keys as torch's parametrization; only ``forward`` differs.
     """
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         with torch.autocast(weight.device.type, enabled=False):
-            return super().forward(weight.float()).to(weight.dtype)
+            return super().forward(at_least_float32(weight)).to(weight.dtype)
 
 
 def apply_spectral_norm(critic: nn.Module) -> None:
