@@ -1,5 +1,5 @@
-"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in 10-13 minutes on an AVX-512 host and 13 on the AVX2
-host of 2026-12-06 (up to 2-3 times that on a slower host).
+"""``make demo``: the shipped ``demo`` study, on 2 CPU cores in 10-13 minutes with the install on an AVX-512 host
+and about 14 on the AVX2 host of 2026-12-06 (about twice that, projected, on the slowest host seen).
 
 GAN, WGAN with weight clipping, WGAN-GP and WGAN-SN on the same networks, on the 8-gaussians toy (5 seeds) and
 the embedded MNIST digits (3 seeds): the toy runs until their learning rate has decayed to 0, the MNIST runs for

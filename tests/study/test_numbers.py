@@ -74,3 +74,27 @@ def test_values_in_sentences():
     assert value_text(15_710.3, "fid") == "15,710"
     assert value_text(42.123, "fid") == "42.1"
     assert value_text(0.00123, "kid") == "0.00123"
+
+
+@pytest.mark.parametrize(("mean", "half", "name", "goal", "expected"), [
+    # 0.0509 to 0.0936 against ≤ 0.0905: "0.07 ± 0.02" adds up to 0.09, inside the goal; the end is outside
+    (0.07224, 0.02139, "w1", 0.0905, "0.072 (0.051 to 0.094)"),
+    # a mean of 0.888 printed as 0.9 against ≤ 0.9; the upper end is the range's own 1, printed as such
+    (0.8877, 0.3146, "critic_w1_correlation", 0.9, "0.89 (0.57 to 1)"),
+    # the usual text already shows every side: unchanged
+    (0.13, 0.0196, "w1", 0.0905, "0.130 ± 0.020"),
+    (58.3, 8.7, "fid", 60.0, "58 ± 9"),
+    (0.0812, 0.0018, "w1", 0.129, "0.0812 ± 0.0018"),
+    # a goal to be at or above: "0.97 ± 0.02" puts the lower end on the goal, 0.95; it is 0.9508, above it
+    (0.9712, 0.0204, "accuracy_real", 0.95, "0.971 (0.951 to 0.992)"),
+    # "m ± h" is read by adding up: 249.96 + 0.09 = 250.05 is past 250, as the true end is; unchanged
+    (249.96, 0.09, "kid", 250.0, "249.96 ± 0.09"),
+])
+def test_an_interval_against_a_goal_shows_each_end_on_its_side_of_the_printed_goal(mean, half, name, goal, expected):
+    assert interval_text(mean, half, 3, name, goal=goal) == expected
+
+
+def test_a_goal_changes_no_count_no_single_seed_and_no_difference():
+    assert interval_text(7.4, 0.6, 5, "modes_covered", goal=7.5) == interval_text(7.4, 0.6, 5, "modes_covered")
+    assert interval_text(0.0905, math.nan, 1, "w1", goal=0.0905) == "0.0905"
+    assert interval_text(0.07224, 0.02139, 3, "w1", difference=True, goal=0.0905) == "0.07 ± 0.02"

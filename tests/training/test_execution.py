@@ -72,15 +72,10 @@ def test_spectral_norm_power_iteration_runs_outside_autocast(monkeypatch) -> Non
     assert ours[0].weight.dtype == torch.float32
 
 
-def test_outputs_are_widened_to_float32_and_never_narrowed() -> None:
-    for dtype, widened in [(torch.bfloat16, torch.float32), (torch.float16, torch.float32),
-                           (torch.float32, torch.float32), (torch.float64, torch.float64)]:
-        assert engine.at_least_float32(torch.ones(2, dtype=dtype)).dtype == widened
-
-
 def test_a_float64_critic_keeps_float64_through_spectral_norm() -> None:
     # W = diag(3, 1): σ = 3, so the normalized weight is diag(1, 1/3). torch's 15 warm-up iterations shrink the
     # power iteration's error by (1/3)^30, below float64 rounding; float32 would leave about 1e-7.
+    torch.manual_seed(0)  # the iteration's random start
     layer = torch.nn.Linear(2, 2, bias=False, dtype=torch.float64)
     with torch.no_grad():
         layer.weight.copy_(torch.diag(torch.tensor([3.0, 1.0], dtype=torch.float64)))

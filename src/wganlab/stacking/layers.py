@@ -33,7 +33,7 @@ from torch.nn.utils import parametrize
 from wganlab.errors import ConfigError
 from wganlab.nets.init import raw_weight
 from wganlab.nets.layers import Crop, LabelFree, Reshape
-from wganlab.training.execution import at_least_float32
+from wganlab.precision import at_least_float32
 
 SEED, CHANNEL, ANY = "seed", "channel", "any"
 

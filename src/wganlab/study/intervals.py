@@ -34,10 +34,11 @@ class Interval:
     def high(self) -> float:
         return self.mean + self.half_width
 
-    def text(self, metric: str = "", difference: bool = False) -> str:
+    def text(self, metric: str = "", difference: bool = False, goal: float | None = None) -> str:
         """``mean ± half-width`` with the digits the interval supports (:mod:`wganlab.study.numbers`); the mean
-        alone for one seed. ``difference``: an interval of differences of the metric, never clipped to its range."""
-        return interval_text(self.mean, self.half_width, self.n, metric, difference)
+        alone for one seed. ``difference``: an interval of differences of the metric, never clipped to its range.
+        ``goal``: a threshold the interval is judged by, whose side each end must show."""
+        return interval_text(self.mean, self.half_width, self.n, metric, difference, goal)
 
 
 def t_interval(values: list[float] | np.ndarray, confidence: float = 0.95) -> Interval:

@@ -131,22 +131,75 @@ def uncertainty_decimals(half_width: float) -> int | None:
     return -(exponent - 1) if round(leading, 6) < 2 else -exponent
 
 
-def interval_text(mean: float, half_width: float, n: int, name: str = "", difference: bool = False) -> str:
+def interval_text(mean: float, half_width: float, n: int, name: str = "", difference: bool = False,
+                  goal: float | None = None) -> str:
     """``mean ± half-width`` of ``n`` seeds with the digits the interval supports; the mean alone for one seed
     (whose spread is unknown); ``all 3 seeds: 8`` when every seed agreed; ``mean (low to high)`` clipped to the
     metric's range when the interval reaches past it; ``–`` when there is no value. A ``difference`` of two
-    values of the metric (paired over seeds) has no such range: a difference of accuracies may be negative."""
+    values of the metric (paired over seeds) has no such range: a difference of accuracies may be negative.
+    Against a ``goal`` (a threshold the row judges the interval by), see :func:`goal_interval_text`."""
     if n == 0:
         return "–"
     info = metric_info(name)
     if n > 1 and math.isfinite(half_width) and half_width < 1e-9 * max(1.0, abs(mean)):
         return f"all {n} seeds: {value_text(mean, name)}"  # a zero-width interval is every seed's value
-    if n > 1 and info.bounds and not difference and math.isfinite(half_width) and (mean - half_width < info.bounds[0]
-                                                                or mean + half_width > info.bounds[1]):
+    low, high = _clipped_ends(mean, half_width, name) if n > 1 and not difference else (None, None)
+    if goal is not None and low is not None and not info.count:
+        shown = goal_interval_text(mean, low, high, half_width, name, goal)
+        if shown:
+            return shown
+    if low is not None and (low, high) != (mean - half_width, mean + half_width):
         # An interval reaching past what the metric can be ("0.5 ± 6" modes) is shown clipped to its range.
-        low, high = max(mean - half_width, info.bounds[0]), min(mean + half_width, info.bounds[1])
         return clipped_text(mean, low, high, half_width, name)
     return plus_minus(mean, half_width if n > 1 else math.nan, name)
+
+
+def _clipped_ends(mean: float, half_width: float, name: str) -> tuple[float | None, float | None]:
+    """The interval's ends, clipped to the metric's range; (None, None) without a finite mean and spread."""
+    if not (math.isfinite(half_width) and math.isfinite(mean)):
+        return None, None
+    low, high = mean - half_width, mean + half_width
+    bounds = metric_info(name).bounds
+    return (max(low, bounds[0]), min(high, bounds[1])) if bounds else (low, high)
+
+
+def goal_interval_text(mean: float, low: float, high: float, half_width: float, name: str,
+                       goal: float) -> str | None:
+    """``mean (low to high)`` with as many more digits as it takes for the mean and both ends to show which
+    side of the goal, as the goal is printed (:func:`value_text`), they lie on; None where the usual text
+    already shows it. One significant digit of the half-width can hide it: an interval 0.050 to 0.094 against
+    a goal of ≤ 0.0905 reads "0.07 ± 0.02", whose upper end looks like 0.09, inside the goal, when it is not."""
+    info = metric_info(name)
+    places = _places(mean, half_width, name)
+    if places is None:
+        return None
+    scaled_goal = goal * info.scale
+    shown_goal = round(scaled_goal, significant_decimals(scaled_goal, 3) if abs(scaled_goal) < 1000 else 0)
+    bounds = info.bounds or ()
+
+    def side(value: float, reference: float) -> int:
+        return (value > reference) - (value < reference)
+
+    def honest(shown: list[float]) -> bool:
+        true = [v * info.scale for v in (mean, low, high)]
+        return all(side(s, shown_goal) == side(t, scaled_goal) for s, t in zip(shown, true, strict=True))
+
+    def rounded(value: float, digits: int) -> float:
+        scaled = value * info.scale
+        if value in bounds:
+            return scaled  # a range end is printed exactly
+        return round(scaled, digits) if digits >= 0 else round(scaled / 10.0 ** -digits) * 10.0 ** -digits
+
+    ends_as_usual = (low, high) != (mean - half_width, mean + half_width)  # clipped: printed as its ends
+    usual = ([rounded(mean, places), rounded(low, places), rounded(high, places)] if ends_as_usual else
+             [rounded(mean, places), rounded(mean, places) - rounded(half_width, places),
+              rounded(mean, places) + rounded(half_width, places)])  # what a reader adds up from "m ± h"
+    if honest(usual):
+        return None
+    most = max(places, significant_decimals(scaled_goal, 3)) + 3
+    digits = next((d for d in range(places, most) if honest([rounded(v, d) for v in (mean, low, high)])), most)
+    ends = [value_text(end, name) if end in bounds else _at(end, digits, name) for end in (low, high)]
+    return f"{_at(mean, digits, name)} ({ends[0]} to {ends[1]})"
 
 
 def plus_minus(value: float, half_width: float, name: str = "") -> str:

@@ -88,7 +88,7 @@ def judge_reaches(test: dict[str, Any], dataset: str, runs: list, results: Study
         # an interval across the goal may describe no run (seeds split between both sides): say each seed's
         seeds = (f" (by seed: {', '.join(value_text(v, metric) for v in values)})"
                  if verdicts[-1] == UNSEPARATED and 1 < len(values) <= MAX_SEEDS_LISTED else "")
-        parts.append(f"{variant} {interval.text(metric)}{seeds}")
+        parts.append(f"{variant} {interval.text(metric, goal=threshold)}{seeds}")
     verdict = overall(verdicts)
     return f"{dataset} {info.label} (goal {bound}): {', '.join(parts)}", verdict
 

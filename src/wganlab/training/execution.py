@@ -12,15 +12,11 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
+from wganlab.precision import at_least_float32
+
 # Inductor is the backend users want; tests switch to "aot_eager" to exercise the same graph capture and
 # autograd tracing without spending a C++ compilation per network.
 COMPILE_BACKEND = "inductor"
-
-
-def at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
-    """The tensor in float32, or in its own precision where that is higher: bf16 autocast output is widened for
-    losses and statistics, and a float64 network (the tests' exact comparisons) is never narrowed."""
-    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
 
 
 class NetworkRunner:

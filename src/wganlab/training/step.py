@@ -146,7 +146,7 @@ class TrainingStep:
     # ------------------------------------------------------------------------- what hooks may call (StepContext)
 
     def critic(self, x: torch.Tensor, labels: torch.Tensor | None = None, eager: bool = False) -> torch.Tensor:
-        """The critic's scores in float32 (``eager``: uncompiled, for the penalty's double backward)."""
+        """The critic's scores in (at least) float32 (``eager``: uncompiled, for the penalty's double backward)."""
         return self.run_critic(x, labels, eager=eager)
 
     def critic_features(self, x: torch.Tensor, labels: torch.Tensor | None, layer: str) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from wganlab.lipschitz.lazy import Lazy
-from wganlab.training.execution import at_least_float32
+from wganlab.precision import at_least_float32
 from wganlab.training.hooks import CriticBatch, Hook, StepContext, Term
 from wganlab.tricks.minibatch.layer import MinibatchDiscrimination
 

@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _SpectralNorm
 
-from wganlab.training.execution import at_least_float32
+from wganlab.precision import at_least_float32
 
 _WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
