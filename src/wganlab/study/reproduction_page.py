@@ -92,7 +92,10 @@ FIGURE_CAPTIONS = {"critic-vs-w1": "the exact batch W1 (solid) and each critic's
                    "seed (a sudden collapse shows as a jump)"}
 
 
-_ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"\n(.*?)\n-->", re.DOTALL)
+_ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"[^\n]*\n(.*?)\n-->", re.DOTALL)  # the mark, a note, rows
+# Said beside the record, for whoever reads the file rather than the page: why a claim is missing from it.
+ROWS_NOTE = ("(the measured rows, kept for a later rewrite; a not-measured row is rebuilt from "
+             "src/wganlab/study/claims.yaml each time)")
 
 
 def build_page(rows: list[ClaimRow], command: str) -> str:
@@ -156,7 +159,7 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
             lines += ["", f"`{study}`: {FIGURE_CAPTIONS.get(kind, kind)}.", "", f"![{study}]({path})"]
             lines += ["", table] if table else []
     record = json.dumps([asdict(r) for r in rows if r.measured_on], ensure_ascii=False, indent=0)
-    lines += ["", f"<!-- {ROWS_MARK}", record, "-->"]
+    lines += ["", f"<!-- {ROWS_MARK} {ROWS_NOTE}", record, "-->"]
     return "\n".join(lines) + "\n"
 
 
