@@ -54,8 +54,8 @@ class NetworkRunner:
         return x
 
     def __call__(self, *args: torch.Tensor, eager: bool = False) -> torch.Tensor:
-        """The network's output in (at least) float32. ``eager`` bypasses compilation: needed where the caller takes a
-        double backward (the gradient penalty), which compiled graphs do not support."""
+        """The network's output in (at least) float32. ``eager`` bypasses compilation: needed where the caller
+        takes a double backward (the gradient penalty), which compiled graphs do not support."""
         return self.call(self.network if eager else self.compiled, *args)
 
     def call(self, method: Callable[..., torch.Tensor], *args: torch.Tensor, **kwargs: object) -> torch.Tensor:
