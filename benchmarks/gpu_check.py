@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -47,6 +46,7 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before CUDA start
 import torch
 
 from wganlab.config import load_config
+from wganlab.machine import describe_machine
 from wganlab.training import execution as engine
 from wganlab.training.start import resume_run, start_run
 
@@ -108,13 +108,8 @@ def main() -> int:
 
 
 def machine(device: str) -> dict[str, Any]:
-    info = {"torch": torch.__version__, "python": platform.python_version(), "host": socket.gethostname()}
-    if device == "cuda":
-        info.update(gpu=torch.cuda.get_device_name(), cuda=torch.version.cuda,
-                    memory_gib=round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1))
-    else:
-        info.update(cpu=platform.processor() or platform.machine(), threads=torch.get_num_threads())
-    return info
+    """The machine (wganlab.machine) and the host's name, to tell two sessions' reports apart."""
+    return {**describe_machine(device), "host": socket.gethostname()}
 
 
 def run_check(check: Callable[[str], dict[str, Any]], device: str) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -33,6 +32,7 @@ import torch
 
 from wganlab.config import RunConfig, load_config
 from wganlab.data.sources import make_source
+from wganlab.machine import describe_machine
 from wganlab.nets.build import build_networks
 from wganlab.stacking.axis import SeedAxis
 from wganlab.stacking.trainer import StackedSource, stack_network
@@ -111,19 +111,6 @@ def measure(network: str, device: torch.device, seeds: list[int], seconds: float
     return rows
 
 
-def host() -> dict[str, Any]:
-    info: dict[str, Any] = {"torch": torch.__version__, "python": platform.python_version(),
-                            "threads": torch.get_num_threads()}
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-        info["cpu"] = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
-    except OSError:
-        info["cpu"] = "unknown"
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -139,7 +126,7 @@ def main() -> int:
         return 2
     device = torch.device(args.device)
     report: dict[str, Any] = {"benchmark": "stacked", "device": args.device, "preset": "wgan-gp (5 critic steps)",
-                              "batch_per_seed": 64, **host(), "networks": {}}
+                              "batch_per_seed": 64, **describe_machine(args.device), "networks": {}}
     started = time.perf_counter()
     for network in args.networks:
         report["networks"][network] = {"eager": measure(network, device, args.seeds, args.seconds, "off")}

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from wganlab.config import OptimizerConfig, RunConfig, load_config
 from wganlab.data.images import InMemoryImages
 from wganlab.lipschitz.clipping.hook import clip_weights_
 from wganlab.lipschitz.penalty.hook import gradient_penalty
+from wganlab.machine import describe_machine
 from wganlab.nets.build import build_networks
 from wganlab.objectives import make_objective
 from wganlab.training.trainer import Trainer
@@ -184,9 +184,8 @@ def main() -> None:
                 rates = interleaved_rates(loops, args.seconds, args.rounds, sync=sync)
             results.append(result_row(preset, network, config, rates["wganlab"], rates["reference"]))
             print(json.dumps(results[-1]), flush=True, file=sys.stderr)
-    device = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
-    print(json.dumps({"benchmark": "throughput", "torch": torch.__version__, "threads": args.threads,
-                      "device": device, "settings": args.set, "results": results}, indent=2))
+    print(json.dumps({"benchmark": "throughput", "device": args.device, **describe_machine(args.device),
+                      "settings": args.set, "results": results}, indent=2))
 
 
 def result_row(preset: str, network: str, config: RunConfig, ours: float, reference: float) -> dict:

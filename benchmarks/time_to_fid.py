@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ import torch
 from wganlab.config import load_config
 from wganlab.data.images import to_symmetric
 from wganlab.errors import ConfigError
+from wganlab.machine import describe_machine
 from wganlab.metrics.evaluate import evaluate_images, inapplicable
 from wganlab.nets.build import eval_mode, generate_chunks
 from wganlab.rundir.log import read_metrics
@@ -141,8 +141,7 @@ def class_coverage(trainer: Trainer, config: Any, count: int) -> dict[str, Any]:
 
 
 def _machine(trainer: Trainer) -> dict[str, Any]:
-    device = torch.cuda.get_device_name() if trainer.device.type == "cuda" else platform.processor() or "cpu"
-    return {"device": device, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    return {"device": trainer.device.type, **describe_machine(trainer.device)}
 
 
 def markdown(results: list[dict[str, Any]], minutes: list[float]) -> str:

@@ -11,10 +11,8 @@ commit whose hashes still match every machine that has one, or the records would
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +21,7 @@ import pytest
 import torch
 
 from wganlab.config import load_config
+from wganlab.machine import describe_machine
 from wganlab.training.start import start_run
 
 RECORD = Path(__file__).parent / "golden" / "weights.json"
@@ -45,11 +44,9 @@ RUNS = {
 
 
 def fingerprint() -> dict[str, str]:
-    model = platform.processor()
-    with contextlib.suppress(OSError, StopIteration):
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    return {"torch": torch.__version__, "cpu": model, "capability": torch.backends.cpu.get_cpu_capability()}
+    """What decides the float rounding of a CPU run: torch's build, the CPU and the instruction set it uses."""
+    machine = describe_machine("cpu")
+    return {"torch": machine["torch"], "cpu": machine["cpu"], "capability": machine["cpu_capability"]}
 
 
 def weights_hash(name: str) -> str:

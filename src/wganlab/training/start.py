@@ -16,6 +16,7 @@ import torch
 
 from wganlab.config import RunConfig, save_config, with_execution_settings
 from wganlab.errors import CheckpointError, ConfigError
+from wganlab.machine import describe_machine
 from wganlab.rundir.layout import CONFIG_FILE, RUN_INFO_FILE, append_event, load_run_config, lock_run, resume_point
 from wganlab.rundir.lock import DirectoryInUse, DirectoryLock
 from wganlab.rundir.log import truncate_metrics
@@ -73,6 +74,7 @@ def write_run_info(trainer: Trainer, source: str) -> None:
         "python": platform.python_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "device": str(trainer.device),
+        "machine": describe_machine(trainer.device),  # rounding, and so the numbers, differ between machines
         "source": source,
         "command": sys.argv,
         "latent_dim": trainer.latent_dim,
