@@ -31,7 +31,8 @@ def describe_machine(device: str | torch.device = "cpu") -> dict[str, Any]:
                             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
                             "threads": torch.get_num_threads()}
     if torch.device(device).type == "cuda" and torch.cuda.is_available():
-        index = torch.device(device).index or 0
+        index = torch.device(device).index
+        index = torch.cuda.current_device() if index is None else index  # plain "cuda" is the current device
         properties = torch.cuda.get_device_properties(index)
         info.update(gpu=properties.name, gpu_memory_gib=round(properties.total_memory / 2**30, 1),
                     cuda=torch.version.cuda)

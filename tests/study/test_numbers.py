@@ -89,6 +89,12 @@ def test_values_in_sentences():
     (0.9712, 0.0204, "accuracy_real", 0.95, "0.971 (0.951 to 0.992)"),
     # "m ± h" is read by adding up: 249.96 + 0.09 = 250.05 is past 250, as the true end is; unchanged
     (249.96, 0.09, "kid", 250.0, "249.96 ± 0.09"),
+    # "0.30 ± 0.10" adds up to a lower end of 0.20, on the goal ≤ 0.2 (in floats 0.3 - 0.1 = 0.19999...); it is 0.1995
+    (0.2996, 0.1001, "w1", 0.2, "0.300 (0.199 to 0.400)"),
+    # rounded to tens (836 ± 62 is "840 ± 60", whose upper end 900 looks on the goal ≤ 900; it is 898)
+    (836.0, 62.0, "fid", 900.0, "836 (774 to 898)"),
+    # a scaled metric (seconds shown as ms): 0.0412 ± 0.0089 s is "41 ± 9" ms, 50 at the top against ≤ 50 ms
+    (0.0412, 0.0089, "seconds_per_step", 0.050, "41.2 (32.3 to 50.1)"),
 ])
 def test_an_interval_against_a_goal_shows_each_end_on_its_side_of_the_printed_goal(mean, half, name, goal, expected):
     assert interval_text(mean, half, 3, name, goal=goal) == expected

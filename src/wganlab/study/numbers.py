@@ -168,13 +168,15 @@ def goal_interval_text(mean: float, low: float, high: float, half_width: float, 
     """``mean (low to high)`` with as many more digits as it takes for the mean and both ends to show which
     side of the goal, as the goal is printed (:func:`value_text`), they lie on; None where the usual text
     already shows it. One significant digit of the half-width can hide it: an interval 0.050 to 0.094 against
-    a goal of ≤ 0.0905 reads "0.07 ± 0.02", whose upper end looks like 0.09, inside the goal, when it is not."""
+    a goal of ≤ 0.0905 reads "0.07 ± 0.02", whose upper end looks like 0.09, inside the goal, when it is not.
+    A value between the goal and the goal as printed (3 significant digits) cannot show its side at any number
+    of digits; it gets the most this allows, and the row's verdict, decided on the values, says which side."""
     info = metric_info(name)
     places = _places(mean, half_width, name)
     if places is None:
         return None
     scaled_goal = goal * info.scale
-    shown_goal = round(scaled_goal, significant_decimals(scaled_goal, 3) if abs(scaled_goal) < 1000 else 0)
+    shown_goal = round(scaled_goal, significant_decimals(scaled_goal, 3))
     bounds = info.bounds or ()
 
     def side(value: float, reference: float) -> int:
@@ -184,22 +186,30 @@ def goal_interval_text(mean: float, low: float, high: float, half_width: float, 
         true = [v * info.scale for v in (mean, low, high)]
         return all(side(s, shown_goal) == side(t, scaled_goal) for s, t in zip(shown, true, strict=True))
 
-    def rounded(value: float, digits: int) -> float:
-        scaled = value * info.scale
-        if value in bounds:
-            return scaled  # a range end is printed exactly
-        return round(scaled, digits) if digits >= 0 else round(scaled / 10.0 ** -digits) * 10.0 ** -digits
+    def shown(value: float, digits: int) -> float:  # a value, scaled, as printed at these digits
+        return value * info.scale if value in bounds else _rounded(value * info.scale, digits)
 
-    ends_as_usual = (low, high) != (mean - half_width, mean + half_width)  # clipped: printed as its ends
-    usual = ([rounded(mean, places), rounded(low, places), rounded(high, places)] if ends_as_usual else
-             [rounded(mean, places), rounded(mean, places) - rounded(half_width, places),
-              rounded(mean, places) + rounded(half_width, places)])  # what a reader adds up from "m ± h"
+    clipped = (low, high) != (mean - half_width, mean + half_width)  # printed as its ends, not "m ± h"
+    m, h = shown(mean, places), _rounded(half_width * info.scale, places)
+    usual = ([m, shown(low, places), shown(high, places)] if clipped else
+             [m, _rounded(m - h, places), _rounded(m + h, places)])  # what a reader adds up from "m ± h"
     if honest(usual):
         return None
     most = max(places, significant_decimals(scaled_goal, 3)) + 3
-    digits = next((d for d in range(places, most) if honest([rounded(v, d) for v in (mean, low, high)])), most)
-    ends = [value_text(end, name) if end in bounds else _at(end, digits, name) for end in (low, high)]
-    return f"{_at(mean, digits, name)} ({ends[0]} to {ends[1]})"
+    digits = next((d for d in range(places, most) if honest([shown(v, d) for v in (mean, low, high)])), most)
+    return _range_text(mean, low, high, digits, name)
+
+
+def _rounded(scaled: float, digits: int) -> float:
+    """A scaled value rounded as :func:`_at` prints it (negative ``digits``: to tens, hundreds)."""
+    return round(scaled, digits) if digits >= 0 else round(scaled / 10.0 ** -digits) * 10.0 ** -digits
+
+
+def _range_text(mean: float, low: float, high: float, places: int, name: str) -> str:
+    """``mean (low to high)`` at ``places``, a metric's range end printed as it is."""
+    bounds = metric_info(name).bounds or ()
+    ends = [value_text(end, name) if end in bounds else _at(end, places, name) for end in (low, high)]
+    return f"{_at(mean, places, name)} ({ends[0]} to {ends[1]})"
 
 
 def plus_minus(value: float, half_width: float, name: str = "") -> str:
@@ -221,9 +231,7 @@ def clipped_text(value: float, low: float, high: float, half_width: float, name:
     places = _places(value, half_width, name)
     if places is None:
         return value_text(value, name)
-    bounds = metric_info(name).bounds or ()
-    ends = [value_text(end, name) if end in bounds else _at(end, places, name) for end in (low, high)]
-    return f"{_at(value, places, name)} ({ends[0]} to {ends[1]})"
+    return _range_text(value, low, high, places, name)
 
 
 def _places(value: float, half_width: float, name: str) -> int | None:
@@ -244,8 +252,7 @@ def _at(value: float, places: int, name: str) -> str:
     value *= metric_info(name).scale
     if places >= 0:
         return number(value, places)
-    step = 10.0 ** (-places)  # round to tens, hundreds, ...
-    return number(round(value / step) * step, 0)
+    return number(_rounded(value, places), 0)  # rounded to tens, hundreds, ...
 
 
 def value_text(value: float, name: str = "") -> str:

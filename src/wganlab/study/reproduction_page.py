@@ -92,7 +92,7 @@ FIGURE_CAPTIONS = {"critic-vs-w1": "the exact batch W1 (solid) and each critic's
                    "seed (a sudden collapse shows as a jump)"}
 
 
-_ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"[^\n]*\n(.*?)\n-->", re.DOTALL)  # the mark, a note, rows
+_ROWS_COMMENT = re.compile(r"<!-- " + ROWS_MARK + r"(?: [^\n]*)?\n(.*?)\n-->", re.DOTALL)  # mark, note, rows
 # Said beside the record, for whoever reads the file rather than the page: why a claim is missing from it.
 ROWS_NOTE = ("(the measured rows, kept for a later rewrite; a not-measured row is rebuilt from "
              "src/wganlab/study/claims.yaml each time)")
@@ -106,9 +106,9 @@ def build_page(rows: list[ClaimRow], command: str) -> str:
         f"Written by `{command}` on {date.today().isoformat()} from the studies' outputs; do not edit by hand. "
         "Each row quotes one claim of a source study with its section, says what wganlab measures for it (the "
         "shipped study, seeds, training time on CPUs unless the claim names a GPU, on whichever 2-core host ran "
-        "the study that day (hosts have differed up to 2-3x: docs/performance.md; each run's run.json names its "
-        "machine); seeds trained stacked count their share of the stack; a searched study adds its search's "
-        "trials), our budget beside the source's, "
+        "the study that day (hosts have differed up to 2-3x: docs/performance.md; runs started since 2026-12-06 "
+        "name their machine in run.json); seeds trained stacked count their share of the stack; a searched "
+        "study adds its search's trials), our budget beside the source's, "
         "and the verdict, decided by the rule in "
         "`src/wganlab/study/claims.yaml`: *agrees* / *disagrees* (Holm-corrected p < 0.05 over the claim's own "
         f"pairs for comparisons, and for times a difference over {TIMING_TOLERANCE:.0%}, which study runs of "
