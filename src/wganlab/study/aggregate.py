@@ -7,6 +7,7 @@ of N seeds, which is how the DTU study's repository made its headline numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -58,6 +59,12 @@ class RunRecord:
     @property
     def group(self) -> tuple[str, ...]:
         return experiment_of(self.labels)
+
+    @functools.cached_property
+    def run_info(self) -> dict[str, Any]:
+        """The run's ``run.json`` (its sample shape, stack, machine), read once; empty where it is missing."""
+        info = read_json(Path(self.run_dir) / RUN_INFO_FILE)
+        return info if isinstance(info, dict) else {}
 
 
 @dataclass
@@ -152,7 +159,7 @@ def stated_resize(run: RunRecord, measured: dict[str, Any]) -> str:
     its own, so that old and new runs of one study read alike."""
     if measured["resize"] != EVERY_MNIST_RULE:
         return measured["resize"]
-    shape = (read_json(Path(run.run_dir) / RUN_INFO_FILE) or {}).get("sample_shape")
+    shape = run.run_info.get("sample_shape")
     if not isinstance(shape, list) or len(shape) != 3:
         return measured["resize"]
     from wganlab.metrics.evaluate import resize_rule  # torch: only for results written before the rule was named

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from wganlab.errors import WganlabError
-from wganlab.fileio import read_json
-from wganlab.rundir.layout import RUN_INFO_FILE
 from wganlab.study.aggregate import TOTALS, StudyResults, run_value, t_interval
 from wganlab.study.compare import ALPHA, MIN_SEEDS, goal_share, goal_text, holm, rank_variants
 from wganlab.study.intervals import paired_p
@@ -210,8 +207,7 @@ def train_seconds(run: Any) -> float:
     if result is not None:  # a stacked seed's result from before shares were written: the stack's seconds
         return float(result.get("train_seconds", 0.0)) / int(result["stacked_seeds"])
     logged = [r["seconds"] for r in run.metrics if isinstance(r.get("seconds"), (int, float))]
-    info = read_json(Path(run.run_dir) / RUN_INFO_FILE)
-    stacked = int(info.get("stacked_seeds", 1)) if isinstance(info, dict) else 1
+    stacked = int(run.run_info.get("stacked_seeds", 1))
     return (float(logged[-1]) if logged else 0.0) / stacked
 
 
